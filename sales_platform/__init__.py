@@ -1,0 +1,1 @@
+"""sales_platform: validated store uploads, metrics, daily analysis and reports on Dagster."""
