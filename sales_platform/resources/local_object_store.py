@@ -46,19 +46,40 @@ class LocalObjectStore(ObjectStore):
         start = self.root / folder_part if folder_part else self.root
         if not start.is_dir():
             return
-        for directory, subdirs, files in os.walk(start):
-            subdirs[:] = sorted(d for d in subdirs if not (Path(directory) == self.root and d == _STAGING))
-            base = Path(directory).relative_to(self.root).as_posix()
-            entries = []
-            for name in files:
-                key = name if base == "." else f"{base}/{name}"
-                if key.startswith(prefix):
-                    entries.append((key, Path(directory) / name))
-            for key, path in sorted(entries):
+        for key, path in self._walk(start, folder_part, prefix):
+            if key.startswith(prefix):
                 try:
                     yield self._info(key, path)
                 except FileNotFoundError:  # moved away between listing and stat
                     continue
+
+    def _walk(self, directory: Path, base: str, prefix: str) -> Iterator[tuple[str, Path]]:
+        """(key, path) of every file below `directory`, in key order.
+
+        os.walk yields a folder's files before its subfolders, which is not key order:
+        `a/b/c` sorts before `a/c`. Sorting a subfolder as `name/` among the file names puts
+        its keys exactly where they belong, since a file name never contains `/`. Subfolders
+        that cannot hold a key with the prefix are not entered.
+        """
+        try:
+            with os.scandir(directory) as scan:
+                entries = list(scan)
+        except FileNotFoundError:  # removed while walking
+            return
+        ranked = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if not (directory == self.root and entry.name == _STAGING):
+                    ranked.append((entry.name + "/", entry))
+            elif entry.is_file():
+                ranked.append((entry.name, entry))
+        for name, entry in sorted(ranked, key=lambda pair: pair[0]):
+            key = f"{base}/{name}" if base else name
+            if name.endswith("/"):
+                if key.startswith(prefix) or prefix.startswith(key):
+                    yield from self._walk(Path(entry.path), key.rstrip("/"), prefix)
+            else:
+                yield key, Path(entry.path)
 
     def head(self, key: str) -> ObjectInfo | None:
         path = self._path(key)
