@@ -1,0 +1,163 @@
+"""Validate one store upload and turn it into typed line items.
+
+The whole file is checked inside DuckDB, a column at a time, with no Python object per record:
+a 350 MB file validates in seconds and in well under a gigabyte. A clean file is read once; a
+refused one is read a second time to say, row by row, why (see `upload_rules`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sales_platform.domain.json_syntax import locate_syntax_error
+from sales_platform.domain.upload_contract import FIELDS, LINE_ITEM_SCHEMA, Problem, Refusal, UploadName
+from sales_platform.domain.upload_rules import TYPED_COLUMNS, Rule, all_pass, problems_sql, quote, records_sql, rules
+from sales_platform.domain.upload_sources import SourceProblem, csv_source, explaining_json_source, fast_json_source
+
+_BATCH_ROWS = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ValidationRules:
+    """The parts of the contract that configuration decides."""
+
+    timezone: str = "America/New_York"
+    # Records stamped shortly after midnight still belong to the day a late shift closes.
+    late_close_grace_minutes: int = 240
+    max_listed_problems: int = 100
+
+
+class UploadRefused(Exception):
+    """The upload breaks the contract; `refusal` says everywhere it does."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.summary)
+        self.refusal = refusal
+
+
+def _refuse(*problems: Problem) -> UploadRefused:
+    return UploadRefused(Refusal(list(problems), len(problems)))
+
+
+def _connect(timezone: str) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(config={"preserve_insertion_order": True})
+    # Timestamps without an offset are the store's wall-clock time.
+    connection.execute(f"SET TimeZone = {quote(timezone)}")
+    return connection
+
+
+def _whole_file_problems(path: Path, upload: UploadName) -> list[Problem]:
+    """What is wrong with the file as a whole, seen from its first and last bytes."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+        handle.seek(max(0, size - 4096))
+        tail = handle.read()
+    start = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if not start:
+        return [Problem("the file is empty")]
+    if upload.format != "json":
+        return []
+    if not start.startswith(b"["):
+        hint = " (a file with one record per line is .jsonl: rename it)" if start.startswith(b"{") else ""
+        first = start[:1].decode("latin-1")
+        return [Problem(f"a .json upload must be a JSON array of records, [{{...}}, {{...}}]; it starts with {first!r}{hint}", line=1)]
+    if not tail.rstrip().endswith(b"]"):
+        # DuckDB reads a cut-off array up to its last whole record without complaint.
+        located = locate_syntax_error(path, layout="array")
+        return [located or Problem("the file ends before the closing ] of the array: it looks cut off; upload it again")]
+    return []
+
+
+def _unreadable(error: duckdb.Error, path: Path, upload: UploadName) -> UploadRefused:
+    """A file DuckDB could not read: say where, in lines and columns a person can go to."""
+    detail = str(error).split("\n")[0].replace(str(path), upload.file_name).split(": ", 1)[-1]
+    if upload.format == "csv":
+        return _refuse(Problem(f"the CSV cannot be read: {detail}"))
+    located = locate_syntax_error(path, layout="array" if upload.format == "json" else "lines")
+    return _refuse(located or Problem(f"the file cannot be read as JSON: {detail}"))
+
+
+def _typed_batches(connection: duckdb.DuckDBPyConnection, sql: str) -> list[pa.RecordBatch] | None:
+    """All records as typed batches, or None as soon as one breaks a rule."""
+    reader = connection.sql(sql).to_arrow_reader(_BATCH_ROWS)
+    batches = []
+    try:
+        for batch in reader:
+            if not pc.all(batch.column("passes")).as_py():
+                return None
+            batches.append(batch.drop_columns(["passes"]))
+    finally:
+        reader.close()
+    return batches
+
+
+def _has_duplicates(connection: duckdb.DuckDBPyConnection, table: pa.Table) -> bool:
+    connection.register("line_items", table)
+    try:
+        query = f"SELECT 1 FROM line_items GROUP BY {', '.join(FIELDS)} HAVING count(*) > 1 LIMIT 1"
+        return bool(connection.execute(query).fetchall())
+    finally:
+        connection.unregister("line_items")
+
+
+def _explain(connection: duckdb.DuckDBPyConnection, source: str, rule_list: list[Rule], config: ValidationRules) -> Refusal:
+    connection.execute(f"CREATE TEMP TABLE problems AS {records_sql(source, numbered=True)} {problems_sql(rule_list)}")
+    total = connection.execute("SELECT count(*) FROM problems").fetchone()[0]
+    listed = connection.execute(
+        "SELECT row_no, field, message, value FROM problems ORDER BY row_no, rule LIMIT ?", [config.max_listed_problems]
+    ).fetchall()
+    return Refusal([Problem(message, field=field, row=row, value=value) for row, field, message, value in listed], total)
+
+
+def _accepted(connection: duckdb.DuckDBPyConnection, source: str, rule_list: list[Rule]) -> pa.Table | None:
+    """The typed line items when every record keeps every rule and none repeats another."""
+    batches = _typed_batches(
+        connection,
+        f"{records_sql(source, numbered=False)} SELECT {TYPED_COLUMNS}, {all_pass(rule_list)} AS passes FROM valued",
+    )
+    if batches is None:
+        return None
+    if not any(batch.num_rows for batch in batches):
+        raise _refuse(Problem("the file holds no records"))
+    table = pa.Table.from_batches(batches).cast(LINE_ITEM_SCHEMA)
+    return None if _has_duplicates(connection, table) else table
+
+
+def validate_upload(path: Path, upload: UploadName, config: ValidationRules) -> pa.Table:
+    """The upload's line items as a table in `LINE_ITEM_SCHEMA`; raises `UploadRefused`."""
+    problems = _whole_file_problems(path, upload)
+    if problems:
+        raise _refuse(*problems)
+    rule_list = rules(config.timezone, upload.business_date, config.late_close_grace_minutes)
+    connection = _connect(config.timezone)
+    try:
+        if upload.format == "csv":
+            try:
+                source = csv_source(path)
+                table = _accepted(connection, source, rule_list)
+            except SourceProblem as bad:
+                raise _refuse(*bad.problems) from None
+            except duckdb.InvalidInputException as error:
+                raise _unreadable(error, path, upload) from None
+        else:
+            try:
+                source = fast_json_source(path, upload.format, connection)
+                table = _accepted(connection, source, rule_list) if source else None
+            except duckdb.InvalidInputException:
+                # A record with other keys, or unreadable JSON: the explaining pass tells which.
+                table = None
+            source = explaining_json_source(path, upload.format)
+        if table is not None:
+            return table
+        try:
+            raise UploadRefused(_explain(connection, source, rule_list, config))
+        except duckdb.InvalidInputException as error:
+            raise _unreadable(error, path, upload) from None
+    finally:
+        connection.close()
