@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sales_platform.domain.storage_layout import StorageLayout
+from sales_platform.domain.upload_validation import ValidationRules
+
 STORE_ID_PATTERN = re.compile(r"^\d{4}$")
 DEFAULT_EXPECTED_STORES = [f"{n:04d}" for n in range(1, 12)]
 
@@ -149,6 +152,19 @@ class Settings(BaseSettings):
     @property
     def outbox_path(self) -> Path:
         return self.home_path / "outbox"
+
+    @property
+    def storage_layout(self) -> StorageLayout:
+        return StorageLayout(self.upload_prefix, self.processed_prefix, self.rejected_prefix, self.archive_prefix)
+
+    @property
+    def validation_rules(self) -> ValidationRules:
+        return ValidationRules(self.daily_analysis_timezone, self.late_close_grace_minutes)
+
+    @property
+    def upload_settle_seconds(self) -> float:
+        """A file copied into a local folder appears before it is whole; on S3 it appears whole."""
+        return 2.0 if self.resolved_storage_backend == "local" else 0.0
 
     @property
     def timezone(self) -> ZoneInfo:

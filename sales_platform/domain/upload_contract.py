@@ -171,3 +171,18 @@ def routing_problems(
             )
         )
     return problems
+
+
+def route_upload(
+    file_name: str,
+    expected_stores: list[str] | tuple[str, ...],
+    first_day: dt.date,
+    last_day: dt.date,
+) -> tuple[UploadName | None, list[Problem]]:
+    """The store-day a file belongs to, or the problems that give it none."""
+    try:
+        upload = parse_upload_name(file_name)
+    except UploadNameError as error:
+        return None, [Problem(str(error), field="file name", value=file_name)]
+    problems = routing_problems(upload, expected_stores, first_day, last_day)
+    return (None if problems else upload), problems

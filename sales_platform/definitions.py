@@ -1,0 +1,12 @@
+"""The code location Dagster loads (`dagster dev -m sales_platform.definitions`). Configuration
+is read here, when the location loads, and a bad value stops the load naming the variable."""
+
+import dagster as dg
+
+from sales_platform.defs import build_definitions
+from sales_platform.settings import load_settings
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(load_settings())

@@ -1,0 +1,44 @@
+"""How work is split: by business day in the stores' time zone, and by store."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+
+from sales_platform.settings import Settings
+
+
+def business_days(settings: Settings) -> dg.DailyPartitionsDefinition:
+    # end_offset=1: today's partition exists while the day is still trading, so files for today
+    # and late data arriving the next morning both have a place.
+    return dg.DailyPartitionsDefinition(
+        start_date=settings.partitions_start_date.isoformat(),
+        timezone=settings.daily_analysis_timezone,
+        end_offset=1,
+    )
+
+
+def store_days(settings: Settings) -> dg.MultiPartitionsDefinition:
+    return dg.MultiPartitionsDefinition(
+        {"date": business_days(settings), "store": dg.StaticPartitionsDefinition(list(settings.expected_stores))}
+    )
+
+
+def store_day_key(store_id: str, business_date: dt.date) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({"date": business_date.isoformat(), "store": store_id})
+
+
+def store_and_day(partition_key: str | dg.MultiPartitionKey) -> tuple[str, dt.date]:
+    if isinstance(partition_key, dg.MultiPartitionKey):
+        keys = partition_key.keys_by_dimension
+        return keys["store"], dt.date.fromisoformat(keys["date"])
+    day, store = partition_key.split("|")  # dimensions sort by name: date|store
+    return store, dt.date.fromisoformat(day)
+
+
+def accepted_days(settings: Settings, now: dt.datetime | None = None) -> tuple[dt.date, dt.date]:
+    """The first and last business day that has a partition at `now`: with end_offset=1 the last
+    one is today where the stores are."""
+    moment = now or dt.datetime.now(dt.timezone.utc)
+    return settings.partitions_start_date, moment.astimezone(settings.timezone).date()

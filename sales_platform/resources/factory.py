@@ -1,0 +1,35 @@
+"""The one place that turns configuration into the platform's doors to the outside."""
+
+from __future__ import annotations
+
+from sales_platform.resources.metrics_table import MetricsTable
+from sales_platform.resources.object_store import ObjectStore
+from sales_platform.settings import Settings
+
+
+def build_bucket(settings: Settings) -> ObjectStore:
+    if settings.resolved_storage_backend == "s3":
+        from sales_platform.resources.s3_object_store import S3ObjectStore, make_s3_client
+
+        client = make_s3_client(settings.aws_region, settings.aws_endpoint_url)
+        return S3ObjectStore(settings.s3_bucket or "", client)
+    from sales_platform.resources.local_object_store import LocalObjectStore
+
+    settings.bucket_path.mkdir(parents=True, exist_ok=True)
+    return LocalObjectStore(settings.bucket_path)
+
+
+def build_table(settings: Settings) -> MetricsTable:
+    if settings.resolved_table_backend == "dynamodb":
+        from sales_platform.resources.dynamodb_metrics_table import DynamoDbMetricsTable, make_dynamodb_client
+
+        client = make_dynamodb_client(settings.aws_region, settings.aws_endpoint_url)
+        return DynamoDbMetricsTable(settings.dynamodb_table, client)
+    from sales_platform.resources.sqlite_metrics_table import SqliteMetricsTable
+
+    return SqliteMetricsTable(settings.sqlite_path)
+
+
+def build_resources(settings: Settings) -> dict[str, object]:
+    """Resources by the names assets, sensors and the API ask for."""
+    return {"bucket": build_bucket(settings), "table": build_table(settings)}
