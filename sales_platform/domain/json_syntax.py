@@ -119,8 +119,9 @@ def _scan_array(text: _Text) -> Problem | None:
             if not text.eof and len(text.buffer) - error.pos < _LOOKAHEAD:
                 text.more()
                 continue
-            if not text.buffer[error.pos :].strip():
-                return _syntax(text, error.pos, "the file ends in the middle of a record: it looks cut off; upload it again")
+            if text.eof and "]" not in text.buffer[position:]:
+                # The last record breaks off and nothing closes the array: a partial upload.
+                return _syntax(text, position, "the file ends in the middle of this record: it looks cut off; upload it again")
             return _syntax(text, error.pos, error.msg)
         text.drop(end)
         position = 0

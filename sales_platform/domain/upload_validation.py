@@ -20,6 +20,9 @@ from sales_platform.domain.upload_rules import TYPED_COLUMNS, Rule, all_pass, pr
 from sales_platform.domain.upload_sources import SourceProblem, csv_source, explaining_json_source, fast_json_source
 
 _BATCH_ROWS = 64 * 1024
+# DuckDB reports unreadable input as InvalidInputException, or, once results stream through
+# Arrow, as the OSError the Arrow reader turns it into.
+_READ_ERRORS = (duckdb.InvalidInputException, OSError)
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def _whole_file_problems(path: Path, upload: UploadName) -> list[Problem]:
     return []
 
 
-def _unreadable(error: duckdb.Error, path: Path, upload: UploadName) -> UploadRefused:
+def _unreadable(error: Exception, path: Path, upload: UploadName) -> UploadRefused:
     """A file DuckDB could not read: say where, in lines and columns a person can go to."""
     detail = str(error).split("\n")[0].replace(str(path), upload.file_name).split(": ", 1)[-1]
     if upload.format == "csv":
@@ -109,6 +112,9 @@ def _has_duplicates(connection: duckdb.DuckDBPyConnection, table: pa.Table) -> b
 def _explain(connection: duckdb.DuckDBPyConnection, source: str, rule_list: list[Rule], config: ValidationRules) -> Refusal:
     connection.execute(f"CREATE TEMP TABLE problems AS {records_sql(source, numbered=True)} {problems_sql(rule_list)}")
     total = connection.execute("SELECT count(*) FROM problems").fetchone()[0]
+    if total == 0:
+        records = connection.execute(f"SELECT count(*) FROM ({source})").fetchone()[0]
+        return Refusal([Problem("the file holds no records" if records == 0 else "the file could not be read")], 1)
     listed = connection.execute(
         "SELECT row_no, field, message, value FROM problems ORDER BY row_no, rule LIMIT ?", [config.max_listed_problems]
     ).fetchall()
@@ -143,21 +149,22 @@ def validate_upload(path: Path, upload: UploadName, config: ValidationRules) -> 
                 table = _accepted(connection, source, rule_list)
             except SourceProblem as bad:
                 raise _refuse(*bad.problems) from None
-            except duckdb.InvalidInputException as error:
+            except _READ_ERRORS as error:
                 raise _unreadable(error, path, upload) from None
         else:
             try:
                 source = fast_json_source(path, upload.format, connection)
                 table = _accepted(connection, source, rule_list) if source else None
-            except duckdb.InvalidInputException:
+            except _READ_ERRORS:
                 # A record with other keys, or unreadable JSON: the explaining pass tells which.
                 table = None
             source = explaining_json_source(path, upload.format)
         if table is not None:
             return table
         try:
-            raise UploadRefused(_explain(connection, source, rule_list, config))
-        except duckdb.InvalidInputException as error:
+            refusal = _explain(connection, source, rule_list, config)
+        except _READ_ERRORS as error:
             raise _unreadable(error, path, upload) from None
+        raise UploadRefused(refusal)
     finally:
         connection.close()

@@ -1,0 +1,91 @@
+"""Configuration: defaults that work, and a wrong value that stops the start naming itself."""
+
+import datetime as dt
+import importlib
+import sys
+
+import pytest
+
+from sales_platform.settings import Settings, SettingsError, load_settings
+
+SETTING_NAMES = [field.alias for field in Settings.model_fields.values() if field.alias]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_run_everything_locally_under_the_working_directory(tmp_path):
+    settings = load_settings()
+    assert settings.home_path == tmp_path / ".sales-platform"
+    assert settings.bucket_path == tmp_path / ".sales-platform" / "bucket"
+    assert settings.resolved_storage_backend == "local" and settings.resolved_table_backend == "sqlite"
+    assert settings.expected_stores == [f"{n:04d}" for n in range(1, 12)]
+    assert settings.daily_analysis_timezone == "America/New_York"
+    assert (settings.upload_prefix, settings.processed_prefix, settings.rejected_prefix) == ("uploads/", "processed/", "rejected/")
+    assert settings.dynamodb_table == "SalesData"
+    assert settings.max_upload_bytes == 512 * 1024 * 1024
+
+
+def test_aws_deployment_defaults_to_managed_services(monkeypatch):
+    monkeypatch.setenv("SALES_PLATFORM_ENV", "aws")
+    monkeypatch.setenv("S3_BUCKET", "sales-bucket")
+    settings = load_settings()
+    assert settings.resolved_storage_backend == "s3" and settings.resolved_table_backend == "dynamodb"
+    monkeypatch.setenv("TABLE_BACKEND", "sqlite")
+    assert load_settings().resolved_table_backend == "sqlite"
+
+
+def test_environment_values_are_read_and_normalised(monkeypatch):
+    monkeypatch.setenv("EXPECTED_STORES", " 0003, 0001 ,0002")
+    monkeypatch.setenv("UPLOAD_PREFIX", "inbox")
+    monkeypatch.setenv("PARTITIONS_START_DATE", "2025-06-01")
+    monkeypatch.setenv("LOG_LEVEL", "debug")
+    settings = load_settings()
+    assert settings.expected_stores == ["0001", "0002", "0003"]
+    assert settings.upload_prefix == "inbox/"
+    assert settings.partitions_start_date == dt.date(2025, 6, 1)
+    assert settings.log_level == "DEBUG"
+
+
+def test_a_dotenv_file_in_the_working_directory_is_read(tmp_path):
+    (tmp_path / ".env").write_text("EXPECTED_STORES=0007\n")
+    assert load_settings().expected_stores == ["0007"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("EXPECTED_STORES", "12,0002", "four digits"),
+        ("EXPECTED_STORES", "0001,0001", "listed twice"),
+        ("DAILY_ANALYSIS_TIMEZONE", "Mars/Olympus", "unknown time zone"),
+        ("STORAGE_BACKEND", "ftp", "STORAGE_BACKEND"),
+        ("PARTITIONS_START_DATE", "2025-02-30", "PARTITIONS_START_DATE"),
+        ("MAX_UPLOAD_BYTES", "0", "MAX_UPLOAD_BYTES"),
+        ("LOG_LEVEL", "chatty", "LOG_LEVEL"),
+    ],
+)
+def test_a_wrong_value_names_the_setting(monkeypatch, name, value, words):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert name in str(caught.value) and words in str(caught.value)
+
+
+def test_s3_storage_needs_a_bucket(monkeypatch):
+    monkeypatch.setenv("STORAGE_BACKEND", "s3")
+    with pytest.raises(SettingsError, match="S3_BUCKET is required"):
+        load_settings()
+
+
+def test_importing_the_code_location_reads_no_configuration(monkeypatch):
+    monkeypatch.setenv("EXPECTED_STORES", "not-a-store")
+    for module in [name for name in sys.modules if name.startswith("sales_platform")]:
+        monkeypatch.delitem(sys.modules, module)
+    definitions = importlib.import_module("sales_platform.definitions")  # must not raise
+    fresh_settings = importlib.import_module("sales_platform.settings")
+    with pytest.raises(fresh_settings.SettingsError, match="EXPECTED_STORES"):
+        definitions.defs()
