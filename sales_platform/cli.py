@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import datetime as dt
 import os
 import signal
@@ -21,10 +22,12 @@ EPILOG = "Configuration comes from the environment or a .env file; see README.md
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as error:
         print(f"sales-platform: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
 
 
 def _stores(text: str) -> list[str]:

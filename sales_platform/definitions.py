@@ -1,6 +1,8 @@
 """The code location Dagster loads (`dagster dev -m sales_platform.definitions`). Configuration
 is read here, when the location loads, and a bad value stops the load naming the variable."""
 
+import logging
+
 import dagster as dg
 
 from sales_platform.defs import build_definitions
@@ -9,4 +11,6 @@ from sales_platform.settings import load_settings
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions(load_settings())
+    settings = load_settings()
+    logging.getLogger("sales_platform").setLevel(settings.log_level)
+    return build_definitions(settings)

@@ -101,10 +101,15 @@ def _typed_batches(connection: duckdb.DuckDBPyConnection, sql: str) -> list[pa.R
 
 
 def _has_duplicates(connection: duckdb.DuckDBPyConnection, table: pa.Table) -> bool:
+    """Whether two records are identical. Identical records share a transaction and a SKU, which
+    is cheap to look for; only files where some do are compared field by field."""
     connection.register("line_items", table)
     try:
-        query = f"SELECT 1 FROM line_items GROUP BY {', '.join(FIELDS)} HAVING count(*) > 1 LIMIT 1"
-        return bool(connection.execute(query).fetchall())
+        for columns in (("transaction_id", "item_sku"), FIELDS):
+            query = f"SELECT 1 FROM line_items GROUP BY {', '.join(columns)} HAVING count(*) > 1 LIMIT 1"
+            if not connection.execute(query).fetchall():
+                return False
+        return True
     finally:
         connection.unregister("line_items")
 
