@@ -123,6 +123,10 @@ def _outcome(launch: _Launch, result: dg.ExecuteInProcessResult) -> RunOutcome:
             outcome.rows = int(rows.value) if rows is not None else 0
         elif event.is_step_failure and not result.success:
             error = event.step_failure_data.error
+            # Dagster wraps the real error ("Exceeded max_retries of 3", "Error occurred while
+            # executing op"); the innermost cause is what went wrong.
+            while error is not None and error.cause is not None:
+                error = error.cause
             outcome.detail = error.message.strip().splitlines()[-1] if error else event.message or ""
         status = metadata.get("status")
         if status is not None and status.value == "rejected":
