@@ -169,6 +169,10 @@ def dev(args: argparse.Namespace) -> int:
     settings = _settings()  # a bad setting stops here, not inside the webserver
     env = {**os.environ, "SALES_PLATFORM_HOME": str(settings.home_path)}
     env["DAGSTER_HOME"] = str(prepare_dagster_home(settings))
+    if settings.resolved_storage_backend == "local":
+        # The inbox exists before anyone copies a store file into it: `cp f .../uploads/` into a
+        # missing folder fails, or without the slash makes a file named `uploads` nobody watches.
+        (settings.bucket_path / settings.upload_prefix).mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable, "-m", "dagster", "dev", "-m", "sales_platform.definitions",
         "--host", args.host, "--port", str(args.port),
