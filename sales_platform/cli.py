@@ -181,6 +181,11 @@ def dev(args: argparse.Namespace) -> int:
     # Its own session, so Ctrl-C reaches dagster dev as a signal we forward once, and its
     # webserver, daemon and code server stop together.
     child = subprocess.Popen(command, env=env, start_new_session=True)
+    # In its own session it also misses `kill` (SIGTERM) and a closed terminal (SIGHUP) aimed at
+    # this command, which would leave the webserver and daemon running: treat both as Ctrl-C.
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.default_int_handler)
     try:
         return child.wait()
     except KeyboardInterrupt:
