@@ -1,0 +1,357 @@
+"""The `sales-platform` command as a user runs it: a real process, a real local bucket, a real
+Dagster instance under SALES_PLATFORM_HOME, nothing patched.
+
+Every command runs in a temporary folder with an environment from which every setting the
+platform reads (and every AWS_* variable) has been removed, so neither the developer's shell
+nor a `.env` file can change what these tests see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
+from sales_platform.settings import Settings
+
+STORES = "0001,0002"
+NEW_YORK = "America/New_York"
+COMMAND_TIMEOUT = 180
+
+
+# --------------------------------------------------------------------------- running the command
+
+
+def _command() -> list[str]:
+    """The console script installed next to this interpreter (what `make install` puts on the
+    PATH); the module itself when the package was not installed with its scripts."""
+    script = Path(sys.executable).with_name("sales-platform")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "sales_platform.cli"]
+
+
+def clean_environment(**settings: str) -> dict[str, str]:
+    """os.environ without anything the platform or boto3 would pick up, plus `settings`."""
+    read_by_settings = {field.alias for field in Settings.model_fields.values() if field.alias}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in read_by_settings and not name.startswith("AWS_") and name != "DAGSTER_HOME"
+    }
+    env.update(settings)
+    return env
+
+
+def run_cli(cwd: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [*_command(), *args],
+        cwd=cwd,
+        env=clean_environment(**settings),
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+    )
+    # Shown by pytest only when the test fails.
+    print(f"$ sales-platform {' '.join(args)}  -> exit {result.returncode}")
+    print(f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr[-4000:]}")
+    return result
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def platform_env(home: Path) -> dict[str, str]:
+    return {"SALES_PLATFORM_HOME": str(home), "EXPECTED_STORES": STORES}
+
+
+def drop_upload(home: Path, name: str, data: bytes, staging: Path) -> Path:
+    """Put a file into the inbox the way a finished copy lands: whole, in one rename, and (as
+    for a file that arrived before this cron run) no longer changing."""
+    inbox = home / "bucket" / "uploads"
+    inbox.mkdir(parents=True, exist_ok=True)
+    staging.mkdir(parents=True, exist_ok=True)
+    partial = staging / name
+    partial.write_bytes(data)
+    arrived = time.time() - 60
+    os.utime(partial, (arrived, arrived))
+    os.replace(partial, inbox / name)
+    return inbox / name
+
+
+def files_under(folder: Path) -> list[str]:
+    if not folder.exists():
+        return []
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+
+
+def processed_file(home: Path, day: dt.date, store_id: str) -> Path:
+    return (
+        home / "bucket" / "processed" / f"year={day:%Y}" / f"month={day:%m}" / f"day={day:%d}"
+        / f"store_id={store_id}" / "data.parquet"
+    )
+
+
+# --------------------------------------------------------------------------- help
+
+
+SUBCOMMAND_OPTIONS = {
+    "generate-sample-data": ["--out", "--stores", "--days", "--end-date", "--seed", "--timezone", "--with-bad-files"],
+    "process": ["--verbose", "--workers"],
+    "demo": ["--days", "--end-date", "--seed", "--no-bad-files", "--workers"],
+    "dev": ["--host", "--port"],
+}
+
+
+def test_help_lists_every_command_and_works_even_with_a_broken_configuration(tmp_path: Path) -> None:
+    # Help is what someone reads to fix their configuration, so a bad setting must not hide it.
+    result = run_cli(tmp_path, "--help", EXPECTED_STORES="12")
+
+    assert result.returncode == 0
+    for command in SUBCOMMAND_OPTIONS:
+        assert re.search(rf"^\s+{command}\b", result.stdout, re.MULTILINE), f"{command} missing from --help"
+    assert "environment" in result.stdout  # says where configuration comes from
+
+
+@pytest.mark.parametrize("command", sorted(SUBCOMMAND_OPTIONS))
+def test_each_command_help_lists_its_options(tmp_path: Path, command: str) -> None:
+    result = run_cli(tmp_path, command, "--help")
+
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"usage: sales-platform {command}")
+    for option in SUBCOMMAND_OPTIONS[command]:
+        assert re.search(rf"^\s+(-\w, )?{option}\b", result.stdout, re.MULTILINE), f"{option} not described"
+
+
+def test_no_command_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli(tmp_path)
+
+    assert result.returncode == 2
+    assert "usage: sales-platform" in result.stderr
+
+
+# --------------------------------------------------------------------------- generate-sample-data
+
+
+SAMPLE_ARGS = ("--stores", STORES, "--days", "3", "--end-date", "2026-11-20")
+SAMPLE_NAMES = [
+    f"store_{store}_2026-11-{day}.json" for store in ("0001", "0002") for day in ("18", "19", "20")
+]
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_generate_sample_data_writes_one_file_per_store_and_day_and_the_same_seed_gives_the_same_bytes(
+    tmp_path: Path,
+) -> None:
+    first = run_cli(tmp_path, "generate-sample-data", "--out", "first", *SAMPLE_ARGS, "--seed", "7")
+    again = run_cli(tmp_path, "generate-sample-data", "--out", "again", *SAMPLE_ARGS, "--seed", "7")
+    other = run_cli(tmp_path, "generate-sample-data", "--out", "other", *SAMPLE_ARGS, "--seed", "8")
+
+    assert (first.returncode, again.returncode, other.returncode) == (0, 0, 0)
+    assert sorted(_contents(tmp_path / "first")) == sorted(SAMPLE_NAMES)
+    assert "wrote 6 files" in first.stdout
+    assert "for 2 stores from 2026-11-18 to 2026-11-20" in first.stdout
+    assert _contents(tmp_path / "again") == _contents(tmp_path / "first")
+    assert sorted(_contents(tmp_path / "other")) == sorted(SAMPLE_NAMES)
+    for name, data in _contents(tmp_path / "other").items():
+        assert data != _contents(tmp_path / "first")[name], f"{name}: another seed gave the same bytes"
+    for name, data in _contents(tmp_path / "first").items():
+        records = json.loads(data)
+        assert records and all(record["transaction_id"].startswith(f"TXN-{name[6:10]}-") for record in records)
+
+
+def test_generate_sample_data_with_bad_files_reports_each_one_and_leaves_the_good_files_alone(tmp_path: Path) -> None:
+    good = run_cli(tmp_path, "generate-sample-data", "--out", "good", *SAMPLE_ARGS, "--seed", "7")
+    mixed = run_cli(tmp_path, "generate-sample-data", "--out", "mixed", *SAMPLE_ARGS, "--seed", "7", "--with-bad-files")
+
+    assert (good.returncode, mixed.returncode) == (0, 0)
+    reported = dict(re.findall(r"^\s+bad file (\S+): (.+)$", mixed.stdout, re.MULTILINE))
+    written = _contents(tmp_path / "mixed")
+    assert len(reported) >= 5
+    assert set(written) == set(SAMPLE_NAMES) | set(reported)
+    assert not set(reported) & set(SAMPLE_NAMES), "a bad file replaced a good one"
+    assert all(reason.strip() for reason in reported.values())
+    assert {name: written[name] for name in SAMPLE_NAMES} == _contents(tmp_path / "good")
+
+
+def test_generate_sample_data_defaults_to_the_expected_stores(tmp_path: Path) -> None:
+    result = run_cli(
+        tmp_path, "generate-sample-data", "--out", "out", "--days", "1", "--end-date", "2026-11-20",
+        EXPECTED_STORES="0003,0007",
+    )
+
+    assert result.returncode == 0
+    assert sorted(_contents(tmp_path / "out")) == ["store_0003_2026-11-20.json", "store_0007_2026-11-20.json"]
+
+
+def test_generate_sample_data_refuses_malformed_store_ids(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "generate-sample-data", "--out", "out", "--stores", "1,2")
+
+    assert result.returncode == 2
+    assert "four-digit" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def test_demo_processes_every_file_prints_a_summary_and_records_the_runs_in_dagster(
+    tmp_path: Path, home: Path, platform_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = run_cli(tmp_path, "demo", "--days", "2", **platform_env)
+
+    assert result.returncode == 0
+    dropped = re.search(r"dropped (\d+) files \(([\d,]+) good lines, (\d+) deliberately bad files\)", result.stdout)
+    assert dropped, "the demo does not say what it dropped into the inbox"
+    files, good_lines, bad = int(dropped[1]), int(dropped[2].replace(",", "")), int(dropped[3])
+    good = 2 * 2  # two stores, two days
+    assert files == good + bad and bad >= 5
+    summary = re.search(
+        r"(\d+) runs in [\d.]+ s: (\d+) files processed \(([\d,]+) lines\), (\d+) refused, (\d+) failed", result.stdout
+    )
+    assert summary, "no summary line"
+    assert (int(summary[1]), int(summary[2]), int(summary[3].replace(",", "")), int(summary[4]), int(summary[5])) == (
+        files, good, good_lines, bad, 0,
+    )
+    refused = re.findall(r"^\s+refused\s+(\S+): (.+)$", result.stdout, re.MULTILINE)
+    assert len(refused) == bad and all(reason.strip() for _, reason in refused)
+    assert "where to look" in result.stdout
+    assert str(home / "bucket") in result.stdout
+    assert str(home / "sales.db") in result.stdout
+    assert "sales-platform dev" in result.stdout
+
+    bucket = home / "bucket"
+    assert files_under(bucket / "uploads") == []
+    assert len([name for name in files_under(bucket / "processed") if name.endswith("data.parquet")]) == good
+    rejected = files_under(bucket / "rejected")
+    assert sorted(name for name, _ in refused) == sorted(name for name in rejected if not name.endswith(".error.json"))
+    assert len(rejected) == 2 * bad  # each refused file with its reasons beside it
+    assert (home / "sales.db").is_file()
+
+    # The runs are in the local Dagster instance, so `sales-platform dev` shows them.
+    import dagster as dg
+
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        runs = instance.get_runs()
+        assert len(runs) == files
+        assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
+        uploads = {run.tags.get("sales_platform/upload_key") for run in runs}
+    assert uploads == {f"uploads/{name}" for name in files_under(bucket / "archive")} | {
+        f"uploads/{name}" for name, _ in refused
+    }
+
+
+# --------------------------------------------------------------------------- process
+
+
+def test_process_with_an_empty_inbox_says_so(tmp_path: Path, platform_env: dict[str, str]) -> None:
+    result = run_cli(tmp_path, "process", **platform_env)
+
+    assert result.returncode == 0
+    assert "nothing to do: no new files in uploads/" in result.stdout
+
+
+def test_process_accepts_a_good_file_and_refuses_a_bad_one(tmp_path: Path, home: Path, platform_env: dict[str, str]) -> None:
+    day = default_end_date(NEW_YORK)  # yesterday where the stores are
+    good_records = generate_store_day("0001", day, stores=["0001", "0002"])
+    bad_records = generate_store_day("0002", day, stores=["0001", "0002"])
+    del bad_records[len(bad_records) // 2]["customer_id"]
+    good_name, bad_name = f"store_0001_{day}.json", f"store_0002_{day}.json"
+    bad_bytes = render_json(bad_records)
+    drop_upload(home, good_name, render_json(good_records), tmp_path / "copying")
+    drop_upload(home, bad_name, bad_bytes, tmp_path / "copying")
+
+    result = run_cli(tmp_path, "process", "--verbose", **platform_env)
+
+    assert result.returncode == 0
+    assert re.search(rf"processed uploads/{good_name}: {len(good_records):,} lines", result.stdout)
+    assert re.search(rf"refused\s+{bad_name}: .*customer_id", result.stdout)
+    assert re.search(r"1 files processed .*, 1 refused, 0 failed", result.stdout)
+
+    bucket = home / "bucket"
+    assert files_under(bucket / "uploads") == []
+    parquet = pq.read_table(processed_file(home, day, "0001"))
+    assert parquet.num_rows == len(good_records)
+    assert (bucket / "archive" / good_name).read_bytes() == render_json(good_records)
+    assert not processed_file(home, day, "0002").exists()
+    assert (bucket / "rejected" / bad_name).read_bytes() == bad_bytes  # the original bytes, untouched
+    report = json.loads((bucket / "rejected" / f"{bad_name}.error.json").read_text())
+    assert "customer_id" in json.dumps(report)
+
+    again = run_cli(tmp_path, "process", **platform_env)
+    assert again.returncode == 0
+    assert "nothing to do" in again.stdout
+
+
+def test_process_exits_non_zero_when_a_run_fails_and_keeps_the_upload(
+    tmp_path: Path, home: Path, platform_env: dict[str, str]
+) -> None:
+    day = default_end_date(NEW_YORK)
+    name = f"store_0001_{day}.json"
+    records = generate_store_day("0001", day, stores=["0001", "0002"])
+    drop_upload(home, name, render_json(records), tmp_path / "copying")
+    # Something (a stray folder, a broken sync) sits where the store-day's Parquet file goes,
+    # so writing it fails for real, every retry included.
+    obstacle = processed_file(home, day, "0001")
+    obstacle.mkdir(parents=True)
+    (obstacle / "not-a-parquet-file").write_text("in the way")
+
+    failed = run_cli(tmp_path, "process", "--workers", "1", **platform_env)
+
+    assert failed.returncode != 0
+    failure = re.search(rf"FAILED\s+{name} \(ingest_store_upload, run [0-9a-f-]+\): (.+)", failed.stdout)
+    assert failure, "the failed file is not named"
+    assert "data.parquet" in failure[1], "the failure does not say what went wrong"
+    assert re.search(r"0 files processed .*, 0 refused, 1 failed", failed.stdout)
+    assert files_under(home / "bucket" / "uploads") == [name], "a failed run lost the upload"
+    assert files_under(home / "bucket" / "rejected") == []
+
+    # Once the obstacle is gone, the next pass processes the same file.
+    (obstacle / "not-a-parquet-file").unlink()
+    obstacle.rmdir()
+    retried = run_cli(tmp_path, "process", "--workers", "1", **platform_env)
+
+    assert retried.returncode == 0
+    assert re.search(r"1 files processed .*, 0 refused, 0 failed", retried.stdout)
+    assert pq.read_table(processed_file(home, day, "0001")).num_rows == len(records)
+    assert files_under(home / "bucket" / "uploads") == []
+
+
+# --------------------------------------------------------------------------- bad settings
+
+
+BAD_SETTINGS = {
+    "unknown store id": ({"EXPECTED_STORES": "12"}, "EXPECTED_STORES"),
+    "unknown time zone": ({"DAILY_ANALYSIS_TIMEZONE": "Mars/Olympus"}, "DAILY_ANALYSIS_TIMEZONE"),
+    "s3 without a bucket": ({"STORAGE_BACKEND": "s3"}, "S3_BUCKET"),
+}
+
+
+@pytest.mark.parametrize("command", [("process",), ("demo", "--days", "1"), ("dev", "--port", "1")], ids=lambda c: c[0])
+@pytest.mark.parametrize("problem", sorted(BAD_SETTINGS))
+def test_a_bad_setting_stops_the_command_naming_the_variable(tmp_path: Path, problem: str, command: tuple[str, ...]) -> None:
+    bad, variable = BAD_SETTINGS[problem]
+    settings = {"SALES_PLATFORM_HOME": str(tmp_path / "home"), "EXPECTED_STORES": STORES, **bad}
+
+    started = time.monotonic()
+    result = run_cli(tmp_path, *command, **settings)
+
+    assert result.returncode == 2
+    assert variable in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.startswith("sales-platform: invalid configuration")
+    assert time.monotonic() - started < 60  # `dev` stops before starting any server

@@ -1,0 +1,287 @@
+"""`sales-platform dev` for real: the Dagster webserver, daemon and code server start, the upload
+sensor picks up files copied into the local inbox with nobody clicking anything, and stopping the
+command stops every process it started.
+
+The server runs in a temporary SALES_PLATFORM_HOME on a free port, from an environment without
+any of the developer's platform or AWS settings. Each test tells the processes it started apart
+from everything else on the machine by that home, which every one of them inherits in its
+environment, so it can check that none survives and kill leftovers if a test fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
+from sales_platform.settings import Settings
+
+STORES = ["0001", "0002"]
+NEW_YORK = "America/New_York"
+START_DEADLINE = 120.0  # first start imports Dagster in four processes
+PROCESSING_DEADLINE = 90.0
+STOP_DEADLINE = 30.0
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).with_name("sales-platform")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "sales_platform.cli"]
+
+
+def clean_environment(**settings: str) -> dict[str, str]:
+    """os.environ without anything the platform or boto3 would pick up, plus `settings`."""
+    read_by_settings = {field.alias for field in Settings.model_fields.values() if field.alias}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in read_by_settings and not name.startswith("AWS_") and name != "DAGSTER_HOME"
+    }
+    env.update(settings)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _interruptible() -> None:
+    # A shell starts a foreground command with Ctrl-C at its default; a test runner launched in
+    # the background may have it ignored, and an ignored signal would be inherited.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _processes_with_home(home: Path) -> dict[int, str]:
+    """Live processes (pid -> command line) whose environment names this SALES_PLATFORM_HOME:
+    the command, dagster dev, webserver, daemon, code servers and run workers, even once
+    orphaned."""
+    markers = {f"SALES_PLATFORM_HOME={path}".encode() for path in (home, home.resolve())}
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if markers.isdisjoint((entry / "environ").read_bytes().split(b"\0")):
+                continue
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state == "Z":  # exited, waiting for its parent to collect it
+                continue
+            found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:160]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return found
+
+
+@dataclass
+class DevServer:
+    process: subprocess.Popen
+    home: Path
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def bucket(self) -> Path:
+        return self.home / "bucket"
+
+    def output_tail(self, lines: int = 60) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def diagnostics(self) -> str:
+        files = sorted(str(p.relative_to(self.bucket)) for p in self.bucket.rglob("*") if p.is_file()) if self.bucket.exists() else []
+        return (
+            f"\n--- bucket files: {files}\n--- processes: {_processes_with_home(self.home)}"
+            f"\n--- last lines of `sales-platform dev` output:\n{self.output_tail()}"
+        )
+
+    def get(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
+            return response.status, response.read()
+
+    def graphql(self, query: str) -> dict:
+        request = urllib.request.Request(
+            self.url + "/graphql", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def wait_until_serving(self) -> None:
+        deadline = time.monotonic() + START_DEADLINE
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"`sales-platform dev` exited with {self.process.returncode} before serving{self.diagnostics()}")
+            try:
+                status, _ = self.get("/server_info", timeout=2)
+                if status == 200:
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            time.sleep(0.5)
+        pytest.fail(f"the Dagster webserver did not answer on {self.url} within {START_DEADLINE:.0f} s{self.diagnostics()}")
+
+    def assert_stops_completely(self, started: float) -> None:
+        """The command exits, no process it started survives and the port is free again."""
+        try:
+            self.process.wait(timeout=max(1.0, started + STOP_DEADLINE - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"`sales-platform dev` still running {STOP_DEADLINE:.0f} s after the signal{self.diagnostics()}")
+        survivors = _processes_with_home(self.home)
+        while survivors and time.monotonic() < started + STOP_DEADLINE:
+            time.sleep(0.5)
+            survivors = _processes_with_home(self.home)
+        assert not survivors, f"still running {STOP_DEADLINE:.0f} s after the signal: {survivors}{self.diagnostics()}"
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+
+
+@pytest.fixture
+def dev_server(tmp_path: Path) -> Iterator[DevServer]:
+    home = tmp_path / "home"
+    port = free_port()
+    log = tmp_path / "dev.log"
+    env = clean_environment(
+        SALES_PLATFORM_HOME=str(home),
+        EXPECTED_STORES=",".join(STORES),
+        UPLOAD_SENSOR_INTERVAL_SECONDS="5",
+    )
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*_command(), "dev", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_interruptible,
+        )
+    server = DevServer(process, home, port, log)
+    try:
+        yield server
+    finally:
+        # Whatever the test did, nothing it started outlives it.
+        leftovers = _processes_with_home(home)
+        if process.poll() is None:
+            leftovers[process.pid] = "sales-platform dev"
+        for pid in leftovers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        process.wait(timeout=30)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def copy_into_inbox(inbox: Path, name: str, data: bytes, elsewhere: Path) -> None:
+    """Like a user's copy: the bytes are written outside the inbox and end in one rename."""
+    elsewhere.mkdir(parents=True, exist_ok=True)
+    (elsewhere / name).write_bytes(data)
+    os.replace(elsewhere / name, inbox / name)
+
+
+def processed_file(bucket: Path, day: dt.date, store_id: str) -> Path:
+    return bucket / "processed" / f"year={day:%Y}" / f"month={day:%m}" / f"day={day:%d}" / f"store_id={store_id}" / "data.parquet"
+
+
+RUNS_QUERY = """
+{ runsOrError { __typename ... on Runs { results { runId status jobName tags { key value } } } } }
+"""
+
+
+def runs_by_upload(server: DevServer) -> dict[str, tuple[str, str]]:
+    """What the Dagster UI lists: upload key -> (job, status) for every run."""
+    answer = server.graphql(RUNS_QUERY)["data"]["runsOrError"]
+    assert answer["__typename"] == "Runs", answer
+    runs = {}
+    for run in answer["results"]:
+        tags = {tag["key"]: tag["value"] for tag in run["tags"]}
+        runs[tags.get("sales_platform/upload_key", run["runId"])] = (run["jobName"], run["status"])
+    return runs
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_dev_processes_copied_uploads_by_itself_and_ctrl_c_stops_everything(tmp_path: Path, dev_server: DevServer) -> None:
+    dev_server.wait_until_serving()
+
+    inbox = dev_server.bucket / "uploads"
+    assert inbox.is_dir(), f"no inbox to copy store files into at {inbox}{dev_server.diagnostics()}"
+    day = default_end_date(NEW_YORK)  # yesterday where the stores are
+    records = generate_store_day("0001", day, stores=STORES)
+    good, bad = f"store_0001_{day}.json", f"store_0002_{day}.json"
+    cut_off = render_json(generate_store_day("0002", day, stores=STORES))[:5000]
+    copy_into_inbox(inbox, good, render_json(records), tmp_path / "downloads")
+    copy_into_inbox(inbox, bad, cut_off, tmp_path / "downloads")
+
+    parquet = processed_file(dev_server.bucket, day, "0001")
+    rejected = dev_server.bucket / "rejected"
+    expected_runs = {f"uploads/{good}": ("ingest_store_upload", "SUCCESS"), f"uploads/{bad}": ("ingest_store_upload", "SUCCESS")}
+    deadline = time.monotonic() + PROCESSING_DEADLINE
+    runs: dict[str, tuple[str, str]] = {}
+    while time.monotonic() < deadline:
+        done = parquet.is_file() and (rejected / f"{bad}.error.json").is_file() and not any(inbox.iterdir())
+        if done:
+            runs = runs_by_upload(dev_server)
+            if runs == expected_runs:
+                break
+        time.sleep(1)
+    else:
+        pytest.fail(
+            f"within {PROCESSING_DEADLINE:.0f} s of copying two files into {inbox}, expected {parquet.relative_to(dev_server.bucket)} "
+            f"and {bad} refused into rejected/ with the inbox empty and both runs successful; runs: {runs}{dev_server.diagnostics()}"
+        )
+
+    assert pq.read_table(parquet).num_rows == len(records)
+    assert (dev_server.bucket / "archive" / good).read_bytes() == render_json(records)
+    assert (rejected / bad).read_bytes() == cut_off  # the original bytes, untouched
+    assert "JSON" in (rejected / f"{bad}.error.json").read_text()
+    assert not processed_file(dev_server.bucket, day, "0002").exists()
+
+    # Ctrl-C in the terminal: SIGINT to the command's process group.
+    started = time.monotonic()
+    os.killpg(dev_server.process.pid, signal.SIGINT)
+    dev_server.assert_stops_completely(started)
+    assert dev_server.process.returncode == 0
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [
+        pytest.param(lambda pid: os.kill(pid, signal.SIGTERM), id="kill-sigterm"),
+        pytest.param(lambda pid: os.killpg(pid, signal.SIGHUP), id="terminal-closed-sighup"),
+    ],
+)
+def test_dev_stopped_without_ctrl_c_leaves_no_server_behind(dev_server: DevServer, stop) -> None:
+    # `kill`, a process manager or an IDE's stop button (SIGTERM), or closing the terminal
+    # window (SIGHUP): the webserver and daemon must not keep running, holding the port and
+    # processing uploads, after the command is gone.
+    dev_server.wait_until_serving()
+
+    started = time.monotonic()
+    stop(dev_server.process.pid)
+    dev_server.assert_stops_completely(started)
