@@ -267,6 +267,14 @@ def test_reuploads_replace_a_store_day_and_a_bad_one_changes_nothing(platform: P
     assert platform.bucket.read_bytes(f"archive/{name}") == render(corrected)
     assert platform.keys("uploads/") == []
 
+    # Fixed and sent again: accepted, and the refusal report says it no longer stands.
+    platform.upload(name, render(corrected))
+    assert statuses(platform.process()) == {f"uploads/{name}": "processed"}
+    report = json.loads(platform.bucket.read_bytes(f"rejected/{name}.error.json"))
+    assert report["status"] == "superseded"
+    assert report["superseded_by"] == processed_key(platform, "0001", day)
+    assert platform.bucket.read_bytes(f"rejected/{name}") == bad
+
 
 # --------------------------------------------------------------------------- reruns and failures
 

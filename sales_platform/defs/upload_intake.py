@@ -7,6 +7,7 @@ the upload in the inbox (or already archived) and a rerun finishes the job with 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,7 +103,23 @@ def accept(
     archived_key = layout.archive_key(info.name)
     if info.key != archived_key:
         bucket.move(info.key, archived_key)
+    _mark_earlier_refusal_superseded(bucket, layout, info.name, processed_key)
     return Accepted(processed_key, line_items.num_rows, written.size, archived_key)
+
+
+def _mark_earlier_refusal_superseded(bucket: ObjectStore, layout: StorageLayout, file_name: str, processed_key: str) -> None:
+    """A corrected re-upload was accepted: the refused version stays (nothing is thrown away),
+    but its report now says it no longer stands, so the day does not look refused."""
+    report_key = layout.rejection_report_key(file_name)
+    if bucket.head(report_key) is None:
+        return
+    document = json.loads(bucket.read_bytes(report_key))
+    if document.get("status") == "superseded":
+        return
+    document["status"] = "superseded"
+    document["superseded_at"] = dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    document["superseded_by"] = processed_key
+    bucket.write_bytes(report_key, render_refusal(document), content_type="application/json")
 
 
 def read_line_items(bucket: ObjectStore, key: str) -> tuple[pa.Table, dict[bytes, bytes]]:
