@@ -68,20 +68,9 @@ from random import Random
 from typing import Any
 from zoneinfo import ZoneInfo
 
-CONTRACT_FIELDS: tuple[str, ...] = (
-    "transaction_id",
-    "transaction_timestamp",
-    "item_sku",
-    "item_name",
-    "quantity",
-    "unit_price",
-    "line_total",
-    "discount_amount",
-    "payment_method",
-    "customer_id",
-)
-MONEY_FIELDS = frozenset({"unit_price", "line_total", "discount_amount"})
-PAYMENT_METHODS: tuple[str, ...] = ("cash", "credit", "debit", "gift_card", "mobile")
+from sales_platform.domain.upload_contract import FIELDS as CONTRACT_FIELDS
+from sales_platform.domain.upload_contract import MONEY_FIELDS, PAYMENT_METHODS
+
 DEFAULT_TIMEZONE = "America/New_York"
 DEFAULT_STORES: tuple[str, ...] = tuple(f"{n:04d}" for n in range(1, 12))
 WALK_IN_CUSTOMER_ID = "CUST-000000"
