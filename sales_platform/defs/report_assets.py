@@ -168,7 +168,6 @@ def build_report_job(settings: Settings):
     return dg.define_asset_job(
         DAILY_REPORT_JOB,
         selection=dg.AssetSelection.assets("daily_report", "bi_export"),
-        partitions_def=business_days(settings),
         description="The daily report and the BI export for one analysed day.",
     )
 

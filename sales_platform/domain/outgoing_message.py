@@ -8,6 +8,7 @@ to them.
 
 from __future__ import annotations
 
+import email.policy
 import email.utils
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -19,6 +20,9 @@ Audience = Literal["report", "alert"]
 # without line breaks.
 SNS_MESSAGE_LIMIT_BYTES = 262_144
 SNS_SUBJECT_LIMIT = 99
+# RFC 5322's hard line limit instead of the advisory 78: subjects stay on one line and report
+# text stays readable in the raw message (no quoted-printable for a long line).
+EMAIL_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class OutgoingMessage:
 
 
 def to_email(message: OutgoingMessage, sender: str, recipients: list[str]) -> EmailMessage:
-    mail = EmailMessage()
+    mail = EmailMessage(policy=EMAIL_POLICY)
     mail["Subject"] = message.subject
     mail["From"] = sender
     mail["To"] = ", ".join(recipients) if recipients else "undisclosed-recipients:;"

@@ -202,11 +202,11 @@ class Notifier:
     def __init__(
         self,
         channels: Sequence[Channel],
-        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        retry_delays: Sequence[float] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.channels = list(channels)
-        self.retry_delays = tuple(retry_delays)
+        self.retry_delays = tuple(DEFAULT_RETRY_DELAYS if retry_delays is None else retry_delays)
         self._sleep = sleep
 
     @property
@@ -236,6 +236,6 @@ class Notifier:
                     log.error("%s: %s not delivered after %d attempt(s): %s", channel.name, message.name, attempt, error)
                     raise DeliveryError(f"{error} (after {attempt} attempt{'s' if attempt > 1 else ''})", error.permanent) from error
                 delay = self.retry_delays[attempt - 1]
-                log.warning("%s: %s not delivered (%s); trying again in %.0f s", channel.name, message.name, error, delay)
+                log.warning("%s: %s not delivered (%s); trying again in %g s", channel.name, message.name, error, delay)
                 self._sleep(delay)
         raise AssertionError("unreachable")
