@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import dagster as dg
+
 from sales_platform.resources.metrics_table import MetricsTable
 
 D = Decimal
@@ -200,3 +202,13 @@ def write_company_only(table: MetricsTable, day: dt.date, expected: list[str], n
     """A day with one store and nothing else, for reports whose content must change."""
     nets = {expected[0]: net}
     table.put_items([_store_item(expected[0], day, net), _company_item(day, nets, expected)])
+
+
+def analysis_finished(platform, day: dt.date, **recommendations_metadata: Any) -> None:
+    """What the daily analysis leaves in the Dagster instance when it completes a day: a
+    `daily_insights` materialization (and, when given, the recommendations' metadata)."""
+    if recommendations_metadata:
+        platform.instance.report_runless_asset_event(
+            dg.AssetMaterialization("recommendations", partition=day.isoformat(), metadata=recommendations_metadata)
+        )
+    platform.instance.report_runless_asset_event(dg.AssetMaterialization("daily_insights", partition=day.isoformat()))

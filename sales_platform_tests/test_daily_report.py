@@ -19,19 +19,10 @@ from sales_platform import cli
 from sales_platform.defs.report_assets import DAILY_REPORT_JOB
 from sales_platform.resources import notifier as notifier_module
 from sales_platform_tests.conftest import Platform, days_ago
-from sales_platform_tests.report_fixtures import MISSING_STORE, write_company_only, write_known_days
+from sales_platform_tests.report_fixtures import MISSING_STORE, analysis_finished, write_company_only, write_known_days
 from sales_platform_tests.smtp_server import RecordingHandler, smtp_server
 
 DAILY_REPORT = dg.AssetKey("daily_report")
-
-
-def analysis_finished(platform: Platform, day, **recommendations_metadata) -> None:
-    """What the daily analysis leaves in the instance when it completes a day."""
-    if recommendations_metadata:
-        platform.instance.report_runless_asset_event(
-            dg.AssetMaterialization("recommendations", partition=day.isoformat(), metadata=recommendations_metadata)
-        )
-    platform.instance.report_runless_asset_event(dg.AssetMaterialization("daily_insights", partition=day.isoformat()))
 
 
 def outbox(platform: Platform, kind: str = "report") -> list[email.message.EmailMessage]:
