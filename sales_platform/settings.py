@@ -38,6 +38,13 @@ def _prefix(value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def _comma_list(value: object) -> object:
+    """`a, b,,c` -> [a, b, c]; lists pass through."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
@@ -98,9 +105,7 @@ class Settings(BaseSettings):
     @field_validator("notify_channels", "report_recipients", "alert_recipients", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return _comma_list(value)
 
     @field_validator("notify_channels")
     @classmethod
@@ -189,9 +194,7 @@ class Settings(BaseSettings):
     @field_validator("expected_stores", mode="before")
     @classmethod
     def _split_stores(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return _comma_list(value)
 
     @field_validator("expected_stores")
     @classmethod

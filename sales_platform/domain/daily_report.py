@@ -203,6 +203,13 @@ def _list(values: object) -> str:
 # --------------------------------------------------------------------------- plain text
 
 
+def _grouped(items: Sequence[Item], field: str, order: Sequence[str]) -> list[tuple[str, list[Item]]]:
+    """Items in groups by `field`, in `order`; unknown values last as `other`."""
+    groups = [(value, [i for i in items if i.get(field) == value]) for value in order]
+    groups.append(("other", [i for i in items if i.get(field) not in order]))
+    return [(label, group) for label, group in groups if group]
+
+
 def _wrap(text: str | None, indent: str = "     ") -> list[str]:
     if not text:
         return []
@@ -233,11 +240,8 @@ def _text(inputs: ReportInputs, facts: _Facts) -> str:
     lines += ["", "ANOMALIES", RULE]
     if not facts.anomalies:
         lines.append("No anomalies detected.")
-    for severity in (*fmt.SEVERITY_ORDER, None):
-        group = [a for a in facts.anomalies if (a.get("severity") if a.get("severity") in fmt.SEVERITY_ORDER else None) == severity]
-        if not group:
-            continue
-        lines.append(f"{(severity or 'other').upper()} ({len(group)})")
+    for severity, group in _grouped(facts.anomalies, "severity", fmt.SEVERITY_ORDER):
+        lines.append(f"{severity.upper()} ({len(group)})")
         for anomaly in group:
             where = f"Store {anomaly['store_id']}: " if anomaly.get("store_id") else ""
             lines.append(f"  - {where}{anomaly.get('title')}")
@@ -253,11 +257,8 @@ def _text(inputs: ReportInputs, facts: _Facts) -> str:
 
     lines += ["", "RECOMMENDATIONS", RULE, facts.engine_line]
     number = 0
-    for priority in (*fmt.PRIORITY_ORDER, None):
-        group = [r for r in facts.recommendations if (r.get("priority") if r.get("priority") in fmt.PRIORITY_ORDER else None) == priority]
-        if not group:
-            continue
-        lines.append(f"{(priority or 'other').upper()} PRIORITY")
+    for priority, group in _grouped(facts.recommendations, "priority", fmt.PRIORITY_ORDER):
+        lines.append(f"{priority.upper()} PRIORITY")
         for recommendation in group:
             number += 1
             category = f" [{recommendation['category']}]" if recommendation.get("category") else ""
