@@ -80,7 +80,9 @@ def build_failure_alert_sensor(settings: Settings) -> dg.SensorDefinition:
         if run.tags.get(WILL_RETRY_TAG) == "true":
             context.log.info(f"run {run.run_id} failed and will be retried; the alert waits for its last attempt")
             return
-        result = notifier.send(run_failure_alert(describe_failure(context), settings.dagster_ui_url))
+        # Brief retries: a sensor tick has a deadline, and a failing channel must not hold up the
+        # alerts of the other channels and runs.
+        result = notifier.send(run_failure_alert(describe_failure(context), settings.dagster_ui_url), brief=True)
         if result.delivered:
             context.instance.add_run_tags(run.run_id, {ALERT_SENT_TAG: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
         if not result.ok:

@@ -213,21 +213,23 @@ class Notifier:
     def channel_names(self) -> list[str]:
         return [channel.name for channel in self.channels]
 
-    def send(self, message: OutgoingMessage, only: Iterable[str] | None = None) -> DeliveryResult:
-        """Send over every channel (or those named in `only`), each retried on its own."""
+    def send(self, message: OutgoingMessage, only: Iterable[str] | None = None, brief: bool = False) -> DeliveryResult:
+        """Send over every channel (or those named in `only`), each retried on its own. `brief`
+        keeps only the first retry, for callers with a deadline (a sensor tick)."""
         wanted = set(only) if only is not None else None
+        delays = self.retry_delays[:1] if brief else self.retry_delays
         result = DeliveryResult()
         for channel in self.channels:
             if wanted is not None and channel.name not in wanted:
                 continue
             try:
-                result.delivered[channel.name] = self._send_with_retries(channel, message)
+                result.delivered[channel.name] = self._send_with_retries(channel, message, delays)
             except DeliveryError as error:
                 result.failed[channel.name] = str(error)
         return result
 
-    def _send_with_retries(self, channel: Channel, message: OutgoingMessage) -> str:
-        attempts = len(self.retry_delays) + 1
+    def _send_with_retries(self, channel: Channel, message: OutgoingMessage, delays: Sequence[float]) -> str:
+        attempts = len(delays) + 1
         for attempt in range(1, attempts + 1):
             try:
                 return channel.send(message)
@@ -235,7 +237,7 @@ class Notifier:
                 if error.permanent or attempt == attempts:
                     log.error("%s: %s not delivered after %d attempt(s): %s", channel.name, message.name, attempt, error)
                     raise DeliveryError(f"{error} (after {attempt} attempt{'s' if attempt > 1 else ''})", error.permanent) from error
-                delay = self.retry_delays[attempt - 1]
+                delay = delays[attempt - 1]
                 log.warning("%s: %s not delivered (%s); trying again in %g s", channel.name, message.name, error, delay)
                 self._sleep(delay)
         raise AssertionError("unreachable")
