@@ -265,3 +265,37 @@ def test_a_bedrock_fallback_is_named_in_the_report_and_alerted_once_per_day(loca
     analysis_finished(local_platform, other, **fallback)
     local_platform.process()
     assert len(outbox(local_platform, "alert")) == 2
+
+
+# --------------------------------------------------------------------------- the domain alone
+
+
+def test_a_sparse_day_still_reads_well_and_builds_the_same_bytes_every_time() -> None:
+    import datetime as dt
+
+    from sales_platform.domain.daily_report import ReportInputs, build_daily_report
+
+    day = dt.date(2025, 11, 27)
+    inputs = ReportInputs(
+        day=day,
+        company={"net_sales": Decimal("10.50"), "reported_stores": ["0001"]},
+        stores=[{"store_id": "0001", "net_sales": Decimal("10.50")}],
+        products=[],
+        insights=[
+            {"insight_type": "recommendation", "engine": "bedrock", "title": "Open earlier", "priority": "urgent"},
+            {"insight_type": "recommendation", "engine": "rules", "title": "Count stock"},
+        ],
+        history=[(day - dt.timedelta(days=1), None), (day, Decimal("10.50"))],
+        expected_stores=["0002", "0001"],
+    )
+
+    first, second = build_daily_report(inputs), build_daily_report(inputs)
+
+    assert first.content_hash == second.content_hash
+    assert [c.png for c in first.charts] == [c.png for c in second.charts]
+    text = first.text
+    assert "Net sales:                    $10.50" in text and "Gross sales:                  n/a" in text
+    assert "No payments recorded." in text and "No anomalies detected." in text and "No notable trends." in text
+    assert "Recommendations written by Amazon Bedrock and the platform's rules." in text
+    assert "OTHER PRIORITY" in text  # a priority the report does not know is still shown
+    assert "Stores reporting:             1/2" in text and "1 of 2 expected stores sent no data: 0002" in text

@@ -116,13 +116,13 @@ def _rank(order: Sequence[str], value: object) -> int:
     return order.index(value) if value in order else len(order)
 
 
-def _engine_line(engine: str | None, fallback_reason: str | None) -> str:
-    if engine is None:
+def _engine_line(engines: Sequence[str], fallback_reason: str | None) -> str:
+    if not engines:
         return "No recommendations for this day."
-    line = f"Recommendations written by {fmt.engine(engine)}."
+    writers = " and ".join(fmt.engine(engine) for engine in engines)
     if fallback_reason:
-        line = f"Recommendations written by {fmt.engine(engine)}: Amazon Bedrock was unavailable ({fallback_reason})."
-    return line
+        return f"Recommendations written by {writers}: Amazon Bedrock was unavailable ({fallback_reason})."
+    return f"Recommendations written by {writers}."
 
 
 def _facts(inputs: ReportInputs) -> _Facts:
@@ -159,7 +159,7 @@ def _facts(inputs: ReportInputs) -> _Facts:
         trends=trends,
         recommendations=recommendations,
         engine=engine,
-        engine_line=_engine_line(engine, inputs.fallback_reason if engine == "rules" else None),
+        engine_line=_engine_line(engines, inputs.fallback_reason if engines == ["rules"] else None),
     )
 
 
