@@ -197,6 +197,24 @@ def dev(args: argparse.Namespace) -> int:
             return 1
 
 
+def send_report(args: argparse.Namespace) -> int:
+    from sales_platform.defs.report_delivery import ReportFolder, ReportNotStored, deliver_report
+    from sales_platform.resources.factory import build_bucket, build_notifier
+
+    settings = _settings()
+    folder = ReportFolder(settings.reports_prefix, args.date)
+    try:
+        outcome = deliver_report(build_bucket(settings), build_notifier(settings), folder, force=args.force)
+    except ReportNotStored as error:
+        print(f"sales-platform: {error}; the daily_report asset stores it when the day is analysed", file=sys.stderr)
+        return 2
+    if outcome.status == "unchanged":
+        print(f"report for {args.date} {outcome.describe()} (--force sends it anyway)")
+        return 0
+    print(f"report for {args.date}: {outcome.describe()}")
+    return 0 if outcome.status == "sent" else 1
+
+
 # ---------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -239,6 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--no-bad-files", action="store_true", help="only good files")
     show.add_argument("--workers", type=_positive, default=DEFAULT_WORKERS, help=f"runs at once (default {DEFAULT_WORKERS})")
     show.set_defaults(handler=demo)
+
+    resend = commands.add_parser(
+        "send-report",
+        help="send a stored daily report (again)",
+        description="Send the daily report stored under REPORTS_PREFIX/YYYY-MM-DD/ on NOTIFY_CHANNELS. Channels that "
+        "already received this content are skipped unless --force; exits 1 if a channel still fails.",
+    )
+    resend.add_argument("--date", type=_date, required=True, help="business day of the report, YYYY-MM-DD")
+    resend.add_argument("--force", action="store_true", help="send even to channels that already have this content")
+    resend.set_defaults(handler=send_report)
 
     serve = commands.add_parser(
         "dev",

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import dagster as dg
 import dagster._utils.warnings as dagster_warnings
+from dagster._core.storage.tags import MAX_RETRIES_TAG
 
+from sales_platform.defs.run_errors import error_line
 from sales_platform.defs.upload_sensor import UPLOAD_KEY_TAG
 from sales_platform.settings import Settings
 
@@ -122,12 +124,7 @@ def _outcome(launch: _Launch, result: dg.ExecuteInProcessResult) -> RunOutcome:
             rows = event.step_materialization_data.materialization.metadata.get("rows")
             outcome.rows = int(rows.value) if rows is not None else 0
         elif event.is_step_failure and not result.success:
-            error = event.step_failure_data.error
-            # Dagster wraps the real error ("Exceeded max_retries of 3", "Error occurred while
-            # executing op"); the innermost cause is what went wrong.
-            while error is not None and error.cause is not None:
-                error = error.cause
-            outcome.detail = error.message.strip().splitlines()[-1] if error else event.message or ""
+            outcome.detail = error_line(event.step_failure_data.error) or event.message or ""
         status = metadata.get("status")
         if status is not None and status.value == "rejected":
             outcome.status = "rejected"
@@ -199,6 +196,7 @@ def process_pending(
     try:
         for _ in range(_MAX_ROUNDS):
             launches = []
+            watching_runs = False
             for sensor in sensors:
                 context = dg.build_sensor_context(
                     instance=instance,
@@ -208,13 +206,20 @@ def process_pending(
                     resources=definitions.resources,
                 )
                 data = sensor.evaluate_tick(context)
+                # A run status sensor (failure alerts) handles a few runs per tick: look again
+                # while it still moves on, so no failure of this pass goes unreported.
+                if isinstance(sensor, dg.RunStatusSensorDefinition) and cursors.get(sensor.name) not in (None, data.cursor):
+                    watching_runs = True
                 cursors[sensor.name] = data.cursor
                 for request in data.run_requests or []:
                     if request.run_key in seen_run_keys:
                         continue  # failed earlier in this pass; the next pass tries again
                     if request.run_key:
                         seen_run_keys.add(request.run_key)
-                    tags = {**(request.tags or {}), "dagster/sensor_name": sensor.name}
+                    # Nothing retries a run of this pass after it ends (the next pass requests
+                    # the work again), so the run must not say it will be retried: that would
+                    # hold back its failure alert and leave it to a daemon started later.
+                    tags = {**(request.tags or {}), "dagster/sensor_name": sensor.name, MAX_RETRIES_TAG: "0"}
                     if request.run_key:
                         tags["dagster/run_key"] = request.run_key
                     launches.append(
@@ -226,6 +231,8 @@ def process_pending(
                         )
                     )
             if not launches:
+                if watching_runs:
+                    continue
                 break
             for wave in _waves(launches):
                 if pool is None:

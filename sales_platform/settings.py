@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sales_platform.domain.storage_layout import StorageLayout
@@ -21,6 +21,8 @@ from sales_platform.domain.upload_validation import ValidationRules
 
 STORE_ID_PATTERN = re.compile(r"^\d{4}$")
 DEFAULT_EXPECTED_STORES = [f"{n:04d}" for n in range(1, 12)]
+EMAIL_ADDRESS_PATTERN = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
+SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
 Deployment = Literal["local", "aws"]
 
@@ -34,6 +36,13 @@ def _prefix(value: str) -> str:
     if not value:
         raise ValueError("must not be empty")
     return value if value.endswith("/") else value + "/"
+
+
+def _comma_list(value: object) -> object:
+    """`a, b,,c` -> [a, b, c]; lists pass through."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    return value
 
 
 class Settings(BaseSettings):
@@ -72,6 +81,101 @@ class Settings(BaseSettings):
         "INFO", alias="LOG_LEVEL"
     )
 
+    # --- reports, alerts and BI export ---------------------------------------------------------
+    # Where the daily report and the alerts go (more than one channel allowed), who gets them,
+    # and where the stored reports and the BI export live in the bucket.
+    notify_channels: Annotated[list[Literal["outbox", "smtp", "sns"]], NoDecode] = Field(
+        default_factory=lambda: ["outbox"], alias="NOTIFY_CHANNELS"
+    )
+    report_recipients: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="REPORT_RECIPIENTS")
+    alert_recipients: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="ALERT_RECIPIENTS")
+    report_sender: str = Field("sales-platform@localhost", alias="REPORT_SENDER")
+    smtp_host: str | None = Field(None, alias="SMTP_HOST")
+    smtp_port: int | None = Field(None, ge=1, le=65535, alias="SMTP_PORT")
+    smtp_security: Literal["starttls", "tls", "none"] = Field("starttls", alias="SMTP_SECURITY")
+    smtp_username: str | None = Field(None, alias="SMTP_USERNAME")
+    smtp_password: SecretStr | None = Field(None, alias="SMTP_PASSWORD")
+    sns_report_topic_arn: str | None = Field(None, alias="SNS_REPORT_TOPIC_ARN")
+    sns_alert_topic_arn: str | None = Field(None, alias="SNS_ALERT_TOPIC_ARN")
+    dagster_ui_url: str = Field("http://127.0.0.1:3000", alias="DAGSTER_UI_URL")
+    reports_prefix: str = Field("reports/", alias="REPORTS_PREFIX")
+    quicksight_prefix: str = Field("quicksight/", alias="QUICKSIGHT_PREFIX")
+    bi_export_days: int = Field(30, ge=1, le=366, alias="BI_EXPORT_DAYS")
+
+    @field_validator("notify_channels", "report_recipients", "alert_recipients", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        return _comma_list(value)
+
+    @field_validator("notify_channels")
+    @classmethod
+    def _check_channels(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one channel: outbox, smtp or sns")
+        return list(dict.fromkeys(value))
+
+    @field_validator("report_recipients", "alert_recipients")
+    @classmethod
+    def _check_recipients(cls, value: list[str]) -> list[str]:
+        bad = [address for address in value if not EMAIL_ADDRESS_PATTERN.match(address)]
+        if bad:
+            raise ValueError(f"not an email address: {', '.join(bad)}")
+        return value
+
+    @field_validator("report_sender")
+    @classmethod
+    def _check_sender(cls, value: str) -> str:
+        value = value.strip()
+        address = value.rsplit("<", 1)[-1].rstrip(">") if "<" in value else value
+        if not EMAIL_ADDRESS_PATTERN.match(address):
+            raise ValueError(f"not an email address: {value!r} (use name@example.com or Name <name@example.com>)")
+        return value
+
+    @field_validator("smtp_host", "smtp_username", "sns_report_topic_arn", "sns_alert_topic_arn", mode="before")
+    @classmethod
+    def _blank_means_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("sns_report_topic_arn", "sns_alert_topic_arn")
+    @classmethod
+    def _check_topic_arn(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]+$", value):
+            raise ValueError(f"not an SNS topic ARN: {value!r} (arn:aws:sns:REGION:ACCOUNT:NAME)")
+        return value
+
+    @field_validator("dagster_ui_url")
+    @classmethod
+    def _check_ui_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"not an http(s) URL: {value!r}")
+        return value.rstrip("/")
+
+    @field_validator("reports_prefix", "quicksight_prefix")
+    @classmethod
+    def _normalise_output_prefix(cls, value: str) -> str:
+        return _prefix(value)
+
+    @model_validator(mode="after")
+    def _check_delivery(self) -> Settings:
+        problems = []
+        if "smtp" in self.notify_channels:
+            if not self.smtp_host:
+                problems.append("SMTP_HOST is required when NOTIFY_CHANNELS includes smtp")
+            if not self.report_recipients:
+                problems.append("REPORT_RECIPIENTS is required when NOTIFY_CHANNELS includes smtp")
+        if "sns" in self.notify_channels and not (self.sns_report_topic_arn and self.sns_alert_topic_arn):
+            problems.append("SNS_REPORT_TOPIC_ARN and SNS_ALERT_TOPIC_ARN are required when NOTIFY_CHANNELS includes sns")
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            problems.append("SMTP_USERNAME and SMTP_PASSWORD go together: set both or neither")
+        prefixes = [self.upload_prefix, self.processed_prefix, self.rejected_prefix, self.archive_prefix]
+        for name, prefix in (("REPORTS_PREFIX", self.reports_prefix), ("QUICKSIGHT_PREFIX", self.quicksight_prefix)):
+            if prefix in prefixes:
+                problems.append(f"{name} {prefix!r} is already used by another prefix")
+            prefixes.append(prefix)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
@@ -90,9 +194,7 @@ class Settings(BaseSettings):
     @field_validator("expected_stores", mode="before")
     @classmethod
     def _split_stores(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return _comma_list(value)
 
     @field_validator("expected_stores")
     @classmethod
@@ -169,6 +271,15 @@ class Settings(BaseSettings):
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.daily_analysis_timezone)
+
+    @property
+    def resolved_smtp_port(self) -> int:
+        return self.smtp_port or SMTP_DEFAULT_PORTS[self.smtp_security]
+
+    @property
+    def resolved_alert_recipients(self) -> list[str]:
+        """Alerts go to the report's readers unless someone else is named for them."""
+        return self.alert_recipients or self.report_recipients
 
     def today(self) -> dt.date:
         """The business day it is now where the stores are."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sales_platform.resources.metrics_table import MetricsTable
+from sales_platform.resources.notifier import Channel, Notifier, OutboxChannel, SmtpChannel, SnsChannel, make_sns_client
 from sales_platform.resources.object_store import ObjectStore
 from sales_platform.settings import Settings
 
@@ -30,6 +31,32 @@ def build_table(settings: Settings) -> MetricsTable:
     return SqliteMetricsTable(settings.sqlite_path)
 
 
+def build_notifier(settings: Settings) -> Notifier:
+    """The channels NOTIFY_CHANNELS names, in that order."""
+    recipients = {"report": settings.report_recipients, "alert": settings.resolved_alert_recipients}
+    channels: list[Channel] = []
+    for name in settings.notify_channels:
+        if name == "outbox":
+            channels.append(OutboxChannel(settings.outbox_path, settings.report_sender, recipients))
+        elif name == "smtp":
+            channels.append(
+                SmtpChannel(
+                    settings.smtp_host or "",
+                    settings.resolved_smtp_port,
+                    settings.smtp_security,
+                    settings.report_sender,
+                    recipients,
+                    username=settings.smtp_username,
+                    password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+                )
+            )
+        elif name == "sns":
+            client = make_sns_client(settings.aws_region, settings.aws_endpoint_url)
+            topics = {"report": settings.sns_report_topic_arn or "", "alert": settings.sns_alert_topic_arn or ""}
+            channels.append(SnsChannel(client, topics))
+    return Notifier(channels)
+
+
 def build_resources(settings: Settings) -> dict[str, object]:
     """Resources by the names assets, sensors and the API ask for."""
-    return {"bucket": build_bucket(settings), "table": build_table(settings)}
+    return {"bucket": build_bucket(settings), "table": build_table(settings), "notifier": build_notifier(settings)}

@@ -1,0 +1,140 @@
+"""The BI export under QUICKSIGHT_PREFIX, replaced as a whole set.
+
+A QuickSight refresh (or any reader) starts from a manifest and then fetches the files it
+names, possibly minutes later. Overwriting files in place would let a refresh mix yesterday's
+store summaries with today's anomalies, or read a file halfway through its replacement, and a
+rerun that appended would double the numbers. So every export is written to a new versioned
+folder, and only when all of its files are there:
+
+1. the dataset manifests (`<dataset>.manifest.json`, the S3 manifest format QuickSight reads)
+   are switched to the new folder, then `current.json` (which version is current, for every
+   other reader);
+2. folders older than the one just replaced are deleted. The one just replaced is kept until
+   the next export, because a refresh that read its manifest a moment ago may still be
+   fetching its files; two exports later nobody can be.
+
+Each object write is atomic on S3 and in the local folder store, so a reader always finds a
+whole manifest pointing at whole files. An export that finds a newer one already current (two
+runs racing) withdraws its own folder instead of switching back to older data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sales_platform.defs import day_items
+from sales_platform.domain import bi_export
+from sales_platform.resources.metrics_table import MetricsTable
+from sales_platform.resources.object_store import ObjectNotFound, ObjectStore
+from sales_platform.settings import Settings
+
+CURRENT = "current.json"
+VERSIONS = "exports/"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    version: str
+    first_day: dt.date
+    last_day: dt.date
+    rows: dict[str, int]
+    manifests: list[str]
+    deleted_versions: list[str]
+    superseded: bool = False  # a newer export was already current; this one withdrew
+
+
+def export_window(settings: Settings, day: dt.date) -> tuple[dt.date, dt.date]:
+    """The last BI_EXPORT_DAYS days up to today where the stores are (or up to `day` if that is
+    later). Re-running an older day refreshes its figures inside the window instead of
+    turning the whole export back to that day."""
+    last = max(day, settings.today())
+    return last - dt.timedelta(days=settings.bi_export_days - 1), last
+
+
+def collect_rows(table: MetricsTable, first: dt.date, last: dt.date) -> dict[str, list[dict[str, Any]]]:
+    collected: dict[str, list[dict[str, Any]]] = {dataset.name: [] for dataset in bi_export.DATASETS}
+    for day in day_items.days_ending(last, (last - first).days + 1):
+        stores = sorted(day_items.store_summaries(table, day), key=lambda item: item["store_id"])
+        products = sorted(day_items.product_days(table, day), key=lambda item: (item.get("rank", 10**9), item["sku"]))
+        insights = sorted(day_items.insights(table, day), key=lambda item: item["SK"])
+        collected["store_summaries"] += bi_export.rows(bi_export.STORE_SUMMARIES, stores)
+        collected["top_products"] += bi_export.rows(
+            bi_export.TOP_PRODUCTS, [p for p in products if p.get("rank", 10**9) <= bi_export.TOP_PRODUCTS_PER_DAY]
+        )
+        for dataset, kind in ((bi_export.ANOMALIES, "anomaly"), (bi_export.TRENDS, "trend"), (bi_export.RECOMMENDATIONS, "recommendation")):
+            collected[dataset.name] += bi_export.rows(dataset, [i for i in insights if i.get("insight_type") == kind])
+    return collected
+
+
+def _uri(settings: Settings, key: str) -> str:
+    if settings.resolved_storage_backend == "s3":
+        return f"s3://{settings.s3_bucket}/{key}"
+    return (settings.bucket_path / key).as_uri()
+
+
+def _version_folders(bucket: ObjectStore, prefix: str) -> list[str]:
+    folders = {info.key[len(prefix) :].split("/", 1)[0] for info in bucket.list(prefix) if "/" in info.key[len(prefix) :]}
+    return sorted(folders)
+
+
+def _delete_version(bucket: ObjectStore, prefix: str, version: str) -> None:
+    for info in list(bucket.list(f"{prefix}{version}/")):
+        bucket.delete(info.key)
+
+
+def current_export(bucket: ObjectStore, settings: Settings) -> dict[str, Any] | None:
+    try:
+        return json.loads(bucket.read_bytes(settings.quicksight_prefix + CURRENT))
+    except ObjectNotFound:
+        return None
+
+
+def write_export(
+    bucket: ObjectStore, table: MetricsTable, settings: Settings, day: dt.date, now: dt.datetime | None = None
+) -> ExportResult:
+    moment = now or dt.datetime.now(dt.timezone.utc)
+    first, last = export_window(settings, day)
+    collected = collect_rows(table, first, last)
+    prefix = settings.quicksight_prefix
+    versions_prefix = prefix + VERSIONS
+    version = "v" + moment.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    folder = f"{versions_prefix}{version}/"
+
+    files: dict[str, dict[str, Any]] = {}
+    for dataset in bi_export.DATASETS:
+        rows = collected[dataset.name]
+        ndjson_key, parquet_key = f"{folder}{dataset.name}.ndjson", f"{folder}{dataset.name}.parquet"
+        bucket.write_bytes(ndjson_key, bi_export.ndjson(rows), content_type="application/x-ndjson")
+        bucket.write_bytes(parquet_key, bi_export.parquet(dataset, rows), content_type="application/vnd.apache.parquet")
+        files[dataset.name] = {"rows": len(rows), "ndjson": ndjson_key, "parquet": parquet_key}
+
+    current = current_export(bucket, settings)
+    if current is not None and current["version"] > version:
+        _delete_version(bucket, versions_prefix, version)
+        return ExportResult(version, first, last, {n: f["rows"] for n, f in files.items()}, [], [], superseded=True)
+
+    manifests = []
+    for name, entry in files.items():
+        key = f"{prefix}{name}.manifest.json"
+        manifest = bi_export.quicksight_manifest([_uri(settings, entry["ndjson"])])
+        bucket.write_bytes(key, json.dumps(manifest, indent=2).encode() + b"\n", content_type="application/json")
+        manifests.append(key)
+    pointer = {
+        "version": version,
+        "exported_at": moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "first_day": first.isoformat(),
+        "last_day": last.isoformat(),
+        "datasets": files,
+    }
+    bucket.write_bytes(prefix + CURRENT, json.dumps(pointer, indent=2).encode() + b"\n", content_type="application/json")
+
+    previous = current["version"] if current is not None else None
+    deleted = []
+    for old in _version_folders(bucket, versions_prefix):
+        if old < version and old != previous:
+            _delete_version(bucket, versions_prefix, old)
+            deleted.append(old)
+    return ExportResult(version, first, last, {n: f["rows"] for n, f in files.items()}, manifests, deleted)

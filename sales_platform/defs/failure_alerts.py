@@ -1,0 +1,92 @@
+"""An alert for every run that failed for good: ingest, analysis, report, anything.
+
+The sensor runs in the Dagster daemon and in `sales-platform process` alike. It watches every
+run of the instance (runs that `process` executes in-process belong to no code location, so
+a sensor limited to its own location would miss them). A run that Dagster is about to retry
+is not announced; its last attempt is. Each alert is marked on the run with a tag, so a daemon
+started after a `process` pass never announces the same failure twice.
+"""
+
+
+import datetime as dt
+
+import dagster as dg
+from dagster._core.storage.tags import WILL_RETRY_TAG
+
+from sales_platform.defs.run_errors import readable_error
+from sales_platform.domain.alerts import FailedStep, RunFailure, run_failure_alert
+from sales_platform.resources.notifier import Notifier
+from sales_platform.settings import Settings
+
+FAILURE_ALERT_SENSOR = "run_failure_alert_sensor"
+ALERT_SENT_TAG = "sales_platform/failure_alert_sent"
+_RETRY_NUMBER_TAG = "dagster/retry_number"
+
+
+def _assets_by_step(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dict[str, tuple[str, ...]]:
+    """Which assets each step of the run was to materialize, from the run's execution plan."""
+    if not run.execution_plan_snapshot_id:
+        return {}
+    snapshot = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+    assets: dict[str, tuple[str, ...]] = {}
+    for step in snapshot.steps:
+        keys = [
+            output.properties.asset_key.to_user_string()
+            for output in step.outputs
+            if output.properties is not None and output.properties.asset_key is not None
+        ]
+        assets[step.key] = tuple(dict.fromkeys(keys))
+    return assets
+
+
+def describe_failure(context: dg.RunFailureSensorContext) -> RunFailure:
+    run = context.dagster_run
+    assets = _assets_by_step(context.instance, run)
+    steps = tuple(
+        FailedStep(
+            step_key=event.step_key or "",
+            assets=assets.get(event.step_key or "", ()),
+            error=readable_error(event.step_failure_data.error) or event.message or "",
+        )
+        for event in context.get_step_failure_events()
+    )
+    failure_data = context.failure_event.event_specific_data
+    run_error = readable_error(getattr(failure_data, "error", None)) or context.failure_event.message or None
+    record = context.instance.get_run_record_by_id(run.run_id)
+    return RunFailure(
+        run_id=run.run_id,
+        job_name=run.job_name,
+        partition_key=context.partition_key,
+        failed_steps=steps,
+        run_error=run_error,
+        failed_at=record.end_time and dt.datetime.fromtimestamp(record.end_time, dt.timezone.utc) if record else None,
+        attempt=int(run.tags.get(_RETRY_NUMBER_TAG, "0")) + 1,
+    )
+
+
+def build_failure_alert_sensor(settings: Settings) -> dg.SensorDefinition:
+    @dg.run_failure_sensor(
+        name=FAILURE_ALERT_SENSOR,
+        monitor_all_code_locations=True,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        description="Sends an alert (NOTIFY_CHANNELS, alert recipients/topic) for every run that failed and will not "
+        "be retried: run, asset, partition, error and a link to the run.",
+    )
+    def run_failure_alert_sensor(context: dg.RunFailureSensorContext, notifier: dg.ResourceParam[Notifier]) -> None:
+        run = context.dagster_run
+        if run.tags.get(ALERT_SENT_TAG):
+            return
+        if run.tags.get(WILL_RETRY_TAG) == "true":
+            context.log.info(f"run {run.run_id} failed and will be retried; the alert waits for its last attempt")
+            return
+        # Brief retries: a sensor tick has a deadline, and a failing channel must not hold up the
+        # alerts of the other channels and runs.
+        result = notifier.send(run_failure_alert(describe_failure(context), settings.dagster_ui_url), brief=True)
+        if result.delivered:
+            context.instance.add_run_tags(run.run_id, {ALERT_SENT_TAG: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+        if not result.ok:
+            # Shown on the sensor's tick in the UI and in `process`'s log.
+            raise RuntimeError(f"failure alert for run {run.run_id} not delivered: {result.summary()}")
+
+    return run_failure_alert_sensor

@@ -1,0 +1,205 @@
+"""After each daily analysis: the daily report (stored, then sent) and the BI export.
+
+Both are partitioned by business day and depend on `daily_insights`, the analysis' last asset.
+`daily_report_sensor` watches that asset's materializations and runs `daily_report_job` for
+each analysed day, whatever started the analysis (its schedule, completeness, a backfill, a
+click in the UI), so every completed analysis gets its report and export without the analysis
+having to know about them.
+"""
+
+
+import datetime as dt
+from decimal import Decimal
+
+import dagster as dg
+
+from sales_platform.defs import day_items
+from sales_platform.defs.bi_export import write_export
+from sales_platform.defs.partitions import business_days
+from sales_platform.defs.report_delivery import ReportFolder, alert_sent, deliver_report, record_alert, store_report
+from sales_platform.domain.alerts import engine_fallback_alert, engine_fell_back
+from sales_platform.domain.daily_report import ReportInputs, build_daily_report
+from sales_platform.resources.metrics_table import MetricsTable
+from sales_platform.resources.notifier import Notifier
+from sales_platform.resources.object_store import ObjectStore
+from sales_platform.settings import Settings
+
+REPORTING_GROUP = "reporting"
+DAILY_INSIGHTS = dg.AssetKey("daily_insights")
+RECOMMENDATIONS = dg.AssetKey("recommendations")
+DAILY_REPORT = dg.AssetKey("daily_report")
+DAILY_REPORT_JOB = "daily_report_job"
+DAILY_REPORT_SENSOR = "daily_report_sensor"
+HISTORY_DAYS = 30
+ENGINE_FALLBACK_ALERT = "engine_fallback"
+
+
+def _recorded_engine_choice(context: dg.AssetExecutionContext, partition_key: str) -> dict[str, object]:
+    """What the recommendations step recorded about its engine for this day, if anything."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RECOMMENDATIONS, asset_partitions=[partition_key]), limit=1
+    ).records
+    if not records or records[0].asset_materialization is None:
+        return {}
+    return {name: value.value for name, value in records[0].asset_materialization.metadata.items()}
+
+
+def _report_inputs(table: MetricsTable, settings: Settings, day: dt.date, fallback_reason: str | None) -> ReportInputs:
+    company = day_items.company_summary(table, day)
+    if company is None:
+        raise dg.Failure(
+            description=f"no company summary for {day}: the daily analysis has not written DATE#{day}/SUMMARY#COMPANY, "
+            "so there is nothing to report yet",
+            allow_retries=False,
+        )
+    history: list[tuple[dt.date, Decimal | None]] = []
+    for earlier in day_items.days_ending(day, HISTORY_DAYS):
+        summary = company if earlier == day else day_items.company_summary(table, earlier)
+        history.append((earlier, summary["net_sales"] if summary else None))
+    return ReportInputs(
+        day=day,
+        company=company,
+        stores=day_items.store_summaries(table, day),
+        products=day_items.product_days(table, day),
+        insights=day_items.insights(table, day),
+        history=history,
+        expected_stores=settings.expected_stores,
+        fallback_reason=fallback_reason,
+    )
+
+
+def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    partitions = business_days(settings)
+
+    @dg.asset(
+        partitions_def=partitions,
+        deps=[DAILY_INSIGHTS],
+        group_name=REPORTING_GROUP,
+        kinds={"email"},
+        description="The day's report (text, HTML, charts) stored under REPORTS_PREFIX/YYYY-MM-DD/ and sent on "
+        "NOTIFY_CHANNELS; sent again only when its content changed. Also alerts once per day when Bedrock fell back "
+        "to the rules.",
+    )
+    def daily_report(
+        context: dg.AssetExecutionContext,
+        bucket: dg.ResourceParam[ObjectStore],
+        table: dg.ResourceParam[MetricsTable],
+        notifier: dg.ResourceParam[Notifier],
+    ) -> dg.MaterializeResult:
+        day = dt.date.fromisoformat(context.partition_key)
+        recommendation_engines = {i.get("engine") for i in day_items.insights(table, day, "recommendation")} - {None}
+        # RECOMMENDATION_ENGINE belongs to the analysis' settings; read it only if it is there.
+        fell_back, reason = engine_fell_back(
+            recommendation_engines,
+            getattr(settings, "recommendation_engine", None),
+            _recorded_engine_choice(context, context.partition_key),
+        )
+        report = build_daily_report(_report_inputs(table, settings, day, reason if fell_back else None))
+        folder = ReportFolder(settings.reports_prefix, day)
+        store_report(bucket, folder, report)
+        context.log.info(f"report for {day} stored under {folder.folder} (content {report.content_hash[:12]})")
+
+        outcome = deliver_report(bucket, notifier, folder)
+        context.log.info(f"report for {day}: {outcome.describe()}")
+        problems = [] if outcome.status in ("sent", "unchanged") else [f"report: {outcome.result.summary()}"]
+
+        fallback_alert = "not needed"
+        if fell_back and alert_sent(bucket, folder, ENGINE_FALLBACK_ALERT):
+            fallback_alert = "already sent today"
+        elif fell_back:
+            result = notifier.send(engine_fallback_alert(day, reason, settings.dagster_ui_url))
+            if result.delivered:
+                record_alert(bucket, folder, ENGINE_FALLBACK_ALERT, result)
+            fallback_alert = "sent" if result.ok else "FAILED"
+            if not result.ok:
+                problems.append(f"Bedrock fallback alert: {result.summary()}")
+
+        if problems:
+            raise dg.Failure(
+                description=f"the report for {day} is stored under {folder.folder} but did not go out everywhere "
+                f"({'; '.join(problems)}). Once the channel works, send it with `sales-platform send-report --date {day}` "
+                "(channels that already have it are skipped) or re-materialize this partition.",
+                allow_retries=False,
+            )
+        return dg.MaterializeResult(
+            metadata={
+                "delivery": outcome.status,
+                "channels": outcome.describe(),
+                "content_hash": report.content_hash,
+                "recommendations_engine": report.engine or "none",
+                "bedrock_fallback_alert": fallback_alert,
+                "folder": dg.MetadataValue.path(folder.folder),
+            }
+        )
+
+    @dg.asset(
+        partitions_def=partitions,
+        deps=[DAILY_INSIGHTS],
+        group_name=REPORTING_GROUP,
+        kinds={"parquet", "json"},
+        description="The last BI_EXPORT_DAYS days of store summaries, top products, anomalies, trends and "
+        "recommendations under QUICKSIGHT_PREFIX as NDJSON and Parquet with QuickSight manifests, replaced as a "
+        "whole set.",
+    )
+    def bi_export(
+        context: dg.AssetExecutionContext, bucket: dg.ResourceParam[ObjectStore], table: dg.ResourceParam[MetricsTable]
+    ) -> dg.MaterializeResult:
+        day = dt.date.fromisoformat(context.partition_key)
+        result = write_export(bucket, table, settings, day)
+        if result.superseded:
+            context.log.warning(f"a newer export than {result.version} was already current; this one withdrew")
+        else:
+            context.log.info(f"export {result.version}: {result.first_day} to {result.last_day}, {result.rows}")
+        return dg.MaterializeResult(
+            metadata={
+                "version": result.version,
+                "first_day": result.first_day.isoformat(),
+                "last_day": result.last_day.isoformat(),
+                **{f"rows_{name}": count for name, count in result.rows.items()},
+                "superseded": result.superseded,
+                "deleted_versions": ", ".join(result.deleted_versions) or "none",
+            }
+        )
+
+    return [daily_report, bi_export]
+
+
+def build_report_job(settings: Settings):
+    return dg.define_asset_job(
+        DAILY_REPORT_JOB,
+        selection=dg.AssetSelection.assets("daily_report", "bi_export"),
+        description="The daily report and the BI export for one analysed day.",
+    )
+
+
+def build_report_sensor(settings: Settings, report_job) -> dg.SensorDefinition:
+    partitions = business_days(settings)
+
+    @dg.sensor(
+        name=DAILY_REPORT_SENSOR,
+        job=report_job,
+        minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Runs the daily report and BI export for every day whose daily_insights was materialized after "
+        "the day's report was last attempted.",
+    )
+    def daily_report_sensor(context: dg.SensorEvaluationContext):
+        # Compared from the instance's records on every tick rather than kept in a cursor, so
+        # an analysis that finished while nothing was watching (between two `process` passes,
+        # with the daemon stopped) still gets its report, and a report run that was attempted
+        # is not requested again: a failed delivery is re-sent with `send-report`.
+        analysed = context.instance.get_latest_storage_id_by_partition(DAILY_INSIGHTS, dg.DagsterEventType.ASSET_MATERIALIZATION)
+        attempted = context.instance.get_latest_storage_id_by_partition(
+            DAILY_REPORT, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+        )
+        valid = set(partitions.get_partition_keys())
+        requests = [
+            dg.RunRequest(run_key=f"daily_report:{day}:{storage_id}", partition_key=day)
+            for day, storage_id in sorted(analysed.items())
+            if day in valid and attempted.get(day, -1) < storage_id
+        ]
+        if not requests:
+            return dg.SkipReason("every analysed day has had its report")
+        return requests
+
+    return daily_report_sensor
