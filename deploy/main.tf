@@ -49,6 +49,7 @@ locals {
   platform_environment = {
     SALES_PLATFORM_ENV        = "aws"
     AWS_REGION                = local.region
+    AWS_DEFAULT_REGION        = local.region # boto3 clients created outside the settings (Dagster's) read this
     S3_BUCKET                 = aws_s3_bucket.data.bucket
     DYNAMODB_TABLE            = aws_dynamodb_table.metrics.name
     UPLOAD_PREFIX             = var.upload_prefix
