@@ -18,6 +18,21 @@ resource "aws_lb" "public" {
     enabled = true
   }
 
+  lifecycle {
+    precondition {
+      condition     = var.ui_access != "oidc" || alltrue([for value in [var.oidc_issuer, var.oidc_authorization_endpoint, var.oidc_token_endpoint, var.oidc_user_info_endpoint, var.oidc_client_id, var.oidc_client_secret] : value != null])
+      error_message = "ui_access = \"oidc\" needs oidc_issuer, oidc_authorization_endpoint, oidc_token_endpoint, oidc_user_info_endpoint, oidc_client_id and oidc_client_secret."
+    }
+    precondition {
+      condition     = var.ui_access != "internal" || (var.internal_ui_domain_name != null && length(var.ui_allowed_cidrs) > 0)
+      error_message = "ui_access = \"internal\" needs internal_ui_domain_name and at least one ui_allowed_cidrs entry."
+    }
+    precondition {
+      condition     = var.vpc_id == null || (length(var.private_subnet_ids) >= 2 && length(var.public_subnet_ids) >= 2)
+      error_message = "With vpc_id, give two private_subnet_ids and two public_subnet_ids (two AZs)."
+    }
+  }
+
   depends_on = [aws_s3_bucket_policy.logs]
 }
 

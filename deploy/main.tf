@@ -22,7 +22,7 @@ locals {
 
   ui_path              = "/dagster"
   api_url              = "https://${var.domain_name}"
-  ui_host              = var.ui_access == "internal" ? coalesce(var.internal_ui_domain_name, "set-internal_ui_domain_name") : var.domain_name
+  ui_host              = var.ui_access == "internal" ? coalesce(var.internal_ui_domain_name, var.domain_name) : var.domain_name
   ui_url               = "https://${local.ui_host}${local.ui_path}"
   service_namespace    = "${local.name}.internal"
   code_server_port     = 4000

@@ -4,7 +4,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.0"
+      version = ">= 5.31" # 5.31: rotation schedules of RDS-managed secrets
     }
     random = {
       source  = "hashicorp/random"
