@@ -55,11 +55,12 @@ locals {
 
   services = {
     code-server = {
+      desired_count  = 1
+      target_group   = null
       cpu            = var.code_server_cpu
       memory         = var.code_server_memory
-      task_role      = aws_iam_role.code_server.arn
-      execution_role = aws_iam_role.dagster_execution.arn
-      security_group = aws_security_group.code_server.id
+      task_role      = aws_iam_role.service["code-server"].arn
+      execution_role = aws_iam_role.service["dagster-execution"].arn
       port           = local.code_server_port
       command = [
         "dagster", "code-server", "start", "-m", "sales_platform.definitions",
@@ -74,11 +75,12 @@ locals {
       healthcheck = ["sales-platform", "healthcheck", "--database", "--grpc", tostring(local.code_server_port)]
     }
     webserver = {
+      desired_count  = 1
+      target_group   = aws_lb_target_group.webserver.arn
       cpu            = var.webserver_cpu
       memory         = var.webserver_memory
-      task_role      = aws_iam_role.webserver.arn
-      execution_role = aws_iam_role.dagster_execution.arn
-      security_group = aws_security_group.webserver.id
+      task_role      = aws_iam_role.service["webserver"].arn
+      execution_role = aws_iam_role.service["dagster-execution"].arn
       port           = local.webserver_port
       command = [
         "dagster-webserver", "--host", "0.0.0.0", "--port", tostring(local.webserver_port),
@@ -92,11 +94,12 @@ locals {
       ]
     }
     daemon = {
+      desired_count  = 1
+      target_group   = null
       cpu            = var.daemon_cpu
       memory         = var.daemon_memory
-      task_role      = aws_iam_role.daemon.arn
-      execution_role = aws_iam_role.dagster_execution.arn
-      security_group = aws_security_group.daemon.id
+      task_role      = aws_iam_role.service["daemon"].arn
+      execution_role = aws_iam_role.service["dagster-execution"].arn
       port           = null
       command        = ["dagster-daemon", "run", "--workspace", local.dagster_workspace]
       environment    = merge(local.platform_environment, local.dagster_environment)
@@ -104,19 +107,17 @@ locals {
       healthcheck    = ["sales-platform", "healthcheck", "--database"]
     }
     api = {
+      desired_count  = var.api_desired_count
+      target_group   = aws_lb_target_group.api.arn
       cpu            = var.api_cpu
       memory         = var.api_memory
-      task_role      = aws_iam_role.api.arn
-      execution_role = aws_iam_role.api_execution.arn
-      security_group = aws_security_group.api.id
+      task_role      = aws_iam_role.service["api"].arn
+      execution_role = aws_iam_role.service["api-execution"].arn
       port           = local.api_port
       command        = ["sales-platform", "api", "--host", "0.0.0.0", "--port", tostring(local.api_port)]
       environment    = local.platform_environment
-      secrets = [
-        { name = "API_KEYS", valueFrom = aws_secretsmanager_secret.api_keys.arn },
-        { name = "URL_SIGNING_SECRET", valueFrom = aws_secretsmanager_secret.url_signing_secret.arn },
-      ]
-      healthcheck = ["sales-platform", "healthcheck", "--http", "http://127.0.0.1:${local.api_port}${var.api_health_check_path}"]
+      secrets        = [for key, secret in local.api_secrets : { name = secret.variable, valueFrom = aws_secretsmanager_secret.api[key].arn }]
+      healthcheck    = ["sales-platform", "healthcheck", "--http", "http://127.0.0.1:${local.api_port}${var.api_health_check_path}"]
     }
   }
 
@@ -179,51 +180,42 @@ resource "aws_ecs_task_definition" "service" {
   }
 }
 
-resource "aws_ecs_service" "code_server" {
-  name                   = "${local.name}-code-server"
-  cluster                = aws_ecs_cluster.main.id
-  task_definition        = aws_ecs_task_definition.service["code-server"].arn
-  desired_count          = 1
-  launch_type            = "FARGATE"
-  propagate_tags         = "SERVICE"
-  enable_execute_command = false
+# Exactly one daemon, ever: its replacement starts only after it has stopped (0% / 100%).
+resource "aws_ecs_service" "service" {
+  for_each = local.services
+
+  name                               = "${local.name}-${each.key}"
+  cluster                            = aws_ecs_cluster.main.id
+  task_definition                    = aws_ecs_task_definition.service[each.key].arn
+  desired_count                      = each.value.desired_count
+  launch_type                        = "FARGATE"
+  propagate_tags                     = "SERVICE"
+  enable_execute_command             = false
+  health_check_grace_period_seconds  = each.value.target_group == null ? null : 120
+  deployment_minimum_healthy_percent = each.key == "daemon" ? 0 : 100
+  deployment_maximum_percent         = each.key == "daemon" ? 100 : 200
 
   network_configuration {
     subnets          = local.private_subnet_ids
-    security_groups  = [aws_security_group.code_server.id]
+    security_groups  = [local.task_security_groups[replace(each.key, "-", "_")]]
     assign_public_ip = false
   }
 
-  service_registries {
-    registry_arn = aws_service_discovery_service.code_server.arn
+  dynamic "load_balancer" {
+    for_each = each.value.target_group == null ? [] : [each.value.target_group]
+    content {
+      target_group_arn = load_balancer.value
+      container_name   = each.key
+      container_port   = each.value.port
+    }
   }
 
-  deployment_circuit_breaker {
-    enable   = true
-    rollback = true
-  }
-}
-
-resource "aws_ecs_service" "webserver" {
-  name                              = "${local.name}-webserver"
-  cluster                           = aws_ecs_cluster.main.id
-  task_definition                   = aws_ecs_task_definition.service["webserver"].arn
-  desired_count                     = 1
-  launch_type                       = "FARGATE"
-  propagate_tags                    = "SERVICE"
-  enable_execute_command            = false
-  health_check_grace_period_seconds = 120
-
-  network_configuration {
-    subnets          = local.private_subnet_ids
-    security_groups  = [aws_security_group.webserver.id]
-    assign_public_ip = false
-  }
-
-  load_balancer {
-    target_group_arn = aws_lb_target_group.webserver.arn
-    container_name   = "webserver"
-    container_port   = local.webserver_port
+  # The webserver and the daemon find the code server by name (docker/workspace.yaml).
+  dynamic "service_registries" {
+    for_each = each.key == "code-server" ? [aws_service_discovery_service.code_server.arn] : []
+    content {
+      registry_arn = service_registries.value
+    }
   }
 
   deployment_circuit_breaker {
@@ -232,58 +224,4 @@ resource "aws_ecs_service" "webserver" {
   }
 
   depends_on = [aws_lb_listener.https, aws_lb_listener.internal_ui]
-}
-
-# Exactly one daemon, ever: a new one starts only after the old one has stopped.
-resource "aws_ecs_service" "daemon" {
-  name                               = "${local.name}-daemon"
-  cluster                            = aws_ecs_cluster.main.id
-  task_definition                    = aws_ecs_task_definition.service["daemon"].arn
-  desired_count                      = 1
-  launch_type                        = "FARGATE"
-  propagate_tags                     = "SERVICE"
-  enable_execute_command             = false
-  deployment_minimum_healthy_percent = 0
-  deployment_maximum_percent         = 100
-
-  network_configuration {
-    subnets          = local.private_subnet_ids
-    security_groups  = [aws_security_group.daemon.id]
-    assign_public_ip = false
-  }
-
-  deployment_circuit_breaker {
-    enable   = true
-    rollback = true
-  }
-}
-
-resource "aws_ecs_service" "api" {
-  name                              = "${local.name}-api"
-  cluster                           = aws_ecs_cluster.main.id
-  task_definition                   = aws_ecs_task_definition.service["api"].arn
-  desired_count                     = var.api_desired_count
-  launch_type                       = "FARGATE"
-  propagate_tags                    = "SERVICE"
-  enable_execute_command            = false
-  health_check_grace_period_seconds = 60
-
-  network_configuration {
-    subnets          = local.private_subnet_ids
-    security_groups  = [aws_security_group.api.id]
-    assign_public_ip = false
-  }
-
-  load_balancer {
-    target_group_arn = aws_lb_target_group.api.arn
-    container_name   = "api"
-    container_port   = local.api_port
-  }
-
-  deployment_circuit_breaker {
-    enable   = true
-    rollback = true
-  }
-
-  depends_on = [aws_lb_listener.https]
 }

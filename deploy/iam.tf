@@ -53,7 +53,7 @@ data "aws_iam_policy_document" "execution" {
     }
     api = {
       log_groups = ["api"]
-      secrets    = [aws_secretsmanager_secret.api_keys.arn, aws_secretsmanager_secret.url_signing_secret.arn]
+      secrets    = [for secret in aws_secretsmanager_secret.api : secret.arn]
     }
   }
 
@@ -86,30 +86,6 @@ data "aws_iam_policy_document" "execution" {
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.platform.arn]
   }
-}
-
-resource "aws_iam_role" "dagster_execution" {
-  name               = "${local.name}-dagster-execution"
-  description        = "Starts the Dagster webserver, daemon, code server and run tasks"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-}
-
-resource "aws_iam_role_policy" "dagster_execution" {
-  name   = "start-dagster-containers"
-  role   = aws_iam_role.dagster_execution.id
-  policy = data.aws_iam_policy_document.execution["dagster"].json
-}
-
-resource "aws_iam_role" "api_execution" {
-  name               = "${local.name}-api-execution"
-  description        = "Starts the API tasks"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-}
-
-resource "aws_iam_role_policy" "api_execution" {
-  name   = "start-api-containers"
-  role   = aws_iam_role.api_execution.id
-  policy = data.aws_iam_policy_document.execution["api"].json
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -169,18 +145,6 @@ data "aws_iam_policy_document" "run" {
   }
 }
 
-resource "aws_iam_role" "run" {
-  name               = "${local.name}-run"
-  description        = "Dagster run tasks: the pipeline's own rights"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-}
-
-resource "aws_iam_role_policy" "run" {
-  name   = "run-the-pipeline"
-  role   = aws_iam_role.run.id
-  policy = data.aws_iam_policy_document.run.json
-}
-
 # ---------------------------------------------------------------------------------------------
 # Code server: evaluates the sensors (looks at the inbox, reads completeness from the table).
 # ---------------------------------------------------------------------------------------------
@@ -215,18 +179,6 @@ data "aws_iam_policy_document" "code_server" {
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.platform.arn]
   }
-}
-
-resource "aws_iam_role" "code_server" {
-  name               = "${local.name}-code-server"
-  description        = "Dagster code server: sensor evaluation"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-}
-
-resource "aws_iam_role_policy" "code_server" {
-  name   = "evaluate-sensors"
-  role   = aws_iam_role.code_server.id
-  policy = data.aws_iam_policy_document.code_server.json
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -280,7 +232,7 @@ data "aws_iam_policy_document" "daemon" {
   statement {
     sid       = "PassOnlyTheRunRoles"
     actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.run.arn, aws_iam_role.dagster_execution.arn]
+    resources = [aws_iam_role.service["run"].arn, aws_iam_role.service["dagster-execution"].arn]
 
     condition {
       test     = "StringEquals"
@@ -294,18 +246,6 @@ data "aws_iam_policy_document" "daemon" {
     actions   = ["logs:GetLogEvents"]
     resources = ["${aws_cloudwatch_log_group.service["runs"].arn}:*"]
   }
-}
-
-resource "aws_iam_role" "daemon" {
-  name               = "${local.name}-daemon"
-  description        = "Dagster daemon: launches run tasks"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-}
-
-resource "aws_iam_role_policy" "daemon" {
-  name   = "launch-runs"
-  role   = aws_iam_role.daemon.id
-  policy = data.aws_iam_policy_document.daemon.json
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -342,18 +282,6 @@ data "aws_iam_policy_document" "webserver" {
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.platform.arn]
   }
-}
-
-resource "aws_iam_role" "webserver" {
-  name               = "${local.name}-webserver"
-  description        = "Dagster webserver: step logs, run termination"
-  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
-}
-
-resource "aws_iam_role_policy" "webserver" {
-  name   = "serve-the-ui"
-  role   = aws_iam_role.webserver.id
-  policy = data.aws_iam_policy_document.webserver.json
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -400,14 +328,55 @@ data "aws_iam_policy_document" "api" {
   }
 }
 
-resource "aws_iam_role" "api" {
-  name               = "${local.name}-api"
-  description        = "API tasks: table reads, presigned bucket URLs"
+# ---------------------------------------------------------------------------------------------
+# The roles: one per policy document above, each assumable only by ECS tasks of this account.
+# ---------------------------------------------------------------------------------------------
+
+locals {
+  roles = {
+    dagster-execution = {
+      description = "Starts the Dagster webserver, daemon, code server and run tasks"
+      policy      = data.aws_iam_policy_document.execution["dagster"].json
+    }
+    api-execution = {
+      description = "Starts the API tasks"
+      policy      = data.aws_iam_policy_document.execution["api"].json
+    }
+    run = {
+      description = "Dagster run tasks: the pipeline's own rights"
+      policy      = data.aws_iam_policy_document.run.json
+    }
+    code-server = {
+      description = "Dagster code server: sensor evaluation"
+      policy      = data.aws_iam_policy_document.code_server.json
+    }
+    daemon = {
+      description = "Dagster daemon: launches run tasks"
+      policy      = data.aws_iam_policy_document.daemon.json
+    }
+    webserver = {
+      description = "Dagster webserver: step logs, run termination"
+      policy      = data.aws_iam_policy_document.webserver.json
+    }
+    api = {
+      description = "API tasks: table reads, presigned bucket URLs"
+      policy      = data.aws_iam_policy_document.api.json
+    }
+  }
+}
+
+resource "aws_iam_role" "service" {
+  for_each = local.roles
+
+  name               = "${local.name}-${each.key}"
+  description        = each.value.description
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
-resource "aws_iam_role_policy" "api" {
-  name   = "serve-the-api"
-  role   = aws_iam_role.api.id
-  policy = data.aws_iam_policy_document.api.json
+resource "aws_iam_role_policy" "service" {
+  for_each = local.roles
+
+  name   = "${each.key}-rights"
+  role   = aws_iam_role.service[each.key].id
+  policy = each.value.policy
 }

@@ -83,8 +83,8 @@ locals {
     DAGSTER_PG_PASSWORD_SECRET_ARN = "${local.db_master_secret_arn}:password::"
     DAGSTER_MAX_CONCURRENT_RUNS    = tostring(var.max_concurrent_runs)
     DAGSTER_RUN_TASK_FAMILY_PREFIX = local.run_family_prefix
-    DAGSTER_RUN_TASK_ROLE_ARN      = aws_iam_role.run.arn
-    DAGSTER_RUN_EXECUTION_ROLE_ARN = aws_iam_role.dagster_execution.arn
+    DAGSTER_RUN_TASK_ROLE_ARN      = aws_iam_role.service["run"].arn
+    DAGSTER_RUN_EXECUTION_ROLE_ARN = aws_iam_role.service["dagster-execution"].arn
     DAGSTER_RUN_LOG_GROUP          = aws_cloudwatch_log_group.service["runs"].name
     DAGSTER_RUN_CPU_ARCHITECTURE   = var.cpu_architecture
     DAGSTER_COMPUTE_LOGS_BUCKET    = aws_s3_bucket.data.bucket

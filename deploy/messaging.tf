@@ -38,44 +38,43 @@ resource "aws_sns_topic_subscription" "report_emails" {
 # `aws secretsmanager put-secret-value` and force a new API deployment to roll it.
 # ---------------------------------------------------------------------------------------------
 
-resource "random_password" "api_key" {
-  length  = 40
-  special = false
-}
-
-resource "random_password" "url_signing_secret" {
-  length  = 64
-  special = false
-}
-
-resource "aws_secretsmanager_secret" "api_keys" {
-  #checkov:skip=CKV2_AWS_57:API keys are handed to the dashboard and store systems; they are rolled by the operator (put-secret-value), not by a rotation Lambda that nobody would tell.
-  name                    = "${local.name}/api-keys"
-  description             = "API_KEYS of the sales_platform API: comma-separated keys clients send"
-  kms_key_id              = aws_kms_key.platform.arn
-  recovery_window_in_days = 7
-}
-
-resource "aws_secretsmanager_secret_version" "api_keys" {
-  secret_id     = aws_secretsmanager_secret.api_keys.id
-  secret_string = random_password.api_key.result
-
-  lifecycle {
-    ignore_changes = [secret_string]
+locals {
+  api_secrets = {
+    api-keys = {
+      variable    = "API_KEYS"
+      description = "API_KEYS of the sales_platform API: comma-separated keys clients send"
+      length      = 40
+    }
+    url-signing-secret = {
+      variable    = "URL_SIGNING_SECRET"
+      description = "URL_SIGNING_SECRET of the sales_platform API: signs download links"
+      length      = 64
+    }
   }
 }
 
-resource "aws_secretsmanager_secret" "url_signing_secret" {
-  #checkov:skip=CKV2_AWS_57:Rotating it invalidates every download link already sent; the operator rolls it deliberately.
-  name                    = "${local.name}/url-signing-secret"
-  description             = "URL_SIGNING_SECRET of the sales_platform API: signs download links"
+resource "random_password" "api" {
+  for_each = local.api_secrets
+
+  length  = each.value.length
+  special = false
+}
+
+resource "aws_secretsmanager_secret" "api" {
+  #checkov:skip=CKV2_AWS_57:API keys are handed to the dashboard and store systems and the signing secret backs links already sent: the operator rolls them deliberately (put-secret-value), not a rotation Lambda nobody would tell.
+  for_each = local.api_secrets
+
+  name                    = "${local.name}/${each.key}"
+  description             = each.value.description
   kms_key_id              = aws_kms_key.platform.arn
   recovery_window_in_days = 7
 }
 
-resource "aws_secretsmanager_secret_version" "url_signing_secret" {
-  secret_id     = aws_secretsmanager_secret.url_signing_secret.id
-  secret_string = random_password.url_signing_secret.result
+resource "aws_secretsmanager_secret_version" "api" {
+  for_each = local.api_secrets
+
+  secret_id     = aws_secretsmanager_secret.api[each.key].id
+  secret_string = random_password.api[each.key].result
 
   lifecycle {
     ignore_changes = [secret_string]

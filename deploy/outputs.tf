@@ -45,7 +45,7 @@ output "daily_report_topic_arn" {
 
 output "api_keys_secret_arn" {
   description = "Secrets Manager secret holding API_KEYS (read it with aws secretsmanager get-secret-value)."
-  value       = aws_secretsmanager_secret.api_keys.arn
+  value       = aws_secretsmanager_secret.api["api-keys"].arn
 }
 
 output "database_endpoint" {

@@ -9,23 +9,6 @@ resource "aws_s3_bucket" "data" {
   bucket = local.bucket_name
 }
 
-resource "aws_s3_bucket_public_access_block" "data" {
-  bucket = aws_s3_bucket.data.id
-
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "data" {
-  bucket = aws_s3_bucket.data.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
 resource "aws_s3_bucket_server_side_encryption_configuration" "data" {
   bucket = aws_s3_bucket.data.id
 
@@ -35,14 +18,6 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "data" {
       kms_master_key_id = aws_kms_key.platform.arn
     }
     bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_versioning" "data" {
-  bucket = aws_s3_bucket.data.id
-
-  versioning_configuration {
-    status = "Enabled"
   }
 }
 
@@ -160,15 +135,18 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.data]
+  depends_on = [aws_s3_bucket_versioning.bucket]
 }
 
-data "aws_iam_policy_document" "data_bucket" {
+# Both buckets refuse plain HTTP.
+data "aws_iam_policy_document" "tls_only" {
+  for_each = { data = aws_s3_bucket.data.arn, logs = aws_s3_bucket.logs.arn }
+
   statement {
     sid       = "DenyPlainHttp"
     effect    = "Deny"
     actions   = ["s3:*"]
-    resources = [aws_s3_bucket.data.arn, "${aws_s3_bucket.data.arn}/*"]
+    resources = [each.value, "${each.value}/*"]
 
     principals {
       type        = "*"
@@ -185,9 +163,9 @@ data "aws_iam_policy_document" "data_bucket" {
 
 resource "aws_s3_bucket_policy" "data" {
   bucket = aws_s3_bucket.data.id
-  policy = data.aws_iam_policy_document.data_bucket.json
+  policy = data.aws_iam_policy_document.tls_only["data"].json
 
-  depends_on = [aws_s3_bucket_public_access_block.data]
+  depends_on = [aws_s3_bucket_public_access_block.bucket]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -202,23 +180,6 @@ resource "aws_s3_bucket" "logs" {
   bucket = "${local.bucket_name}-logs"
 }
 
-resource "aws_s3_bucket_public_access_block" "logs" {
-  bucket = aws_s3_bucket.logs.id
-
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "logs" {
-  bucket = aws_s3_bucket.logs.id
-
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
 resource "aws_s3_bucket_server_side_encryption_configuration" "logs" {
   bucket = aws_s3_bucket.logs.id
 
@@ -226,14 +187,6 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "logs" {
     apply_server_side_encryption_by_default {
       sse_algorithm = "AES256"
     }
-  }
-}
-
-resource "aws_s3_bucket_versioning" "logs" {
-  bucket = aws_s3_bucket.logs.id
-
-  versioning_configuration {
-    status = "Enabled"
   }
 }
 
@@ -259,29 +212,13 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
     }
   }
 
-  depends_on = [aws_s3_bucket_versioning.logs]
+  depends_on = [aws_s3_bucket_versioning.bucket]
 }
 
 data "aws_elb_service_account" "current" {}
 
 data "aws_iam_policy_document" "logs_bucket" {
-  statement {
-    sid       = "DenyPlainHttp"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.logs.arn, "${aws_s3_bucket.logs.arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
+  source_policy_documents = [data.aws_iam_policy_document.tls_only["logs"].json]
 
   statement {
     sid       = "LoadBalancerAccessLogs"
@@ -322,7 +259,41 @@ resource "aws_s3_bucket_policy" "logs" {
   bucket = aws_s3_bucket.logs.id
   policy = data.aws_iam_policy_document.logs_bucket.json
 
-  depends_on = [aws_s3_bucket_public_access_block.logs]
+  depends_on = [aws_s3_bucket_public_access_block.bucket]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Both buckets: never public, objects owned by the account, every version kept.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_s3_bucket_public_access_block" "bucket" {
+  for_each = { data = aws_s3_bucket.data.id, logs = aws_s3_bucket.logs.id }
+
+  bucket                  = each.value
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "bucket" {
+  for_each = { data = aws_s3_bucket.data.id, logs = aws_s3_bucket.logs.id }
+
+  bucket = each.value
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "bucket" {
+  for_each = { data = aws_s3_bucket.data.id, logs = aws_s3_bucket.logs.id }
+
+  bucket = each.value
+
+  versioning_configuration {
+    status = "Enabled"
+  }
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ _VAR = re.compile(r"(?<![\w.])var\.([A-Za-z_][\w-]*)")
 _LOCAL = re.compile(r"(?<![\w.])local\.([A-Za-z_][\w-]*)")
 _MODULE = re.compile(r"(?<![\w.])module\.([A-Za-z_][\w-]*)")
 _DATA = re.compile(r"(?<![\w.])data\.([a-z][a-z0-9_]*)\.([A-Za-z_][\w-]*)(\[)?")
+_COLLECTION_USE = re.compile(r"(\bin|\b(?:values|keys|length)\()\s*$")
 _RESOURCE = re.compile(r"(?<![\w.])((?:aws|random)_[a-z0-9_]+)\.([A-Za-z_][\w-]*)(\[)?")
 
 
@@ -31,6 +32,7 @@ class Reference:
     indexed: bool  # followed by [ (count/for_each instance)
     file: str
     in_depends_on: bool = False  # depends_on names whole resources, never instances
+    as_collection: bool = False  # `for x in r`, values(r), keys(r), length(r): all instances at once
 
 
 @dataclass
@@ -107,7 +109,8 @@ def _references(text: str, file: str, in_depends_on: bool) -> Iterator[Reference
         if code[max(0, start - 5):start] == "data.":
             continue
         name = f"{match.group(1)}.{match.group(2)}"
-        yield Reference("resource", name, bool(match.group(3)), file, in_depends_on)
+        collection = bool(_COLLECTION_USE.search(code[max(0, start - 10):start]))
+        yield Reference("resource", name, bool(match.group(3)), file, in_depends_on, collection)
 
 
 def load_terraform(folder: Path) -> TerraformConfig:

@@ -103,6 +103,8 @@ def _instances_misused(config: TerraformConfig) -> list[str]:
     for ref in config.references:
         if ref.kind not in ("resource", "data") or ref.in_depends_on:
             continue
+        if ref.as_collection and ref.name in multi:
+            continue
         key = ref.name if ref.kind == "resource" else f"data.{ref.name}"
         if (key in multi) != ref.indexed:
             problems.append(f"{ref.file}: {key} {'needs' if key in multi else 'takes no'} an index")
@@ -213,7 +215,8 @@ def test_no_container_gets_a_secret_through_environment(terraform: TerraformConf
 
 def test_secrets_reach_containers_through_ecs_secrets(terraform: TerraformConfig, dagster_yaml: dict) -> None:
     services = terraform.locals["services"]
-    assert {s["name"] for s in services["api"]["secrets"]} == {"API_KEYS", "URL_SIGNING_SECRET"}
+    assert "local.api_secrets" in services["api"]["secrets"]
+    assert {s["variable"] for s in terraform.locals["api_secrets"].values()} == {"API_KEYS", "URL_SIGNING_SECRET"}
     assert "local.dagster_secrets" in services["daemon"]["secrets"]
     assert {s["name"] for s in terraform.locals["dagster_secrets"]} == {"DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD"}
     run_secrets = dagster_yaml["run_launcher"]["config"]["secrets"]
@@ -241,17 +244,17 @@ def test_containers_use_the_settings_names_of_the_platform(terraform: TerraformC
 
 
 def test_tasks_run_in_private_subnets_without_public_ips(terraform: TerraformConfig) -> None:
-    services = terraform.resources_of("aws_ecs_service")
-    assert set(services) == {"code_server", "webserver", "daemon", "api"}
-    for name, body in services.items():
-        (network,) = body["network_configuration"]
-        assert network["assign_public_ip"] is False, name
-        assert network["subnets"] == "${local.private_subnet_ids}", name
-        (breaker,) = body["deployment_circuit_breaker"]
-        assert breaker == {"enable": True, "rollback": True}, name
-    daemon = services["daemon"]
-    assert (daemon["desired_count"], daemon["deployment_maximum_percent"]) == (1, 100), "one daemon at most, ever"
-    assert services["code_server"]["service_registries"], "the code server is found through Cloud Map"
+    (service,) = terraform.resources_of("aws_ecs_service").values()
+    assert service["for_each"] == "${local.services}"
+    assert set(terraform.locals["services"]) == {"code-server", "webserver", "daemon", "api"}
+    (network,) = service["network_configuration"]
+    assert network["assign_public_ip"] is False
+    assert network["subnets"] == "${local.private_subnet_ids}"
+    (breaker,) = service["deployment_circuit_breaker"]
+    assert breaker == {"enable": True, "rollback": True}
+    assert terraform.locals["services"]["daemon"]["desired_count"] == 1
+    assert service["deployment_maximum_percent"] == '${each.key == "daemon" ? 100 : 200}', "one daemon at most, ever"
+    assert "code-server" in str(service["dynamic"]), "the code server is found through Cloud Map"
 
 
 def test_workspace_points_at_the_code_servers_cloud_map_name(terraform: TerraformConfig, repo_root: Path) -> None:
@@ -303,9 +306,12 @@ def wildcard_problems(config: TerraformConfig) -> list[str]:
             problems += [f"{where}: {action}" for action in actions if action.endswith(":*")]
             if "*" in resources and not set(actions) <= UNSCOPED_ACTIONS:
                 problems.append(f"{where}: resource * for {sorted(set(actions) - UNSCOPED_ACTIONS)}")
-    for name, body in config.resources_of("aws_iam_role_policy").items():
-        if not re.fullmatch(r"\$\{data\.aws_iam_policy_document\.[\w\[\]\"]+\.json\}", body["policy"]):
-            problems.append(f"aws_iam_role_policy.{name}: policy not built from an aws_iam_policy_document")
+    document = re.compile(r"\$\{data\.aws_iam_policy_document\.[\w\[\]\"-]+\.json\}")
+    policies = [body["policy"] for body in config.resources_of("aws_iam_role_policy").values()]
+    policies = [role["policy"] for role in config.locals["roles"].values()] + [
+        policy for policy in policies if policy != "${each.value.policy}"
+    ]
+    problems += [f"a role policy not built from an aws_iam_policy_document: {p}" for p in policies if not document.fullmatch(p)]
     return problems
 
 
@@ -325,12 +331,12 @@ def test_the_iam_check_catches_a_star(terraform: TerraformConfig) -> None:
 def test_the_daemon_passes_only_the_run_roles_and_starts_only_run_tasks(terraform: TerraformConfig) -> None:
     statements = {s["sid"]: s for s in terraform.data["aws_iam_policy_document.daemon"]["statement"]}
     assert statements["PassOnlyTheRunRoles"]["resources"] == [
-        "${aws_iam_role.run.arn}", "${aws_iam_role.dagster_execution.arn}"
+        '${aws_iam_role.service["run"].arn}', '${aws_iam_role.service["dagster-execution"].arn}'
     ]
     assert statements["StartRunTasksInThisCluster"]["resources"][0] == "${local.run_families_arn}"
     assert terraform.locals["run_family_prefix"] == "${local.name}-run"
     # The run task's role is the run role, handed to the launcher through the environment.
-    assert terraform.locals["dagster_environment"]["DAGSTER_RUN_TASK_ROLE_ARN"] == "${aws_iam_role.run.arn}"
+    assert terraform.locals["dagster_environment"]["DAGSTER_RUN_TASK_ROLE_ARN"] == '${aws_iam_role.service["run"].arn}'
     run_actions = {a for s in terraform.data["aws_iam_policy_document.run"]["statement"] for a in s["actions"]}
     assert not run_actions & {"ecs:RunTask", "iam:PassRole"}, "runs must not start tasks themselves"
     assert {"bedrock:InvokeModel", "sns:Publish", "dynamodb:PutItem", "s3:PutObject"} <= run_actions
