@@ -220,10 +220,11 @@ def test_the_default_command_serves_the_code_location_and_reports_healthy(
             time.sleep(1)
         assert server.poll() is None, "the code server exited"
         assert (result.returncode, result.stdout.strip()) == (0, "healthy"), result.stderr
-        # What the webserver and daemon will see through workspace.yaml: the platform's jobs.
+        # What the webserver and daemon see through docker/workspace.yaml: the platform's jobs.
         listing = subprocess.run(
-            [str(BIN / "dagster"), "job", "list", "--grpc-host", "127.0.0.1", "--grpc-port", str(port)],
-            capture_output=True, text=True, env=env, timeout=120,
+            [str(BIN / "dagster"), "job", "list", "--workspace", str(repo_root / "docker" / "workspace.yaml")],
+            capture_output=True, text=True, timeout=120,
+            env={**env, "DAGSTER_CODE_SERVER_HOST": "127.0.0.1", "DAGSTER_CODE_SERVER_PORT": str(port)},
         )
         assert listing.returncode == 0, listing.stderr[-2000:]
         assert "ingest_store_upload" in listing.stdout and "refuse_upload" in listing.stdout
