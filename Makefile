@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# checkov (Terraform security checks) in its own virtualenv: its HCL parser clashes with
+# python-hcl2, which the test environment uses.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: install demo test dev lock clean
+.PHONY: install demo test dev lock checkov checkov-lock clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +22,7 @@ install: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/sales-platform demo
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(CHECKOV)
 	$(BIN)/python -m pytest
 
 dev: $(INSTALLED)
@@ -33,5 +37,22 @@ lock:
 	.venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
 	rm -rf .venv-lock
 
+$(CHECKOV): .ci/checkov-constraints.txt
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -c .ci/checkov-constraints.txt checkov
+	touch $(CHECKOV)
+
+checkov: $(CHECKOV)
+
+# Re-resolve checkov's own environment from scratch.
+checkov-lock:
+	rm -rf .venv-checkov-lock
+	$(PYTHON) -m venv .venv-checkov-lock
+	.venv-checkov-lock/bin/python -m pip install --quiet checkov
+	{ head -n 2 .ci/checkov-constraints.txt; .venv-checkov-lock/bin/python -m pip freeze; } > .ci/checkov-constraints.txt.new
+	mv .ci/checkov-constraints.txt.new .ci/checkov-constraints.txt
+	rm -rf .venv-checkov-lock
+
 clean:
-	rm -rf $(VENV) .sales-platform
+	rm -rf $(VENV) $(CHECKOV_VENV) .sales-platform

@@ -213,6 +213,18 @@ def send_report(args: argparse.Namespace) -> int:
         return 0
     print(f"report for {args.date}: {outcome.describe()}")
     return 0 if outcome.status == "sent" else 1
+def healthcheck(args: argparse.Namespace) -> int:
+    from sales_platform.container_health import run_checks
+
+    if not (args.database or args.http or args.grpc is not None):
+        print("sales-platform healthcheck: name at least one of --database, --http URL, --grpc PORT", file=sys.stderr)
+        return 2
+    problems = run_checks(database=args.database, http=args.http, grpc_port=args.grpc)
+    for problem in problems:
+        print(f"unhealthy: {problem}", file=sys.stderr)
+    if not problems:
+        print("healthy")
+    return 1 if problems else 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,6 +288,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=3000, help="Dagster UI port (default 3000)")
     serve.set_defaults(handler=dev)
+
+    health = commands.add_parser(
+        "healthcheck",
+        help="container health check (used by ECS)",
+        description="Check what this container depends on; exit 0 when all is well, 1 otherwise. --database opens "
+        "the Dagster database with the DAGSTER_PG_* credentials this task holds, so a task whose injected password "
+        "was rotated is replaced.",
+    )
+    health.add_argument("--database", action="store_true", help="connect to the Dagster database (DAGSTER_PG_*)")
+    health.add_argument("--http", action="append", default=[], metavar="URL", help="URL that must answer 2xx (repeatable)")
+    health.add_argument("--grpc", type=int, metavar="PORT", help="local Dagster code server port that must be SERVING")
+    health.set_defaults(handler=healthcheck)
     return parser
 
 
