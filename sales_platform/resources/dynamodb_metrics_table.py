@@ -192,6 +192,20 @@ class DynamoDbMetricsTable(MetricsTable):
         )
         return [self._from_attributes(item) for item in pages]
 
+    def query_sort_keys(self, pk: str, sk_prefix: str = "") -> list[str]:
+        values: dict[str, Any] = {":pk": self._encode(pk)}
+        condition = "PK = :pk"
+        if sk_prefix:
+            condition += " AND begins_with(SK, :p)"
+            values[":p"] = self._encode(sk_prefix)
+        pages = self._pages(
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ProjectionExpression="SK",
+            ConsistentRead=True,
+        )
+        return [self._decode(item["SK"]) for item in pages]
+
     def query_index(self, gsi1pk: str, gsi1sk_prefix: str = "") -> list[Item]:
         values: dict[str, Any] = {":pk": self._encode(gsi1pk)}
         condition = "GSI1PK = :pk"

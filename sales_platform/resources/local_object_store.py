@@ -22,6 +22,11 @@ class LocalObjectStore(ObjectStore):
         self.root = Path(root).resolve()
         self.description = f"folder {self.root}"
 
+    def ping(self) -> None:
+        # Listing a missing folder yields nothing, which would look healthy.
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"the bucket folder {self.root} does not exist")
+
     def _path(self, key: str) -> Path:
         if not key or key.startswith("/") or "\\" in key or any(
             part in ("", ".", "..") for part in key.rstrip("/").split("/")

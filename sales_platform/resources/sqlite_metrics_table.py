@@ -164,6 +164,12 @@ class SqliteMetricsTable(MetricsTable):
         condition, bounds = self._range("SK", sk_prefix)
         return self._select(f"SELECT data FROM items WHERE PK = ?{condition} ORDER BY SK", [pk, *bounds])
 
+    def query_sort_keys(self, pk: str, sk_prefix: str = "") -> list[str]:
+        condition, bounds = self._range("SK", sk_prefix)
+        with self._connection() as connection:
+            rows = connection.execute(f"SELECT SK FROM items WHERE PK = ?{condition} ORDER BY SK", [pk, *bounds])
+            return [row[0] for row in rows]
+
     def query_index(self, gsi1pk: str, gsi1sk_prefix: str = "") -> list[Item]:
         condition, bounds = self._range("GSI1SK", gsi1sk_prefix)
         return self._select(
