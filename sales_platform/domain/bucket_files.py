@@ -124,13 +124,14 @@ def check_upload_file_name(name: str) -> str:
     Only names that follow the naming rule pass, so nothing but a plain file in the inbox can
     be reached: no folders, no `..`, no control characters.
     """
-    if "/" in name or "\\" in name or ".." in name or _has_control_characters(name):
+    if "/" in name or "\\" in name or ".." in name or not name.isascii() or _has_control_characters(name):
         raise ValueError(
-            f"filename {name!r} is not a plain file name (no slashes, '..' or control characters); "
+            f"filename {name!r} is not a plain file name (ASCII only; no slashes, '..' or control characters); "
             f"it must match {NAME_RULE}"
         )
     try:
         parse_upload_name(name)
     except UploadNameError as error:
-        raise ValueError(str(error)) from None
+        message = str(error)
+        raise ValueError(message if NAME_RULE in message else f"{message}; names follow {NAME_RULE}") from None
     return name
