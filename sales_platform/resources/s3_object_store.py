@@ -33,7 +33,9 @@ def make_s3_client(region: str, endpoint_url: str | None = None) -> Any:
     clients themselves are. With an endpoint (MinIO, LocalStack) path-style addressing is used,
     since those rarely resolve bucket subdomains.
     """
-    extra: dict[str, object] = {}
+    # SigV4: S3's own presigned URLs (the API's upload and download links) in every region,
+    # with the expiry AWS enforces; the older default signature is refused in newer regions.
+    extra: dict[str, object] = {"signature_version": "s3v4"}
     if endpoint_url:
         extra["s3"] = {"addressing_style": "path"}
     session = boto3.session.Session()
