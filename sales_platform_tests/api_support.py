@@ -20,6 +20,7 @@ from sales_platform.resources.object_store import ObjectStore
 from sales_platform.settings import Settings
 
 API_KEY = "test-api-key-0123456789abcdef"
+DAY = "2025-11-27"
 OTHER_API_KEY = "second-api-key-0123456789abcd"
 
 
@@ -69,6 +70,28 @@ def make_api(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., A
 @pytest.fixture
 def api(make_api: Callable[..., Api]) -> Api:
     return make_api()
+
+
+@pytest.fixture
+def loaded(api: Api) -> Api:
+    """A day with store summaries, the analysis, a processed file and a refused one: every
+    list in every answer has something in it."""
+    api.table.put_items(
+        [
+            store_day_item("0001", DAY, total_sales=money("10.00"), net_sales=money("10.00"), transaction_count=1),
+            store_day_item("0002", DAY, total_sales=money("20.00"), net_sales=money("20.00"), transaction_count=2),
+            company_summary_item(DAY, total_sales=money("30.00"), net_sales=money("30.00"), transaction_count=3,
+                                 reported_stores=["0001", "0002"], missing_stores=["0003"]),
+            product_day_item(DAY, "SKU-1", name="One", units=1, gross_revenue=money("5.00"), net_revenue=money("5.00"), rank=1),
+            insight_item(DAY, "anomaly", "a", type="peer_outlier", severity="info", store_id="0001", title="t", description="d"),
+            insight_item(DAY, "trend", "t", type="sales_velocity", title="t", description="d", significance="low"),
+            insight_item(DAY, "recommendation", "r", priority="low", category="strategy", title="t", description="d"),
+        ]
+    )
+    api.bucket.write_bytes("processed/year=2025/month=11/day=27/store_id=0001/data.parquet", b"PAR1")
+    api.bucket.write_bytes("rejected/store_0002_2025-11-27.json", b"{")
+    api.bucket.write_bytes("rejected/store_0002_2025-11-27.json.error.json", b'{"summary": "line 1: bad JSON", "problem_count": 1}')
+    return api
 
 
 # --------------------------------------------------------------------------- table items

@@ -15,22 +15,12 @@ from typing import Any
 import pytest
 import yaml
 
-from sales_platform_tests.api_support import (
-    Api,
-    api,  # noqa: F401 - fixture
-    company_summary_item,
-    insight_item,
-    make_api,  # noqa: F401 - fixture
-    money,
-    product_day_item,
-    store_day_item,
-)
+from sales_platform_tests.api_support import DAY, Api
 
 REPO = Path(__file__).resolve().parents[1]
 CONTRACT = REPO / "docs" / "contracts" / "legacy-api-openapi.yaml"
 SHARED_CONTRACT = REPO.parent / "shared" / "contracts" / "legacy-api-openapi.yaml"
 JSON_TYPES = {"string": str, "integer": int, "array": list, "object": dict, "number": (int, float), "boolean": bool}
-DAY = "2025-11-27"
 # Fields the issue names for a listed file (the YAML only says `object`).
 FILE_FIELDS = {"key", "name", "size", "last_modified", "status", "partitions", "error"}
 
@@ -114,27 +104,6 @@ def test_our_openapi_document_keeps_every_path_parameter_and_field(api: Api, pat
 
 
 # --------------------------------------------------------------------------- real answers
-
-
-@pytest.fixture
-def loaded(api: Api) -> Api:
-    """A day with store summaries, the analysis, a processed file and a refused one."""
-    api.table.put_items(
-        [
-            store_day_item("0001", DAY, total_sales=money("10.00"), net_sales=money("10.00"), transaction_count=1),
-            store_day_item("0002", DAY, total_sales=money("20.00"), net_sales=money("20.00"), transaction_count=2),
-            company_summary_item(DAY, total_sales=money("30.00"), net_sales=money("30.00"), transaction_count=3,
-                                 reported_stores=["0001", "0002"], missing_stores=["0003"]),
-            product_day_item(DAY, "SKU-1", name="One", units=1, gross_revenue=money("5.00"), net_revenue=money("5.00"), rank=1),
-            insight_item(DAY, "anomaly", "a", type="peer_outlier", severity="info", store_id="0001", title="t", description="d"),
-            insight_item(DAY, "trend", "t", type="sales_velocity", title="t", description="d", significance="low"),
-            insight_item(DAY, "recommendation", "r", priority="low", category="strategy", title="t", description="d"),
-        ]
-    )
-    api.bucket.write_bytes("processed/year=2025/month=11/day=27/store_id=0001/data.parquet", b"PAR1")
-    api.bucket.write_bytes("rejected/store_0002_2025-11-27.json", b"{")
-    api.bucket.write_bytes("rejected/store_0002_2025-11-27.json.error.json", b'{"summary": "line 1: bad JSON", "problem_count": 1}')
-    return api
 
 
 def _request(api: Api, path: str, method: str) -> Any:

@@ -25,8 +25,6 @@ from sales_platform_tests.api_support import (
     Api,
     company_summary_item,
     insight_item,
-    make_api,  # noqa: F401 - fixture
-    api,  # noqa: F401 - fixture
     money,
     product_day_item,
     store_day_item,

@@ -6,7 +6,7 @@ import json
 import os
 import time
 
-from sales_platform_tests.api_support import Api, api, make_api  # noqa: F401 - fixtures
+from sales_platform_tests.api_support import Api
 
 PROCESSED = "processed/year=2025/month=11/day=27/store_id=0001/data.parquet"
 

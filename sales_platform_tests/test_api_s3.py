@@ -13,7 +13,7 @@ import httpx2 as httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
-from sales_platform_tests.api_support import Api, make_api  # noqa: F401 - fixture
+from sales_platform_tests.api_support import Api
 from sales_platform_tests.conftest import TEST_BUCKET
 from sales_platform_tests.fake_aws import REGION, fake_aws
 
