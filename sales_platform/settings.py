@@ -89,7 +89,8 @@ class Settings(BaseSettings):
     download_url_expiry_seconds: int = Field(3600, ge=60, le=604800, alias="DOWNLOAD_URL_EXPIRY_SECONDS")
     # Largest JSON request body; uploads to a signed URL are capped by MAX_UPLOAD_BYTES instead.
     max_request_bytes: int = Field(64 * 1024, ge=1024, le=10 * 1024 * 1024, alias="MAX_REQUEST_BYTES")
-    # How long /analytics and /trends answers are reused before the table is read again.
+    # How long /analytics and /trends answers are reused when the table cannot tell cheaply
+    # whether it changed (DynamoDB; SQLite can, and is read again after every write). 0: never.
     api_cache_seconds: float = Field(2.0, ge=0, le=300, alias="API_CACHE_SECONDS")
 
     @field_validator("api_keys", mode="before")

@@ -15,10 +15,12 @@ DAY for the company: gross 150.50, discounts 10.50, net 140.00, 6 transactions, 
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
 
+from sales_platform.api.view_cache import TOKEN_CHECK_SECONDS
 from sales_platform.domain.dashboard_analytics import analytics_view, dates_from_sort_keys, kpis_from_store_summaries
 from sales_platform.domain.dashboard_trends import trends_view, window
 from sales_platform_tests.api_support import (
@@ -271,8 +273,25 @@ def test_trends_validates_days_and_store_ids(summaries_only: Api) -> None:
     assert unknown.status_code == 404 and "0001, 0002, 0003" in unknown.json()["message"]
 
 
-def test_answers_are_reused_for_api_cache_seconds_then_refreshed(make_api) -> None:
+def test_answers_are_reused_until_the_table_changes(make_api) -> None:
     api = make_api(API_CACHE_SECONDS="30")
+    reads = []
+    compute = api.context.dashboard.analytics
+    api.context.dashboard.analytics = lambda *args: reads.append(args) or compute(*args)
+    api.table.put_items([STORE_0001])
+    for _ in range(3):
+        assert api.client.get("/analytics").json()["kpis"]["net_sales"] == 90.0
+    assert len(reads) == 1, "nothing was written: the table is not read again"
+    api.table.put_items([STORE_0002])
+    time.sleep(TOKEN_CHECK_SECONDS)
+    assert api.client.get("/analytics").json()["kpis"]["net_sales"] == 140.0, "a write shows at once"
+    assert len(reads) == 2
+
+
+def test_without_a_change_token_answers_are_reused_for_api_cache_seconds(make_api) -> None:
+    api = make_api(API_CACHE_SECONDS="30")
+    for cache in (api.context.views, api.context.dates):
+        cache._change_token = lambda: None  # as on DynamoDB
     api.table.put_items([STORE_0001])
     assert api.client.get("/analytics").json()["kpis"]["net_sales"] == 90.0
     api.table.put_items([STORE_0002])

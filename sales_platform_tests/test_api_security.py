@@ -69,6 +69,12 @@ def test_every_data_endpoint_needs_a_valid_key(api: Api, method: str, path: str,
         assert right.status_code not in (401, 403), right.text
 
 
+def test_unknown_paths_need_a_key_too(api: Api) -> None:
+    # Nothing to learn about which paths exist without a key.
+    assert api.anonymous().get("/admin").status_code == 401
+    assert api.client.get("/admin").status_code == 404
+
+
 def test_health_and_docs_are_open_and_say_nothing_about_the_data(api: Api) -> None:
     anonymous = api.anonymous()
     health = anonymous.get("/health")
@@ -76,9 +82,13 @@ def test_health_and_docs_are_open_and_say_nothing_about_the_data(api: Api) -> No
     assert health.json() == {"status": "ok", "storage": "ok", "table": "ok", "storage_backend": "local", "table_backend": "sqlite"}
     assert anonymous.get("/docs").status_code == 200
     schema = anonymous.get("/openapi.json").json()
-    assert schema["components"]["securitySchemes"]["APIKeyHeader"] == {
+    assert schema["components"]["securitySchemes"]["ApiKey"] == {
         "type": "apiKey", "in": "header", "name": "X-Api-Key", "description": "One of API_KEYS."
     }
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            needs_key = "security" in operation
+            assert needs_key == (path not in ("/health",) and not path.startswith("/bucket/")), (method, path)
 
 
 def test_health_reports_an_unreachable_table(api: Api) -> None:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from sales_platform.api.context import ApiContext
 from sales_platform.api.dashboard_reads import DashboardReader
 from sales_platform.api.errors import JsonCorsMiddleware, RedactSignatures, RequestGuard, install_error_handlers
 from sales_platform.api.file_listing import FileLister
 from sales_platform.api.routes import bucket_objects, dashboard, downloads, files, health, uploads
-from sales_platform.api.security import API_KEY_HEADER, ApiKeys, require_api_key
+from sales_platform.api.security import API_KEY_HEADER, ApiKeyGuard, ApiKeys, document_api_key
 from sales_platform.api.url_signing import local_url_signer
 from sales_platform.api.view_cache import ViewCache
 from sales_platform.resources.metrics_table import MetricsTable
@@ -49,8 +50,8 @@ def create_app(settings: Settings, bucket: ObjectStore | None = None, table: Met
         signer=local_url_signer(settings),
         dashboard=DashboardReader(table, settings.expected_stores),
         files=FileLister(bucket, settings.storage_layout),
-        views=ViewCache(settings.api_cache_seconds),
-        dates=ViewCache(settings.api_cache_seconds),
+        views=ViewCache(settings.api_cache_seconds, table.change_token),
+        dates=ViewCache(settings.api_cache_seconds, table.change_token),
     )
     api_keys = ApiKeys(settings)
     if not api_keys.required:
@@ -71,17 +72,23 @@ def create_app(settings: Settings, bucket: ObjectStore | None = None, table: Met
         lifespan=lifespan,
     )
     app.state.context = context
-    app.state.api_keys = api_keys
     install_error_handlers(app)
+    # The dashboard's endpoints first: they are asked most, and routes are matched in order.
+    for module in (dashboard, health, uploads, files, downloads, bucket_objects):
+        app.include_router(module.router)
 
-    protected = [Depends(require_api_key)]
-    app.include_router(health.router)
-    app.include_router(bucket_objects.router)
-    for module in (uploads, files, downloads, dashboard):
-        app.include_router(module.router, dependencies=protected)
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            app.openapi_schema = document_api_key(schema)
+        return app.openapi_schema
 
-    # Added last is outermost: CORS headers also go on the guard's 413 and 500 answers.
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    # Added last is outermost: CORS headers also go on the key check's 401/403 and on the
+    # guard's 413 and 500 answers.
     app.add_middleware(RequestGuard, max_request_bytes=settings.max_request_bytes)
+    app.add_middleware(ApiKeyGuard, keys=api_keys)
     app.add_middleware(
         JsonCorsMiddleware,
         allow_origins=[settings.frontend_origin],

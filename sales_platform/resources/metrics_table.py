@@ -57,6 +57,11 @@ class MetricsTable(abc.ABC):
         self.delete_items(stale)
         return written
 
+    def change_token(self) -> object | None:
+        """A value that changes whenever anything is written to the table, by any process, or
+        None when that cannot be known cheaply (readers then fall back to a time limit)."""
+        return None
+
     def ping(self) -> None:
         """Raise if the table cannot be reached."""
         self.get_item("HEALTH#CHECK", "HEALTH#CHECK")

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from sales_platform.api.context import ApiContext, get_context
+from sales_platform.api.context import ApiContext
 from sales_platform.api.encoding import to_json
 from sales_platform.api.schemas import AnalyticsResponse, Message, TrendsResponse
 from sales_platform.domain.dashboard_analytics import parse_day
@@ -36,9 +36,10 @@ def _json(body: bytes) -> Response:
     summary="One day: KPIs, stores, top products, anomalies, trends, recommendations",
 )
 async def analytics(
-    context: Annotated[ApiContext, Depends(get_context)],
+    request: Request,
     date: Annotated[str | None, Query(description="YYYY-MM-DD; the latest day with data when left out.")] = None,
 ) -> Response:
+    context: ApiContext = request.app.state.context  # not a dependency: it is this endpoint's main cost
     if date is not None:
         try:
             parse_day(date)
@@ -66,10 +67,11 @@ async def analytics(
     summary="Days side by side: sales and transactions per store, store and product trends",
 )
 async def trends(
-    context: Annotated[ApiContext, Depends(get_context)],
+    request: Request,
     store_id: Annotated[str | None, Query(description="Only this store, e.g. 0001.")] = None,
     days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="How many days back from the latest day with data.")] = 30,
 ) -> Response:
+    context: ApiContext = request.app.state.context
     if store_id is not None:
         if not _STORE_ID.fullmatch(store_id):
             raise HTTPException(422, f"query parameter store_id: {store_id!r} is not a four-digit store id such as 0001")
