@@ -93,7 +93,9 @@ def create_app(settings: Settings, bucket: ObjectStore | None = None, table: Met
         JsonCorsMiddleware,
         allow_origins=[settings.frontend_origin],
         allow_methods=["GET", "POST", "PUT", "OPTIONS"],
-        allow_headers=["Content-Type", API_KEY_HEADER],
+        # The request headers the legacy API Gateway allowed, so the dashboard's preflights
+        # pass unchanged; the API reads only Content-Type and the key.
+        allow_headers=["Content-Type", "X-Amz-Date", "Authorization", API_KEY_HEADER, "X-Amz-Security-Token"],
         # The legacy API answered with credentials allowed; with one named origin (never "*")
         # a dashboard that sends them keeps working.
         allow_credentials=True,

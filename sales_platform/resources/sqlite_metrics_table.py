@@ -12,6 +12,7 @@ import contextlib
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -103,9 +104,22 @@ class SqliteMetricsTable(MetricsTable):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.closing(self._open()) as connection:
                 # Persistent in the file, so setting it once serves every later connection.
-                connection.execute("PRAGMA journal_mode=WAL")
+                self._enable_wal(connection)
                 connection.executescript(_SCHEMA)
             self._schema_ready = True
+
+    def _enable_wal(self, connection: sqlite3.Connection) -> None:
+        # Switching a new file to WAL answers "database is locked" at once, without waiting
+        # for the busy timeout, while another process (a run worker, the API) does the same.
+        deadline = time.monotonic() + self.busy_timeout_seconds
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
