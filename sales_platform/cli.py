@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import datetime as dt
 import os
@@ -173,28 +174,100 @@ def dev(args: argparse.Namespace) -> int:
         # The inbox exists before anyone copies a store file into it: `cp f .../uploads/` into a
         # missing folder fails, or without the slash makes a file named `uploads` nobody watches.
         (settings.bucket_path / settings.upload_prefix).mkdir(parents=True, exist_ok=True)
-    command = [
-        sys.executable, "-m", "dagster", "dev", "-m", "sales_platform.definitions",
-        "--host", args.host, "--port", str(args.port),
-    ]
+    commands = {
+        "Dagster": [
+            sys.executable, "-m", "dagster", "dev", "-m", "sales_platform.definitions",
+            "--host", args.host, "--port", str(args.port),
+        ],
+    }
     print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops everything)", flush=True)
-    # Its own session, so Ctrl-C reaches dagster dev as a signal we forward once, and its
+    if not args.no_api:
+        commands["API"] = [
+            sys.executable, "-m", "sales_platform.cli", "api", "--host", args.host, "--port", str(args.api_port),
+        ]
+    # Each in its own session, so Ctrl-C reaches each as one signal we forward, and dagster dev's
     # webserver, daemon and code server stop together.
-    child = subprocess.Popen(command, env=env, start_new_session=True)
-    # In its own session it also misses `kill` (SIGTERM) and a closed terminal (SIGHUP) aimed at
-    # this command, which would leave the webserver and daemon running: treat both as Ctrl-C.
+    children = {name: subprocess.Popen(command, env=env, start_new_session=True) for name, command in commands.items()}
+    # In their own sessions they also miss `kill` (SIGTERM) and a closed terminal (SIGHUP) aimed
+    # at this command, which would leave them running: treat both as Ctrl-C.
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.default_int_handler)
     try:
-        return child.wait()
+        while True:
+            for name, child in children.items():
+                code = child.poll()
+                if code is not None:
+                    # One half alone is not what was asked for (e.g. the API port was taken).
+                    print(f"sales-platform dev: {name} exited with {code}; stopping the rest", file=sys.stderr, flush=True)
+                    _stop_children(children)
+                    return code
+            time.sleep(0.5)
     except KeyboardInterrupt:
-        os.killpg(child.pid, signal.SIGINT)
+        return _stop_children(children)
+
+
+def _stop_children(children: dict[str, subprocess.Popen]) -> int:
+    """Ctrl-C to every child's process group, then at most 30 s before killing what is left;
+    0 when everything stopped by itself."""
+    for child in children.values():
+        if child.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGINT)
+    deadline = time.monotonic() + 30
+    code = 0
+    for child in children.values():
         try:
-            return child.wait(timeout=30) and 0
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            return 1
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            code = 1
+    return code
+
+
+def _public_url(host: str, port: int) -> str:
+    """Where signed local URLs point when PUBLIC_API_URL is not set: the address served, with
+    a wildcard bind replaced by loopback (set PUBLIC_API_URL for other machines)."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sales_platform.api.app import install_log_redaction
+    from sales_platform.api.security import refuse_open_bind
+    from sales_platform.api.url_signing import local_url_signer
+
+    settings = _settings()
+    refusal = refuse_open_bind(settings, args.host, args.insecure)
+    if refusal:
+        print(f"sales-platform api: {refusal}", file=sys.stderr)
+        return 2
+    try:
+        local_url_signer(settings)  # a missing secret stops here, once, not in every worker
+    except SettingsError as error:
+        print(f"sales-platform api: {error}", file=sys.stderr)
+        return 2
+    if not settings.public_api_url:
+        # Read by the workers' own settings: the signed URLs point at this server.
+        os.environ["PUBLIC_API_URL"] = _public_url(args.host, args.port)
+    install_log_redaction()
+    print(f"API on http://{args.host}:{args.port} (docs at /docs; Ctrl-C stops it)", flush=True)
+    uvicorn.run(
+        "sales_platform.api.app:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
 
 
 def send_report(args: argparse.Namespace) -> int:
@@ -282,11 +355,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "dev",
-        help="Dagster webserver and daemon on this machine",
-        description="Start the Dagster webserver and daemon (sensors and schedules running); Ctrl-C stops them.",
+        help="Dagster webserver and daemon, and the REST API, on this machine",
+        description="Start the Dagster webserver and daemon (sensors and schedules running) and the REST API; "
+        "Ctrl-C stops them all.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=3000, help="Dagster UI port (default 3000)")
+    serve.add_argument("--api-port", type=int, default=8000, help="REST API port (default 8000)")
+    serve.add_argument("--no-api", action="store_true", help="only Dagster, without the REST API")
     serve.set_defaults(handler=dev)
 
     health = commands.add_parser(
@@ -300,6 +376,19 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--http", action="append", default=[], metavar="URL", help="URL that must answer 2xx (repeatable)")
     health.add_argument("--grpc", type=int, metavar="PORT", help="local Dagster code server port that must be SERVING")
     health.set_defaults(handler=healthcheck)
+    serve_api = commands.add_parser(
+        "api",
+        help="the REST API for the dashboard and the stores' upload scripts",
+        description="Serve the REST API with uvicorn. Without API_KEYS it only listens on a loopback address, "
+        "unless --insecure is given.",
+    )
+    serve_api.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve_api.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve_api.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    serve_api.add_argument(
+        "--insecure", action="store_true", help="allow a non-loopback address without API_KEYS (anyone reaching it gets in)"
+    )
+    serve_api.set_defaults(handler=api)
     return parser
 
 

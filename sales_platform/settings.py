@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -175,6 +176,78 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+    # --- REST API (`sales-platform api`) ---------------------------------------------------------
+    # Keys accepted in the X-Api-Key header. None configured leaves the API open, which the
+    # command only allows on a loopback address (or with --insecure).
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list, alias="API_KEYS")
+    # The one browser origin (the dashboard) allowed to call the API.
+    frontend_origin: str = Field("http://localhost:3000", alias="FRONTEND_ORIGIN")
+    # Signs the API's own upload/download URLs when the bucket is a local folder (S3 presigns
+    # its own). Unset locally: generated once and kept under SALES_PLATFORM_HOME.
+    url_signing_secret: SecretStr | None = Field(None, alias="URL_SIGNING_SECRET")
+    # Base of the signed local URLs; default http://<host>:<port> of `sales-platform api`.
+    public_api_url: str | None = Field(None, alias="PUBLIC_API_URL")
+    # S3 presigned URLs live at most 7 days; local ones follow the same bounds.
+    upload_url_expiry_seconds: int = Field(3600, ge=60, le=604800, alias="UPLOAD_URL_EXPIRY_SECONDS")
+    download_url_expiry_seconds: int = Field(3600, ge=60, le=604800, alias="DOWNLOAD_URL_EXPIRY_SECONDS")
+    # Largest JSON request body; uploads to a signed URL are capped by MAX_UPLOAD_BYTES instead.
+    max_request_bytes: int = Field(64 * 1024, ge=1024, le=10 * 1024 * 1024, alias="MAX_REQUEST_BYTES")
+    # How long /analytics and /trends answers are reused when the table cannot tell cheaply
+    # whether it changed (DynamoDB; SQLite can, and is read again after every write). 0: never.
+    api_cache_seconds: float = Field(2.0, ge=0, le=300, alias="API_CACHE_SECONDS")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_api_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _check_api_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        # The messages never repeat a key: they end up in logs.
+        for position, key in enumerate(value, start=1):
+            text = key.get_secret_value()
+            if len(text) < 16:
+                raise ValueError(f"key {position} is shorter than 16 characters; use e.g. `openssl rand -hex 24`")
+            if not all(33 <= ord(char) <= 126 for char in text):
+                raise ValueError(f"key {position} has characters an HTTP header cannot carry (spaces, non-ASCII)")
+        return value
+
+    @field_validator("url_signing_secret", "public_api_url", mode="before")
+    @classmethod
+    def _blank_api_value_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("url_signing_secret")
+    @classmethod
+    def _check_signing_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters; use e.g. `openssl rand -hex 32`")
+        return value
+
+    @field_validator("frontend_origin")
+    @classmethod
+    def _check_frontend_origin(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value == "*":
+            raise ValueError("name the dashboard's origin, e.g. https://dashboard.example.com; '*' is not allowed")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} is not an origin such as http://localhost:3000 (scheme, host, optional port)")
+        return f"{parts.scheme}://{parts.netloc.lower()}"
+
+    @field_validator("public_api_url")
+    @classmethod
+    def _check_public_api_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} is not a base URL such as https://api.example.com")
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -33,6 +33,7 @@ from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectStore
 from sales_platform.settings import Settings, load_settings
 from sales_platform_tests.fake_aws import REGION, fake_aws
+from sales_platform_tests.api_support import api, loaded, make_api  # noqa: F401 - the API tests' fixtures
 
 STORE_TZ = ZoneInfo("America/New_York")
 STORES = ("0001", "0002", "0003")

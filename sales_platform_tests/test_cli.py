@@ -109,7 +109,8 @@ SUBCOMMAND_OPTIONS = {
     "generate-sample-data": ["--out", "--stores", "--days", "--end-date", "--seed", "--timezone", "--with-bad-files"],
     "process": ["--verbose", "--workers"],
     "demo": ["--days", "--end-date", "--seed", "--no-bad-files", "--workers"],
-    "dev": ["--host", "--port"],
+    "dev": ["--host", "--port", "--api-port", "--no-api"],
+    "api": ["--host", "--port", "--workers", "--insecure"],
 }
 
 

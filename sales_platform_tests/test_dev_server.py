@@ -1,6 +1,6 @@
-"""`sales-platform dev` for real: the Dagster webserver, daemon and code server start, the upload
-sensor picks up files copied into the local inbox with nobody clicking anything, and stopping the
-command stops every process it started.
+"""`sales-platform dev` for real: the Dagster webserver, daemon and code server start with the REST
+API beside them, the upload sensor picks up files copied into the local inbox with nobody clicking
+anything, the API shows the result, and stopping the command stops every process it started.
 
 The server runs in a temporary SALES_PLATFORM_HOME on a free port, from an environment without
 any of the developer's platform or AWS settings. Each test tells the processes it started apart
@@ -96,6 +96,7 @@ class DevServer:
     home: Path
     port: int
     log: Path
+    api_port: int
 
     @property
     def url(self) -> str:
@@ -120,6 +121,13 @@ class DevServer:
         with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
             return response.status, response.read()
 
+    def api_get(self, path: str, timeout: float = 5.0) -> tuple[int, dict]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.api_port}{path}", timeout=timeout) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
     def graphql(self, query: str) -> dict:
         request = urllib.request.Request(
             self.url + "/graphql", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
@@ -134,12 +142,16 @@ class DevServer:
                 pytest.fail(f"`sales-platform dev` exited with {self.process.returncode} before serving{self.diagnostics()}")
             try:
                 status, _ = self.get("/server_info", timeout=2)
-                if status == 200:
+                api_status, _ = self.api_get("/health", timeout=2)
+                if status == 200 and api_status == 200:
                     return
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                 pass
             time.sleep(0.5)
-        pytest.fail(f"the Dagster webserver did not answer on {self.url} within {START_DEADLINE:.0f} s{self.diagnostics()}")
+        pytest.fail(
+            f"the Dagster webserver on {self.url} and the API on port {self.api_port} did not both answer within "
+            f"{START_DEADLINE:.0f} s{self.diagnostics()}"
+        )
 
     def assert_stops_completely(self, started: float) -> None:
         """The command exits, no process it started survives and the port is free again."""
@@ -152,14 +164,15 @@ class DevServer:
             time.sleep(0.5)
             survivors = _processes_with_home(self.home)
         assert not survivors, f"still running {STOP_DEADLINE:.0f} s after the signal: {survivors}{self.diagnostics()}"
-        with pytest.raises(OSError):
-            socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+        for port in (self.port, self.api_port):
+            with pytest.raises(OSError):
+                socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
 
-@pytest.fixture
-def dev_server(tmp_path: Path) -> Iterator[DevServer]:
+def start_dev(tmp_path: Path, api_port: int | None = None) -> DevServer:
     home = tmp_path / "home"
     port = free_port()
+    api_port = api_port or free_port()
     log = tmp_path / "dev.log"
     env = clean_environment(
         SALES_PLATFORM_HOME=str(home),
@@ -168,7 +181,7 @@ def dev_server(tmp_path: Path) -> Iterator[DevServer]:
     )
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [*_command(), "dev", "--port", str(port)],
+            [*_command(), "dev", "--port", str(port), "--api-port", str(api_port)],
             cwd=tmp_path,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -177,20 +190,29 @@ def dev_server(tmp_path: Path) -> Iterator[DevServer]:
             start_new_session=True,
             preexec_fn=_interruptible,
         )
-    server = DevServer(process, home, port, log)
+    return DevServer(process, home, port, log, api_port)
+
+
+def kill_everything(server: DevServer) -> None:
+    """Whatever the test did, nothing it started outlives it."""
+    leftovers = _processes_with_home(server.home)
+    if server.process.poll() is None:
+        leftovers[server.process.pid] = "sales-platform dev"
+    for pid in leftovers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    server.process.wait(timeout=30)
+
+
+@pytest.fixture
+def dev_server(tmp_path: Path) -> Iterator[DevServer]:
+    server = start_dev(tmp_path)
     try:
         yield server
     finally:
-        # Whatever the test did, nothing it started outlives it.
-        leftovers = _processes_with_home(home)
-        if process.poll() is None:
-            leftovers[process.pid] = "sales-platform dev"
-        for pid in leftovers:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        process.wait(timeout=30)
+        kill_everything(server)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -262,6 +284,13 @@ def test_dev_processes_copied_uploads_by_itself_and_ctrl_c_stops_everything(tmp_
     assert "JSON" in (rejected / f"{bad}.error.json").read_text()
     assert not processed_file(dev_server.bucket, day, "0002").exists()
 
+    # The API beside Dagster reads the same bucket and table.
+    status, analytics = dev_server.api_get("/analytics")
+    assert status == 200, analytics
+    assert analytics["date"] == day.isoformat() and [s["store_id"] for s in analytics["stores"]] == ["0001"]
+    status, files = dev_server.api_get("/files")
+    assert sorted((f["name"], f["status"]) for f in files["files"]) == [(f"store_0001_{day}.parquet", "processed"), (bad, "rejected")]
+
     # Ctrl-C in the terminal: SIGINT to the command's process group.
     started = time.monotonic()
     os.killpg(dev_server.process.pid, signal.SIGINT)
@@ -285,3 +314,26 @@ def test_dev_stopped_without_ctrl_c_leaves_no_server_behind(dev_server: DevServe
     started = time.monotonic()
     stop(dev_server.process.pid)
     dev_server.assert_stops_completely(started)
+
+
+def test_dev_stops_dagster_when_the_api_cannot_start(tmp_path: Path) -> None:
+    # The API's port is taken: half a platform is not what `dev` promises, so it stops it all.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = start_dev(tmp_path, api_port=taken.getsockname()[1])
+        try:
+            started = time.monotonic()
+            try:
+                server.process.wait(timeout=START_DEADLINE)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"`sales-platform dev` kept running without its API{server.diagnostics()}")
+            assert server.process.returncode != 0
+            assert "API exited with" in server.output_tail()
+            survivors = _processes_with_home(server.home)
+            while survivors and time.monotonic() < started + START_DEADLINE + STOP_DEADLINE:
+                time.sleep(0.5)
+                survivors = _processes_with_home(server.home)
+            assert not survivors, f"left running: {survivors}{server.diagnostics()}"
+        finally:
+            kill_everything(server)

@@ -77,11 +77,12 @@ class UploadNameError(ValueError):
 
 
 def parse_upload_name(file_name: str) -> UploadName:
-    match = _NAME.match(file_name)
+    # fullmatch: `$` alone also matches before a trailing newline.
+    match = _NAME.fullmatch(file_name)
     if not match:
         lowered = file_name.lower()
         hint = ""
-        if _NAME.match(lowered):
+        if _NAME.fullmatch(lowered):
             hint = " (use lower case)"
         elif lowered.endswith((".json", ".jsonl", ".ndjson", ".csv")):
             hint = "; the store id has four digits and the date is YYYY-MM-DD"

@@ -180,26 +180,24 @@ class DynamoDbMetricsTable(MetricsTable):
                 return
             query["ExclusiveStartKey"] = last
 
+    def _key_condition(self, key: str, value: str, sort_key: str, prefix: str) -> dict[str, Any]:
+        values: dict[str, Any] = {":pk": self._encode(value)}
+        condition = f"{key} = :pk"
+        if prefix:  # begins_with refuses an empty string
+            condition += f" AND begins_with({sort_key}, :p)"
+            values[":p"] = self._encode(prefix)
+        return {"KeyConditionExpression": condition, "ExpressionAttributeValues": values}
+
     def query(self, pk: str, sk_prefix: str = "") -> list[Item]:
-        values: dict[str, Any] = {":pk": self._encode(pk)}
-        condition = "PK = :pk"
-        if sk_prefix:  # begins_with refuses an empty string
-            condition += " AND begins_with(SK, :p)"
-            values[":p"] = self._encode(sk_prefix)
         # Strongly consistent, so replace_items finds every item written just before it.
-        pages = self._pages(
-            KeyConditionExpression=condition, ExpressionAttributeValues=values, ConsistentRead=True
-        )
+        pages = self._pages(**self._key_condition("PK", pk, "SK", sk_prefix), ConsistentRead=True)
         return [self._from_attributes(item) for item in pages]
 
+    def query_sort_keys(self, pk: str, sk_prefix: str = "") -> list[str]:
+        pages = self._pages(**self._key_condition("PK", pk, "SK", sk_prefix), ProjectionExpression="SK", ConsistentRead=True)
+        return [self._decode(item["SK"]) for item in pages]
+
     def query_index(self, gsi1pk: str, gsi1sk_prefix: str = "") -> list[Item]:
-        values: dict[str, Any] = {":pk": self._encode(gsi1pk)}
-        condition = "GSI1PK = :pk"
-        if gsi1sk_prefix:
-            condition += " AND begins_with(GSI1SK, :p)"
-            values[":p"] = self._encode(gsi1sk_prefix)
         # Global indexes offer only eventually consistent reads.
-        pages = self._pages(
-            IndexName=INDEX_NAME, KeyConditionExpression=condition, ExpressionAttributeValues=values
-        )
+        pages = self._pages(IndexName=INDEX_NAME, **self._key_condition("GSI1PK", gsi1pk, "GSI1SK", gsi1sk_prefix))
         return [self._from_attributes(item) for item in pages]

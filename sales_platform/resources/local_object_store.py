@@ -22,6 +22,11 @@ class LocalObjectStore(ObjectStore):
         self.root = Path(root).resolve()
         self.description = f"folder {self.root}"
 
+    def ping(self) -> None:
+        # Listing a missing folder yields nothing, which would look healthy.
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"the bucket folder {self.root} does not exist")
+
     def _path(self, key: str) -> Path:
         if not key or key.startswith("/") or "\\" in key or any(
             part in ("", ".", "..") for part in key.rstrip("/").split("/")
@@ -31,8 +36,8 @@ class LocalObjectStore(ObjectStore):
             raise ValueError(f"{_STAGING}/ is reserved")
         return self.root / key
 
-    def _info(self, key: str, path: Path) -> ObjectInfo:
-        stat = path.stat()
+    def _info(self, key: str, path: Path | str) -> ObjectInfo:
+        stat = os.stat(path)
         return ObjectInfo(
             key=key,
             size=stat.st_size,
@@ -53,7 +58,7 @@ class LocalObjectStore(ObjectStore):
                 except FileNotFoundError:  # moved away between listing and stat
                     continue
 
-    def _walk(self, directory: Path, base: str, prefix: str) -> Iterator[tuple[str, Path]]:
+    def _walk(self, directory: Path, base: str, prefix: str) -> Iterator[tuple[str, str]]:
         """(key, path) of every file below `directory`, in key order.
 
         os.walk yields a folder's files before its subfolders, which is not key order:
@@ -79,7 +84,7 @@ class LocalObjectStore(ObjectStore):
                 if key.startswith(prefix) or prefix.startswith(key):
                     yield from self._walk(Path(entry.path), key.rstrip("/"), prefix)
             else:
-                yield key, Path(entry.path)
+                yield key, entry.path  # a plain string: a Path per file costs more than the stat
 
     def head(self, key: str) -> ObjectInfo | None:
         path = self._path(key)

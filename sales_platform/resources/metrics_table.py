@@ -35,6 +35,11 @@ class MetricsTable(abc.ABC):
     def query_index(self, gsi1pk: str, gsi1sk_prefix: str = "") -> list[Item]:
         """All items of a GSI1 partition whose GSI1SK starts with the prefix, in GSI1SK order."""
 
+    def query_sort_keys(self, pk: str, sk_prefix: str = "") -> list[str]:
+        """Only the SKs of `query(pk, sk_prefix)`, in order: enough to know which days exist
+        without reading whole items. Backends override it to fetch the keys alone."""
+        return [item["SK"] for item in self.query(pk, sk_prefix)]
+
     @abc.abstractmethod
     def delete_items(self, keys: Iterable[tuple[str, str]]) -> int:
         """Remove items by (PK, SK); missing ones are ignored; returns how many were asked."""
@@ -51,6 +56,11 @@ class MetricsTable(abc.ABC):
         written = self.put_items(items)
         self.delete_items(stale)
         return written
+
+    def change_token(self) -> object | None:
+        """A value that changes whenever anything is written to the table, by any process, or
+        None when that cannot be known cheaply (readers then fall back to a time limit)."""
+        return None
 
     def ping(self) -> None:
         """Raise if the table cannot be reached."""

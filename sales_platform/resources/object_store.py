@@ -81,3 +81,15 @@ class ObjectStore(abc.ABC):
 
     def exists(self, key: str) -> bool:
         return self.head(key) is not None
+
+    def ping(self) -> None:
+        """Raise if the bucket cannot be reached (or listed)."""
+        next(iter(self.list(".health-check/")), None)
+
+    def presigned_url(
+        self, method: str, key: str, expires_in: int, content_disposition: str | None = None
+    ) -> str | None:
+        """A URL that lets anyone holding it PUT (`method` "PUT") or GET the object until it
+        expires, a GET answered with `content_disposition`; None when the backend cannot sign
+        URLs itself (a local folder: the API signs its own)."""
+        return None

@@ -33,7 +33,9 @@ def make_s3_client(region: str, endpoint_url: str | None = None) -> Any:
     clients themselves are. With an endpoint (MinIO, LocalStack) path-style addressing is used,
     since those rarely resolve bucket subdomains.
     """
-    extra: dict[str, object] = {}
+    # SigV4: S3's own presigned URLs (the API's upload and download links) in every region,
+    # with the expiry AWS enforces; the older default signature is refused in newer regions.
+    extra: dict[str, object] = {"signature_version": "s3v4"}
     if endpoint_url:
         extra["s3"] = {"addressing_style": "path"}
     session = boto3.session.Session()
@@ -98,6 +100,23 @@ class S3ObjectStore(ObjectStore):
                 return None
             raise
         return self._info_from_head(key, response)
+
+    def presigned_url(
+        self, method: str, key: str, expires_in: int, content_disposition: str | None = None
+    ) -> str | None:
+        # Signed locally from the credentials, no call to S3. Only the host header is signed,
+        # so a browser may PUT with whatever Content-Type it likes.
+        _check_key(key)
+        params: dict[str, str] = {"Bucket": self.bucket, "Key": key}
+        if method == "PUT":
+            operation = "put_object"
+        elif method == "GET":
+            operation = "get_object"
+            if content_disposition:
+                params["ResponseContentDisposition"] = content_disposition
+        else:
+            raise ValueError(f"cannot presign {method}")
+        return self.client.generate_presigned_url(operation, Params=params, ExpiresIn=expires_in, HttpMethod=method)
 
     def _info_from_head(self, key: str, response: Mapping[str, Any]) -> ObjectInfo:
         return _info(key, response["ContentLength"], response["LastModified"], response["ETag"])

@@ -1,0 +1,57 @@
+"""What every route works with, built once when the app is created."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from sales_platform.api.dashboard_reads import DashboardReader
+from sales_platform.api.file_listing import FileLister
+from sales_platform.api.url_signing import LocalUrlSigner
+from sales_platform.api.view_cache import ViewCache
+from sales_platform.resources.metrics_table import MetricsTable
+from sales_platform.resources.object_store import ObjectStore
+from sales_platform.settings import Settings
+
+# Where the reports and BI export branches put their files; their settings (REPORTS_PREFIX,
+# QUICKSIGHT_PREFIX) are read when present.
+DEFAULT_REPORTS_PREFIX = "reports/"
+DEFAULT_QUICKSIGHT_PREFIX = "quicksight/"
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    bucket: ObjectStore
+    table: MetricsTable
+    signer: LocalUrlSigner | None  # None: the bucket presigns its own URLs (S3)
+    dashboard: DashboardReader
+    files: FileLister
+    views: ViewCache[bytes]
+    dates: ViewCache[list[str]]
+
+    @property
+    def download_prefixes(self) -> tuple[str, ...]:
+        settings = self.settings
+        return (
+            settings.processed_prefix,
+            settings.rejected_prefix,
+            getattr(settings, "reports_prefix", DEFAULT_REPORTS_PREFIX),
+            getattr(settings, "quicksight_prefix", DEFAULT_QUICKSIGHT_PREFIX),
+        )
+
+    def public_base_url(self, request: Request) -> str:
+        """Where signed local URLs point: PUBLIC_API_URL, else the address this request reached."""
+        return self.settings.public_api_url or str(request.base_url).rstrip("/")
+
+    async def available_dates(self) -> list[str]:
+        return await self.dates.get("available_dates", self.dashboard.available_dates)
+
+    def close(self) -> None:
+        self.dashboard.close()
+        self.files.close()
+
+
+async def get_context(request: Request) -> ApiContext:
+    return request.app.state.context

@@ -1,0 +1,302 @@
+"""What the dashboard shows for a small fixture whose every number was computed by hand.
+
+Two days, three expected stores (0001, 0002, 0003). On DAY stores 0001 and 0002 reported,
+0003 did not; the day before only 0001 did:
+
+    store  day      gross   discount  net    transactions  lines  units  payments (net)
+    0001   DAY      100.00  10.00     90.00  4             10     15     cash 40.00, credit 50.00
+    0002   DAY       50.50   0.50     50.00  2              3      4     credit 30.00, mobile 20.00
+    0001   BEFORE    80.00   0.00     80.00  5              7      9     cash 80.00
+
+DAY for the company: gross 150.50, discounts 10.50, net 140.00, 6 transactions, 13 lines,
+19 units, average transaction 140.00 / 6 = 23.33, 70.00 net per reporting store, best store
+0001 (90.00), worst 0002 (50.00), payments cash 40.00, credit 80.00, mobile 20.00.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+
+from sales_platform.api.view_cache import TOKEN_CHECK_SECONDS
+from sales_platform.domain.dashboard_analytics import analytics_view, dates_from_sort_keys, kpis_from_store_summaries
+from sales_platform.domain.dashboard_trends import trends_view, window
+from sales_platform_tests.api_support import (
+    Api,
+    company_summary_item,
+    insight_item,
+    money,
+    product_day_item,
+    store_day_item,
+    upload_tracking_item,
+)
+
+DAY = "2025-11-27"
+BEFORE = "2025-11-26"
+EXPECTED = ["0001", "0002", "0003"]
+
+STORE_0001 = store_day_item(
+    "0001", DAY, total_sales=money("100.00"), total_discount=money("10.00"), net_sales=money("90.00"),
+    transaction_count=4, line_item_count=10, item_count=15, unique_customers=3, avg_transaction=money("22.50"),
+    payment_breakdown={"cash": money("40.00"), "credit": money("50.00")},
+    top_products=[{"sku": "SKU-A", "name": "Apples", "units": 6, "net_revenue": money("60.00")}],
+)
+STORE_0002 = store_day_item(
+    "0002", DAY, total_sales=money("50.50"), total_discount=money("0.50"), net_sales=money("50.00"),
+    transaction_count=2, line_item_count=3, item_count=4, unique_customers=2, avg_transaction=money("25.00"),
+    payment_breakdown={"credit": money("30.00"), "mobile": money("20.00")},
+)
+STORE_0001_BEFORE = store_day_item(
+    "0001", BEFORE, total_sales=money("80.00"), net_sales=money("80.00"), transaction_count=5,
+    line_item_count=7, item_count=9, avg_transaction=money("16.00"), payment_breakdown={"cash": money("80.00")},
+)
+PRODUCTS = [
+    product_day_item(DAY, "SKU-B", name="Bread", units=2, gross_revenue=money("41.00"), net_revenue=money("40.00"), stores_sold=2, rank=2),
+    product_day_item(DAY, "SKU-A", name="Apples", units=6, gross_revenue=money("61.00"), net_revenue=money("60.00"), stores_sold=1, rank=1),
+    product_day_item(BEFORE, "SKU-B", name="Bread loaf", units=1, gross_revenue=money("30.00"), net_revenue=money("30.00"), stores_sold=1, rank=1),
+]
+COMPANY_SUMMARY = company_summary_item(
+    DAY, total_sales=money("150.50"), total_discount=money("10.50"), net_sales=money("140.00"), transaction_count=6,
+    line_item_count=13, item_count=19, avg_transaction=money("23.33"), avg_net_sales_per_store=money("70.00"),
+    stores_reported=2, stores_expected=3, reported_stores=["0002", "0001"], missing_stores=["0003"],
+    best_store={"store_id": "0001", "net_sales": money("90.00")}, worst_store={"store_id": "0002", "net_sales": money("50.00")},
+    payment_breakdown={"cash": money("40.00"), "credit": money("80.00"), "mobile": money("20.00")},
+    trigger="scheduled", analyzed_at="2025-11-28T04:00:00Z",
+)
+INSIGHTS = [
+    insight_item(DAY, "anomaly", "0002-sudden_drop", type="sudden_drop", severity="warning", store_id="0002",
+                 title="Store 0002 dropped", description="Net sales fell.", metric_value=money("50.00"),
+                 historical_average=money("80.00"), deviation_percent=money("-37.5")),
+    insight_item(DAY, "anomaly", "0001-historical_high", type="historical_high", severity="critical", store_id="0001",
+                 title="Store 0001 record", description="Best day.", metric_value=money("90.00"),
+                 historical_average=money("60.00"), deviation_percent=money("50.0")),
+    insight_item(DAY, "trend", "week_over_week", type="week_over_week", title="Up", description="Week up.",
+                 affected_items=["0001"], significance="medium", trend_direction="up", metric_change_percent=money("12.5")),
+    insight_item(DAY, "recommendation", "restock-sku-a", priority="low", category="inventory", title="Restock apples",
+                 description="Apples sell.", affected_stores=["0001"], affected_products=["SKU-A"], expected_impact="more sales"),
+    insight_item(DAY, "recommendation", "promote-0002", priority="high", category="marketing", title="Promote 0002",
+                 description="Traffic fell.", affected_stores=["0002"], affected_products=[], expected_impact="recover"),
+]
+
+HAND_KPIS = {
+    "total_sales": 150.5,
+    "total_discount": 10.5,
+    "net_sales": 140.0,
+    "transaction_count": 6,
+    "total_transactions": 6,
+    "line_item_count": 13,
+    "item_count": 19,
+    "avg_transaction": 23.33,
+    "avg_net_sales_per_store": 70.0,
+    "stores_reported": 2,
+    "stores_expected": 3,
+    "reported_stores": ["0001", "0002"],
+    "missing_stores": ["0003"],
+    "best_store": {"store_id": "0001", "net_sales": 90.0},
+    "worst_store": {"store_id": "0002", "net_sales": 50.0},
+    "payment_breakdown": {"cash": 40.0, "credit": 80.0, "mobile": 20.0},
+}
+
+
+def _write(api: Api, *items: dict) -> None:
+    api.table.put_items(list(items))
+
+
+@pytest.fixture
+def summaries_only(api: Api) -> Api:
+    """The day as the ingest leaves it, before the daily analysis has run."""
+    _write(api, STORE_0001, STORE_0002, STORE_0001_BEFORE, upload_tracking_item("0001", DAY), upload_tracking_item("0002", DAY))
+    return api
+
+
+@pytest.fixture
+def analysed(summaries_only: Api) -> Api:
+    _write(summaries_only, COMPANY_SUMMARY, *PRODUCTS, *INSIGHTS)
+    return summaries_only
+
+
+# --------------------------------------------------------------------------- pure views
+
+
+def test_kpis_add_up_store_summaries_by_the_metric_definitions() -> None:
+    kpis = kpis_from_store_summaries([STORE_0002, STORE_0001], EXPECTED)
+    assert kpis["total_sales"] == Decimal("150.50") and kpis["net_sales"] == Decimal("140.00")
+    assert kpis["avg_transaction"] == Decimal("23.33")  # net / distinct transactions, not gross / lines
+    assert kpis["best_store"] == {"store_id": "0001", "net_sales": Decimal("90.00")}
+    assert kpis["missing_stores"] == ["0003"]
+    assert kpis["payment_breakdown"] == {"cash": Decimal("40.00"), "credit": Decimal("80.00"), "mobile": Decimal("20.00")}
+
+
+def test_available_days_come_from_sort_keys_newest_first() -> None:
+    keys = ["DATE#2025-11-26", "DATE#2025-11-27", "DATE#2025-11-26", "OTHER#x"]
+    assert dates_from_sort_keys(keys) == ["2025-11-27", "2025-11-26"]
+
+
+def test_trend_window_ends_at_the_latest_day_with_data() -> None:
+    available = ["2025-11-27", "2025-11-20", "2025-10-01"]
+    assert window(available, 8) == ("2025-11-20", "2025-11-27", ["2025-11-20", "2025-11-27"])
+    assert window(available, 1) == ("2025-11-27", "2025-11-27", ["2025-11-27"])
+    assert window([], 30) == (None, None, [])
+
+
+def test_analytics_view_without_analysis_has_empty_analysis_lists() -> None:
+    view = analytics_view(DAY, [DAY, BEFORE], [upload_tracking_item("0001", DAY)], [STORE_0002, STORE_0001], EXPECTED)
+    assert [store["store_id"] for store in view["stores"]] == ["0001", "0002"]
+    assert view["top_products"] == view["anomalies"] == view["trends"] == view["recommendations"] == []
+    assert view["analysis"]["status"] == "pending"
+    assert "PK" not in view["stores"][0] and "item_type" not in view["stores"][0]
+
+
+def test_trends_view_gaps_a_store_that_did_not_report() -> None:
+    view = trends_view(30, [DAY, BEFORE], [STORE_0001, STORE_0002, STORE_0001_BEFORE], PRODUCTS)
+    before, day = view["time_series"]
+    assert before["date"] == BEFORE and "0002_sales" not in before
+    assert day["0002_sales"] == Decimal("50.50")
+
+
+# --------------------------------------------------------------------------- over HTTP
+
+
+def test_analytics_of_a_day_with_only_store_summaries(summaries_only: Api) -> None:
+    answer = summaries_only.client.get("/analytics", params={"date": DAY})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["date"] == DAY
+    assert body["available_dates"] == [DAY, BEFORE]
+    assert body["kpis"] == HAND_KPIS
+    assert [store["store_id"] for store in body["stores"]] == ["0001", "0002"]
+    first = body["stores"][0]
+    assert (first["total_sales"], first["net_sales"], first["transaction_count"], first["avg_transaction"]) == (100.0, 90.0, 4, 22.5)
+    assert first["top_products"] == [{"sku": "SKU-A", "name": "Apples", "units": 6, "net_revenue": 60.0}]
+    assert body["top_products"] == body["anomalies"] == body["trends"] == body["recommendations"] == []
+    assert body["analysis"] == {"status": "pending", "trigger": None, "analyzed_at": None, "stores_analyzed": []}
+
+
+def test_analytics_without_a_date_is_the_latest_day(summaries_only: Api) -> None:
+    body = summaries_only.client.get("/analytics").json()
+    assert body["date"] == DAY and body["kpis"]["net_sales"] == 140.0
+
+
+def test_analytics_of_an_analysed_day_shows_the_analysis(analysed: Api) -> None:
+    body = analysed.client.get("/analytics", params={"date": DAY}).json()
+    assert body["kpis"] == HAND_KPIS
+    assert body["analysis"] == {
+        "status": "complete", "trigger": "scheduled", "analyzed_at": "2025-11-28T04:00:00Z", "stores_analyzed": ["0001", "0002"],
+    }
+    assert [(p["rank"], p["sku"], p["net_revenue"], p["units"]) for p in body["top_products"]] == [
+        (1, "SKU-A", 60.0, 6), (2, "SKU-B", 40.0, 2),
+    ]
+    # most severe first; high priority first
+    assert [a["insight_id"] for a in body["anomalies"]] == ["0001-historical_high", "0002-sudden_drop"]
+    assert body["anomalies"][1]["deviation_percent"] == -37.5
+    assert [t["type"] for t in body["trends"]] == ["week_over_week"]
+    assert [r["insight_id"] for r in body["recommendations"]] == ["promote-0002", "restock-sku-a"]
+    assert "PK" not in body["recommendations"][0] and body["recommendations"][0]["engine"] == "rules"
+
+
+def test_a_store_reporting_after_the_analysis_keeps_kpis_and_stores_in_agreement(analysed: Api) -> None:
+    late = store_day_item(
+        "0003", DAY, total_sales=money("10.00"), net_sales=money("10.00"), transaction_count=1, line_item_count=1, item_count=1,
+    )
+    analysed.table.put_items([late])
+    body = analysed.client.get("/analytics", params={"date": DAY}).json()
+    assert body["analysis"]["status"] == "outdated"
+    assert body["kpis"]["net_sales"] == 150.0 and body["kpis"]["transaction_count"] == 7
+    assert body["kpis"]["missing_stores"] == [] and len(body["stores"]) == 3
+    assert body["anomalies"], "the last analysis still shows until the next one"
+
+
+def test_analytics_refuses_unknown_and_malformed_dates(summaries_only: Api) -> None:
+    unknown = summaries_only.client.get("/analytics", params={"date": "2025-11-01"})
+    assert unknown.status_code == 404
+    assert unknown.json() == {"message": "no data for 2025-11-01", "available_dates": [DAY, BEFORE]}
+    for bad in ("2025-02-30", "27-11-2025", "2025-11-27T00:00", "yesterday", "2025-1-27"):
+        answer = summaries_only.client.get("/analytics", params={"date": bad})
+        assert answer.status_code == 422, bad
+        assert "date" in answer.json()["message"]
+
+
+def test_analytics_with_no_data_at_all_is_404(api: Api) -> None:
+    answer = api.client.get("/analytics")
+    assert answer.status_code == 404
+    assert answer.json()["available_dates"] == []
+
+
+def test_trends_over_the_fixture(analysed: Api) -> None:
+    body = analysed.client.get("/trends").json()
+    assert body["days_requested"] == 30
+    assert body["stores"] == ["0001", "0002"]
+    assert body["dates"] == [BEFORE, DAY]
+    assert body["available_dates"] == [DAY, BEFORE]
+    assert body["time_series"] == [
+        {"date": BEFORE, "total_sales": 80.0, "total_transactions": 5, "0001_sales": 80.0, "0001_transactions": 5},
+        {"date": DAY, "total_sales": 150.5, "total_transactions": 6, "0001_sales": 100.0, "0001_transactions": 4,
+         "0002_sales": 50.5, "0002_transactions": 2},
+    ]
+    first = body["store_summaries"][0]
+    assert first == {
+        "store_id": "0001", "days_reported": 2, "total_sales": 180.0, "total_discount": 10.0, "net_sales": 170.0,
+        "total_transactions": 9, "avg_daily_sales": 90.0, "avg_daily_net_sales": 85.0,
+        "avg_transaction": 18.89,  # 170.00 / 9
+        "best_day": {"date": DAY, "net_sales": 90.0}, "worst_day": {"date": BEFORE, "net_sales": 80.0},
+    }
+    bread, apples = body["product_trends"]
+    assert (bread["sku"], bread["name"], bread["units"], bread["net_revenue"], bread["gross_revenue"], bread["days_sold"]) == (
+        "SKU-B", "Bread", 3, 70.0, 71.0, 2,
+    )
+    assert bread["daily"] == [{"date": BEFORE, "units": 1, "net_revenue": 30.0}, {"date": DAY, "units": 2, "net_revenue": 40.0}]
+    assert apples["sku"] == "SKU-A" and apples["net_revenue"] == 60.0
+
+
+def test_trends_of_one_store_and_a_short_window(analysed: Api) -> None:
+    one = analysed.client.get("/trends", params={"store_id": "0002"}).json()
+    assert one["stores"] == ["0002"] and one["store_id"] == "0002"
+    assert one["time_series"] == [{"date": DAY, "total_sales": 50.5, "total_transactions": 2, "0002_sales": 50.5, "0002_transactions": 2}]
+    short = analysed.client.get("/trends", params={"days": 1}).json()
+    assert short["dates"] == [DAY] and short["days_requested"] == 1
+    assert short["start_date"] == short["end_date"] == DAY
+
+
+def test_trends_validates_days_and_store_ids(summaries_only: Api) -> None:
+    client = summaries_only.client
+    for days in (0, 367, -1):
+        answer = client.get("/trends", params={"days": days})
+        assert answer.status_code == 422 and "days" in answer.json()["message"], days
+    assert client.get("/trends", params={"days": 366}).status_code == 200
+    assert client.get("/trends", params={"days": "many"}).status_code == 422
+    for store in ("1", "00001", "abcd", "0001\n", "٠٠٠١"):
+        answer = client.get("/trends", params={"store_id": store})
+        assert answer.status_code == 422 and "store id" in answer.json()["message"], store
+    unknown = client.get("/trends", params={"store_id": "0042"})
+    assert unknown.status_code == 404 and "0001, 0002, 0003" in unknown.json()["message"]
+
+
+def test_answers_are_reused_until_the_table_changes(make_api) -> None:
+    api = make_api(API_CACHE_SECONDS="30")
+    reads = []
+    compute = api.context.dashboard.analytics
+    api.context.dashboard.analytics = lambda *args: reads.append(args) or compute(*args)
+    api.table.put_items([STORE_0001])
+    for _ in range(3):
+        assert api.client.get("/analytics").json()["kpis"]["net_sales"] == 90.0
+    assert len(reads) == 1, "nothing was written: the table is not read again"
+    api.table.put_items([STORE_0002])
+    time.sleep(TOKEN_CHECK_SECONDS)
+    assert api.client.get("/analytics").json()["kpis"]["net_sales"] == 140.0, "a write shows at once"
+    assert len(reads) == 2
+
+
+def test_without_a_change_token_answers_are_reused_for_api_cache_seconds(make_api) -> None:
+    api = make_api(API_CACHE_SECONDS="30")
+    for cache in (api.context.views, api.context.dates):
+        cache._change_token = lambda: None  # as on DynamoDB
+    api.table.put_items([STORE_0001])
+    assert api.client.get("/analytics").json()["kpis"]["net_sales"] == 90.0
+    api.table.put_items([STORE_0002])
+    assert api.client.get("/analytics").json()["kpis"]["net_sales"] == 90.0  # within 30 s: the same answer
+    for cache in (api.context.views, api.context.dates):
+        cache._clock = lambda: 10**9  # 30 s later
+    # The request that finds it stale reads the table again (others meanwhile get the old one).
+    assert api.client.get("/analytics").json()["kpis"]["net_sales"] == 140.0
