@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sales_platform.domain.storage_layout import StorageLayout
 from sales_platform.domain.upload_validation import ValidationRules
 
-STORE_ID_PATTERN = re.compile(r"^\d{4}$")
+STORE_ID_PATTERN = re.compile(r"^[0-9]{4}$")
 DEFAULT_EXPECTED_STORES = [f"{n:04d}" for n in range(1, 12)]
 EMAIL_ADDRESS_PATTERN = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
 SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}

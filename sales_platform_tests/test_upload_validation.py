@@ -334,3 +334,8 @@ def test_problems_deep_in_a_large_file_are_found(tmp_path):
     encoded = text.replace("è".encode(), b"\xe8")
     problem = the_problem(refused(tmp_path, encoded))
     assert "UTF-8" in problem.message and problem.line == 1
+
+
+def test_store_ids_are_ascii_digits_only():
+    with pytest.raises(UploadNameError):
+        parse_upload_name("store_\u0660\u0660\u0660\u0661_2025-11-27.json")  # Arabic-Indic digits

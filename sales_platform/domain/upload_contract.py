@@ -59,7 +59,7 @@ LINE_ITEM_SCHEMA = pa.schema(
 UploadFormat = Literal["json", "jsonl", "csv"]
 _EXTENSIONS: dict[str, UploadFormat] = {"json": "json", "jsonl": "jsonl", "ndjson": "jsonl", "csv": "csv"}
 NAME_RULE = "store_XXXX_YYYY-MM-DD.json (or .jsonl, .ndjson, .csv), e.g. store_0001_2025-11-27.json"
-_NAME = re.compile(r"^store_(?P<store>\d{4})_(?P<date>\d{4}-\d{2}-\d{2})\.(?P<ext>json|jsonl|ndjson|csv)$")
+_NAME = re.compile(r"^store_(?P<store>[0-9]{4})_(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})\.(?P<ext>json|jsonl|ndjson|csv)$")
 
 
 @dataclass(frozen=True)
