@@ -36,6 +36,37 @@ def _prefix(value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+# minute, hour, day of month, month, day of week: the five fields Dagster schedules accept.
+_CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+_CRON_NAMES = {
+    3: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    4: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+}
+_CRON_ITEM = re.compile(r"^(\*|(\w+)(?:-(\w+))?)(?:/(\d+))?$")
+
+
+def _cron_problem(expression: str) -> str | None:
+    """What is wrong with a five-field cron expression, or None. Checked here so a typo stops
+    the start naming the variable, without importing Dagster into every settings reader."""
+    fields = expression.split(" ")
+    if len(fields) != 5:
+        return f"five fields (minute hour day month weekday), got {len(fields)}"
+    for position, (text, (name, low, high)) in enumerate(zip(fields, _CRON_FIELDS)):
+        names = _CRON_NAMES.get(position, [])
+        for item in text.split(","):
+            match = _CRON_ITEM.match(item.lower())
+            if not match or match.group(4) == "0":
+                return f"the {name} field {text!r} is not valid"
+            for bound in filter(None, (match.group(2), match.group(3))):
+                if bound in names:
+                    continue
+                if not bound.isdigit():
+                    return f"the {name} field {text!r} is not valid"
+                if not low <= int(bound) <= high:
+                    return f"the {name} field {text!r} is outside {low}-{high}"
+    return None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
@@ -71,6 +102,54 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", alias="LOG_LEVEL"
     )
+
+    # --- daily analysis (company, products, anomalies, trends, recommendations, insights) -------
+    # Which engine writes the recommendations: deterministic rules, or Amazon Bedrock with the
+    # rules as fallback. Unset: rules locally, bedrock when SALES_PLATFORM_ENV=aws.
+    recommendation_engine: Literal["rules", "bedrock"] | None = Field(None, alias="RECOMMENDATION_ENGINE")
+    bedrock_model_id: str = Field("amazon.nova-lite-v1:0", min_length=1, alias="BEDROCK_MODEL_ID")
+    # The whole Bedrock answer, retries on throttling included, must come within this time.
+    bedrock_timeout_seconds: int = Field(60, ge=1, le=900, alias="BEDROCK_TIMEOUT_SECONDS")
+    # The fallback: today's analysis with whatever stores are in, if it has not run yet.
+    daily_analysis_schedule: str = Field("0 23 * * *", alias="DAILY_ANALYSIS_SCHEDULE")
+    enable_scheduled_analysis: bool = Field(True, alias="ENABLE_SCHEDULED_ANALYSIS")
+    # A late or corrected upload re-runs a day's analysis only this many days back (0: today only).
+    reanalysis_window_days: int = Field(7, ge=0, le=366, alias="REANALYSIS_WINDOW_DAYS")
+    automation_interval_seconds: int = Field(30, ge=5, le=3600, alias="AUTOMATION_INTERVAL_SECONDS")
+    # Where each day's analysis keeps its working documents (anomalies, trends, recommendations).
+    analysis_prefix: str = Field("analysis/", alias="ANALYSIS_PREFIX")
+
+    @field_validator("analysis_prefix")
+    @classmethod
+    def _normalise_analysis_prefix(cls, value: str) -> str:
+        return _prefix(value)
+
+    @field_validator("recommendation_engine", mode="before")
+    @classmethod
+    def _blank_engine_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
+    @field_validator("daily_analysis_schedule")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        value = " ".join(value.split())
+        problem = _cron_problem(value)
+        if problem:
+            raise ValueError(f"{value!r} is not a cron expression such as '0 23 * * *' ({problem})")
+        return value
+
+    @model_validator(mode="after")
+    def _check_analysis_prefix(self) -> Settings:
+        for prefix in (self.upload_prefix, self.processed_prefix, self.rejected_prefix, self.archive_prefix):
+            if self.analysis_prefix.startswith(prefix) or prefix.startswith(self.analysis_prefix):
+                raise ValueError(f"ANALYSIS_PREFIX {self.analysis_prefix!r} overlaps the bucket prefix {prefix!r}")
+        return self
+
+    @property
+    def resolved_recommendation_engine(self) -> Literal["rules", "bedrock"]:
+        return self.recommendation_engine or ("bedrock" if self.deployment == "aws" else "rules")
 
     @field_validator("log_level", mode="before")
     @classmethod

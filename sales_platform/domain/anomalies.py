@@ -1,0 +1,282 @@
+"""Store-days that stand out, each with the numbers that make it stand out.
+
+Every anomaly is deterministic and explainable: a store is compared with its own recent
+history (the last `history_days` days on which it reported, at least `min_history_days`) and
+with the other stores on the same day. A store with too little history gets no history-based
+anomaly, and the report says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sales_platform.domain.company_metrics import StoreDay
+from sales_platform.domain.money import to_cents
+from sales_platform.domain.wording import change_percent, money, one_decimal, percent
+
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class AnomalyThresholds:
+    history_days: int = 7
+    min_history_days: int = 3
+    # |net sales - its mean over the history| / mean, in percent
+    historical_warning: Decimal = Decimal(25)
+    historical_critical: Decimal = Decimal(50)
+    # change against the previous reported day; a day-to-day swing alone is not enough (the day
+    # after a spike is a "drop"), the day must also sit this far from the store's mean
+    sudden_drop_warning: Decimal = Decimal(35)
+    sudden_drop_critical: Decimal = Decimal(55)
+    sudden_spike_warning: Decimal = Decimal(50)
+    sudden_spike_critical: Decimal = Decimal(100)
+    sudden_confirmation: Decimal = Decimal(15)
+    transactions_warning: Decimal = Decimal(25)
+    transactions_critical: Decimal = Decimal(50)
+    basket_warning: Decimal = Decimal(20)
+    basket_critical: Decimal = Decimal(35)
+    # robust z-score (median and MAD) of the stores' deviations from their own means
+    peer_min_stores: int = 5
+    peer_warning: float = 3.5
+    peer_critical: float = 7.0
+    # and never for a gap under this many percentage points, however alike the others are
+    peer_min_gap: Decimal = Decimal(15)
+
+
+DEFAULT_THRESHOLDS = AnomalyThresholds()
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    type: str
+    severity: str  # info | warning | critical
+    store_id: str
+    title: str
+    description: str
+    metric_value: Decimal
+    historical_average: Decimal | None
+    deviation_percent: Decimal | None
+
+    @property
+    def insight_id(self) -> str:
+        """One anomaly of a type per store and day, so type and store identify it."""
+        return f"{self.type}-{self.store_id}"
+
+
+@dataclass(frozen=True)
+class AnomalyReport:
+    anomalies: list[Anomaly]
+    # Why some stores were not compared with their history (too few reported days).
+    notes: list[str] = field(default_factory=list)
+
+
+def _severity(deviation: Decimal, warning: Decimal, critical: Decimal) -> str | None:
+    size = abs(deviation)
+    if size >= critical:
+        return "critical"
+    if size >= warning:
+        return "warning"
+    return None
+
+
+def _mean(values: Iterable[Decimal]) -> Decimal:
+    values = list(values)
+    return sum(values, Decimal(0)) / len(values)
+
+
+@dataclass(frozen=True)
+class _Baseline:
+    days: list[StoreDay]  # newest first
+
+    @property
+    def net(self) -> Decimal:
+        return _mean(day.net_sales for day in self.days)
+
+    @property
+    def transactions(self) -> Decimal:
+        return _mean(Decimal(day.transaction_count) for day in self.days)
+
+    @property
+    def basket(self) -> Decimal:
+        return _mean(day.avg_transaction for day in self.days)
+
+    @property
+    def span(self) -> str:
+        return f"its previous {len(self.days)} reported days"
+
+
+def _historical(today: StoreDay, base: _Baseline, limits: AnomalyThresholds) -> list[Anomaly]:
+    found = []
+    mean = base.net
+    if mean > 0:
+        deviation = change_percent(today.net_sales, mean)
+        severity = _severity(deviation, limits.historical_warning, limits.historical_critical)
+        if severity:
+            low = deviation < 0
+            found.append(
+                Anomaly(
+                    type="historical_low" if low else "historical_high",
+                    severity=severity,
+                    store_id=today.store_id,
+                    title=f"Store {today.store_id} net sales {percent(deviation)} {'below' if low else 'above'} normal",
+                    description=f"Net sales of {money(today.net_sales)} are {percent(deviation)} "
+                    f"{'below' if low else 'above'} the store's average of {money(mean)} over {base.span}.",
+                    metric_value=to_cents(today.net_sales),
+                    historical_average=to_cents(mean),
+                    deviation_percent=one_decimal(deviation),
+                )
+            )
+        previous = base.days[0]
+        if previous.net_sales > 0:
+            change = change_percent(today.net_sales, previous.net_sales)
+            drop = change < 0 and deviation <= -limits.sudden_confirmation
+            spike = change > 0 and deviation >= limits.sudden_confirmation
+            severity = (
+                _severity(change, limits.sudden_drop_warning, limits.sudden_drop_critical)
+                if drop
+                else _severity(change, limits.sudden_spike_warning, limits.sudden_spike_critical)
+                if spike
+                else None
+            )
+            if severity:
+                found.append(
+                    Anomaly(
+                        type="sudden_drop" if drop else "sudden_spike",
+                        severity=severity,
+                        store_id=today.store_id,
+                        title=f"Store {today.store_id} sales {'dropped' if drop else 'jumped'} {percent(change)} "
+                        "from the day before",
+                        description=f"Net sales of {money(today.net_sales)} are {percent(change)} "
+                        f"{'down' if drop else 'up'} from {money(previous.net_sales)} on {previous.date.isoformat()}, "
+                        f"the store's previous reported day.",
+                        metric_value=to_cents(today.net_sales),
+                        historical_average=to_cents(previous.net_sales),
+                        deviation_percent=one_decimal(change),
+                    )
+                )
+    mean_transactions = base.transactions
+    if mean_transactions > 0:
+        deviation = change_percent(Decimal(today.transaction_count), mean_transactions)
+        severity = _severity(deviation, limits.transactions_warning, limits.transactions_critical)
+        if severity:
+            low = deviation < 0
+            found.append(
+                Anomaly(
+                    type="transactions_low" if low else "transactions_high",
+                    severity=severity,
+                    store_id=today.store_id,
+                    title=f"Store {today.store_id} had {percent(deviation)} {'fewer' if low else 'more'} transactions",
+                    description=f"{today.transaction_count} transactions are {percent(deviation)} "
+                    f"{'below' if low else 'above'} the store's average of {one_decimal(mean_transactions)} "
+                    f"over {base.span}.",
+                    metric_value=Decimal(today.transaction_count),
+                    historical_average=one_decimal(mean_transactions),
+                    deviation_percent=one_decimal(deviation),
+                )
+            )
+    mean_basket = base.basket
+    if mean_basket > 0 and today.transaction_count:
+        deviation = change_percent(today.avg_transaction, mean_basket)
+        severity = _severity(deviation, limits.basket_warning, limits.basket_critical)
+        if severity:
+            low = deviation < 0
+            found.append(
+                Anomaly(
+                    type="basket_low" if low else "basket_high",
+                    severity=severity,
+                    store_id=today.store_id,
+                    title=f"Store {today.store_id} average basket {percent(deviation)} {'smaller' if low else 'larger'}",
+                    description=f"The average transaction of {money(today.avg_transaction)} is {percent(deviation)} "
+                    f"{'below' if low else 'above'} the store's average of {money(mean_basket)} over {base.span}.",
+                    metric_value=to_cents(today.avg_transaction),
+                    historical_average=to_cents(mean_basket),
+                    deviation_percent=one_decimal(deviation),
+                )
+            )
+    return found
+
+
+def _peer_outliers(
+    today: Mapping[str, StoreDay], baselines: Mapping[str, _Baseline], limits: AnomalyThresholds
+) -> tuple[list[Anomaly], list[str]]:
+    """A store far from the others today, measured on how far each store is from its own
+    normal: stores differ in size, so comparing raw sales would flag the small ones daily."""
+    deviations = {
+        store_id: float(change_percent(today[store_id].net_sales, base.net))
+        for store_id, base in baselines.items()
+        if base.net > 0
+    }
+    if len(deviations) < limits.peer_min_stores:
+        return [], [
+            f"peer comparison needs at least {limits.peer_min_stores} stores with enough history; "
+            f"{len(deviations)} had it"
+        ]
+    median = statistics.median(deviations.values())
+    spread = statistics.median(abs(value - median) for value in deviations.values())
+    # With half the stores exactly at the median the MAD is 0; the mean absolute deviation
+    # (scaled to the same normal-distribution units) still measures the spread.
+    scale = 0.6745 / spread if spread else 0.7979 / (statistics.fmean(abs(v - median) for v in deviations.values()) or 1)
+    found = []
+    for store_id, deviation in sorted(deviations.items()):
+        z = (deviation - median) * scale
+        size = abs(z)
+        severity = "critical" if size >= limits.peer_critical else "warning" if size >= limits.peer_warning else None
+        if not severity or abs(deviation - median) < float(limits.peer_min_gap):
+            continue
+        below = z < 0
+        day = today[store_id]
+        found.append(
+            Anomaly(
+                type="peer_outlier",
+                severity=severity,
+                store_id=store_id,
+                title=f"Store {store_id} {'lagged behind' if below else 'outperformed'} the other stores",
+                description=f"Net sales of {money(day.net_sales)} are {percent(deviation)} "
+                f"{'below' if deviation < 0 else 'above'} the store's own average of {money(baselines[store_id].net)}, "
+                f"while the median store was {percent(median)} {'below' if median < 0 else 'above'} its average "
+                f"(robust z-score {one_decimal(z)} across {len(deviations)} stores).",
+                metric_value=to_cents(day.net_sales),
+                historical_average=to_cents(baselines[store_id].net),
+                deviation_percent=one_decimal(deviation),
+            )
+        )
+    return found, []
+
+
+def detect_anomalies(
+    today: Sequence[StoreDay],
+    history: Mapping[str, Sequence[StoreDay]],
+    limits: AnomalyThresholds = DEFAULT_THRESHOLDS,
+) -> AnomalyReport:
+    """`today`: every store that reported on the day; `history`: by store, its earlier
+    reported days (any order, any number; the latest `history_days` are used)."""
+    by_store = {day.store_id: day for day in today}
+    baselines: dict[str, _Baseline] = {}
+    notes: list[str] = []
+    anomalies: list[Anomaly] = []
+    for store_id, day in sorted(by_store.items()):
+        earlier = sorted((d for d in history.get(store_id, ()) if d.date < day.date), key=lambda d: d.date, reverse=True)
+        earlier = earlier[: limits.history_days]
+        if len(earlier) < limits.min_history_days:
+            notes.append(
+                f"store {store_id}: {len(earlier)} earlier reported day(s), at least {limits.min_history_days} "
+                "needed to compare with its history"
+            )
+            continue
+        baselines[store_id] = _Baseline(earlier)
+        anomalies += _historical(day, baselines[store_id], limits)
+    peers, peer_notes = _peer_outliers(by_store, baselines, limits)
+    anomalies += peers
+    notes += peer_notes if by_store else []
+    anomalies.sort(key=lambda a: (SEVERITY_ORDER[a.severity], -abs(a.deviation_percent or 0), a.store_id, a.type))
+    return AnomalyReport(anomalies, notes)
+
+
+def history_window(business_date: dt.date, limits: AnomalyThresholds = DEFAULT_THRESHOLDS) -> list[dt.date]:
+    """The earlier days worth reading to find a store's last `history_days` reported days:
+    twice as many calendar days, so a store that skipped a few days still has a history."""
+    return [business_date - dt.timedelta(days=n) for n in range(1, 2 * limits.history_days + 1)]
