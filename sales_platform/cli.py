@@ -107,10 +107,14 @@ def _run_pass(settings: Settings, verbose: bool, workers: int):
 
 
 def _report(report, started: float) -> None:
+    from sales_platform.defs.analysis_triggers import ANALYSIS_JOB
+
     rows = sum(outcome.rows for outcome in report.outcomes)
+    analysed = sum(outcome.job_name == ANALYSIS_JOB and outcome.status == "done" for outcome in report.outcomes)
     print(
         f"{len(report.outcomes)} runs in {time.monotonic() - started:.1f} s: {report.count('processed')} files "
-        f"processed ({rows:,} lines), {report.count('rejected')} refused, {len(report.failed)} failed"
+        f"processed ({rows:,} lines), {report.count('rejected')} refused, {len(report.failed)} failed, "
+        f"{analysed} day(s) analysed"
     )
 
 
@@ -159,6 +163,8 @@ def demo(args: argparse.Namespace) -> int:
     print("\nwhere to look:")
     print(f"  bucket        {bucket.description} ({layout.processed_prefix}, {layout.rejected_prefix}, {layout.archive_prefix})")
     print(f"  table         {settings.sqlite_path if settings.resolved_table_backend == 'sqlite' else settings.dynamodb_table}")
+    print("  analysis      the table's DATE#<day> items: SUMMARY#COMPANY, PRODUCT#<sku>, INSIGHT#...; "
+          f"working files under {settings.analysis_prefix}")
     print(f"  Dagster runs  sales-platform dev, then http://127.0.0.1:3000")
     return 1 if report.failed else 0
 

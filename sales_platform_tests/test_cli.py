@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -220,11 +221,14 @@ def test_demo_processes_every_file_prints_a_summary_and_records_the_runs_in_dags
     good = 2 * 2  # two stores, two days
     assert files == good + bad and bad >= 5
     summary = re.search(
-        r"(\d+) runs in [\d.]+ s: (\d+) files processed \(([\d,]+) lines\), (\d+) refused, (\d+) failed", result.stdout
+        r"(\d+) runs in [\d.]+ s: (\d+) files processed \(([\d,]+) lines\), (\d+) refused, (\d+) failed, "
+        r"(\d+) day\(s\) analysed",
+        result.stdout,
     )
     assert summary, "no summary line"
-    assert (int(summary[1]), int(summary[2]), int(summary[3].replace(",", "")), int(summary[4]), int(summary[5])) == (
-        files, good, good_lines, bad, 0,
+    days = 2  # every store reported on both days, so both are analysed
+    assert tuple(int(group.replace(",", "")) for group in summary.groups()) == (
+        files + days, good, good_lines, bad, 0, days,
     )
     refused = re.findall(r"^\s+refused\s+(\S+): (.+)$", result.stdout, re.MULTILINE)
     assert len(refused) == bad and all(reason.strip() for _, reason in refused)
@@ -247,12 +251,25 @@ def test_demo_processes_every_file_prints_a_summary_and_records_the_runs_in_dags
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
         runs = instance.get_runs()
-        assert len(runs) == files
+        assert len(runs) == files + days
         assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
-        uploads = {run.tags.get("sales_platform/upload_key") for run in runs}
+        uploads = {run.tags["sales_platform/upload_key"] for run in runs if run.job_name != "daily_analysis"}
+        analysed = sorted(run.tags["dagster/partition"] for run in runs if run.job_name == "daily_analysis")
     assert uploads == {f"uploads/{name}" for name in files_under(bucket / "archive")} | {
         f"uploads/{name}" for name, _ in refused
     }
+    end = default_end_date(NEW_YORK)
+    assert analysed == [str(end - dt.timedelta(days=1)), str(end)]
+
+    # Every day's analysis is in the table: company summary, products and insights.
+    with sqlite3.connect(home / "sales.db") as connection:
+        for day in analysed:
+            kinds = dict(
+                connection.execute(
+                    "SELECT substr(SK, 1, instr(SK, '#')), count(*) FROM items WHERE PK = ? GROUP BY 1", (f"DATE#{day}",)
+                ).fetchall()
+            )
+            assert kinds["SUMMARY#"] == 1 and kinds["PRODUCT#"] > 20 and kinds["INSIGHT#"] >= 1, kinds
 
 
 # --------------------------------------------------------------------------- process

@@ -85,6 +85,8 @@ def build_analysis_sensor(settings: Settings, analysis_job: UnresolvedAssetJobDe
             else:
                 waiting.append(f"{key} {verdict.reason}")
         if requests:
+            for reason in waiting:
+                context.log.info(reason)
             return dg.SensorResult(run_requests=requests, cursor=str(top))
         return dg.SensorResult(skip_reason="no day became due: " + "; ".join(waiting[:10]), cursor=str(top))
 

@@ -29,7 +29,7 @@ class AnomalyThresholds:
     historical_warning: Decimal = Decimal(25)
     historical_critical: Decimal = Decimal(50)
     # change against the previous reported day; a day-to-day swing alone is not enough (the day
-    # after a spike is a "drop"), the day must also sit this far from the store's mean
+    # after a spike is a "drop"), the day must also sit this far from the store's median day
     sudden_drop_warning: Decimal = Decimal(35)
     sudden_drop_critical: Decimal = Decimal(55)
     sudden_spike_warning: Decimal = Decimal(50)
@@ -97,6 +97,11 @@ class _Baseline:
         return _mean(day.net_sales for day in self.days)
 
     @property
+    def median_net(self) -> Decimal:
+        """A typical day that one spike or one outage in the history does not move."""
+        return statistics.median(day.net_sales for day in self.days)
+
+    @property
     def transactions(self) -> Decimal:
         return _mean(Decimal(day.transaction_count) for day in self.days)
 
@@ -130,11 +135,12 @@ def _historical(today: StoreDay, base: _Baseline, limits: AnomalyThresholds) -> 
                     deviation_percent=one_decimal(deviation),
                 )
             )
-        previous = base.days[0]
-        if previous.net_sales > 0:
+        previous, typical = base.days[0], base.median_net
+        if previous.net_sales > 0 and typical > 0:
             change = change_percent(today.net_sales, previous.net_sales)
-            drop = change < 0 and deviation <= -limits.sudden_confirmation
-            spike = change > 0 and deviation >= limits.sudden_confirmation
+            from_typical = change_percent(today.net_sales, typical)
+            drop = change < 0 and from_typical <= -limits.sudden_confirmation
+            spike = change > 0 and from_typical >= limits.sudden_confirmation
             severity = (
                 _severity(change, limits.sudden_drop_warning, limits.sudden_drop_critical)
                 if drop

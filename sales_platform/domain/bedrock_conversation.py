@@ -122,9 +122,9 @@ def _json_text(text: str) -> str:
     if fenced:
         return fenced.group(1).strip()
     start, end = text.find("{"), text.rfind("}")
-    if start == -1 or end < start:
+    if start == -1:
         raise AnswerRejected(f"no JSON object in the answer: {text.strip()[:120]!r}")
-    return text[start : end + 1]
+    return text[start : end + 1] if end > start else text[start:]
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

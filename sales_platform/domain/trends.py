@@ -2,8 +2,8 @@
 products, the sales pace and the payment mix.
 
 Comparisons are chosen so the weekly rhythm (busy Saturdays, quiet Tuesdays) does not pass for
-a trend: whole weeks against whole weeks, the same weekdays a week apart, and a robust slope
-(Theil-Sen, the median of pairwise slopes) that one outage or one event day cannot tilt.
+a trend: whole weeks against whole weeks, and the same weekdays a week apart, taking medians
+where one outage or one event day could otherwise tilt the answer.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ class TrendThresholds:
     medium_from: Decimal = Decimal(5)
     high_from: Decimal = Decimal(10)
     min_days_per_week: int = 4
-    # store momentum: fitted change over the window, in percent of the store's median day; the
-    # window must be nearly whole, since part of a week tilts any slope with the weekly rhythm
-    momentum_min_days: int = 12
+    # store momentum: fitted change over the window, in percent of the store's median day, from
+    # at least this many weekdays reported in both weeks
+    momentum_min_pairs: int = 5
     momentum_from: Decimal = Decimal(20)
     momentum_high_from: Decimal = Decimal(35)
     # products: today's units against their average over the previous days
@@ -122,15 +122,19 @@ def _week_over_week(
     average_now, average_before = _average(now), _average(before)
     if average_before <= 0:
         return "week over week: no sales in the week before"
-    change = change_percent(average_now, average_before)
+    change = one_decimal(change_percent(average_now, average_before))  # thresholds apply to what is shown
     # The stores that moved most in the same direction as the chain.
-    movers = []
-    for store_id in sorted({s.store_id for stores in days.values() for s in stores}):
-        mine_now = [s.net_sales for d in this_week for s in days.get(d, ()) if s.store_id == store_id]
-        mine_before = [s.net_sales for d in last_week for s in days.get(d, ()) if s.store_id == store_id]
-        if mine_now and mine_before and _average(mine_before) > 0:
-            movers.append((change_percent(_average(mine_now), _average(mine_before)), store_id))
-    movers.sort(reverse=change >= 0)
+    weeks: dict[str, tuple[list[Decimal], list[Decimal]]] = {}
+    for week, dates in ((0, this_week), (1, last_week)):
+        for day in dates:
+            for store in days.get(day, ()):
+                weeks.setdefault(store.store_id, ([], []))[week].append(store.net_sales)
+    movers = [
+        (change_percent(_average(recent), _average(earlier)), store_id)
+        for store_id, (recent, earlier) in sorted(weeks.items())
+        if recent and earlier and _average(earlier) > 0
+    ]
+    movers = sorted((m for m in movers if (m[0] > 0) == (change > 0) and m[0] != 0), reverse=change > 0)
     leaders = [f"{store_id} ({signed_percent(store_change)})" for store_change, store_id in movers[:3]]
     direction = _direction(change, limits)
     return Trend(
@@ -149,34 +153,26 @@ def _week_over_week(
     )
 
 
-def theil_sen_slope(points: Sequence[tuple[float, float]]) -> float:
-    slopes = [
-        (y2 - y1) / (x2 - x1)
-        for i, (x1, y1) in enumerate(points)
-        for x2, y2 in points[i + 1 :]
-        if x2 != x1
-    ]
-    return statistics.median(slopes) if slopes else 0.0
-
-
 def _store_momentum(
     business_date: dt.date, days: Mapping[dt.date, Sequence[StoreDay]], limits: TrendThresholds
 ) -> list[Trend] | str:
+    """Each store's slope over the window, from the change between the same weekday a week
+    apart (7 pairs), taking the median: the weekly rhythm cancels out within each pair, and one
+    outage or event day spoils one pair, not the median."""
     window = trend_window(business_date)
-    series: dict[str, list[tuple[float, float]]] = {}
-    for index, day in enumerate(window):
+    series: dict[str, dict[dt.date, Decimal]] = {}
+    for day in window:
         for store in days.get(day, ()):
-            series.setdefault(store.store_id, []).append((float(index), float(store.net_sales)))
-    series = {store_id: points for store_id, points in series.items() if len(points) >= limits.momentum_min_days}
-    if not series:
-        return f"store momentum needs {limits.momentum_min_days} reported days of the {len(window)}-day window"
-    found = []
-    span = len(window) - 1
-    for store_id, points in sorted(series.items()):
-        typical = statistics.median(y for _, y in points)
-        if typical <= 0:
+            series.setdefault(store.store_id, {})[day] = store.net_sales
+    found, measured = [], 0
+    for store_id, net in sorted(series.items()):
+        week_later = [(day, day + dt.timedelta(days=WEEK)) for day in window[:WEEK]]
+        pairs = [(net[later] - net[day]) / WEEK for day, later in week_later if day in net and later in net]
+        typical = statistics.median(net.values())
+        if len(pairs) < limits.momentum_min_pairs or typical <= 0:
             continue
-        change = one_decimal(theil_sen_slope(points) * span / typical * 100)
+        measured += 1
+        change = one_decimal(statistics.median(pairs) * (len(window) - 1) / typical * 100)
         if abs(change) < limits.momentum_from:
             continue
         up = change > 0
@@ -186,14 +182,16 @@ def _store_momentum(
                 subject=store_id,
                 title=f"Store {store_id} {'gaining' if up else 'losing'} momentum",
                 description=f"Store {store_id}'s net sales trend {'up' if up else 'down'} by about {percent(change)} "
-                f"over the {len(window)} days to {business_date.isoformat()} (robust slope over {len(points)} "
-                f"reported days, against a typical day of {money(Decimal(str(typical)))}).",
+                f"over the {len(window)} days to {business_date.isoformat()} (median change between the same "
+                f"weekdays a week apart, against a typical day of {money(typical)}).",
                 affected_items=[store_id],
                 significance=_significance(change, limits.momentum_from, limits.momentum_high_from),
                 trend_direction="up" if up else "down",
                 metric_change_percent=change,
             )
         )
+    if not measured and series:
+        return f"store momentum needs {limits.momentum_min_pairs} weekdays reported in both weeks of the window"
     return found
 
 
@@ -213,7 +211,7 @@ def _product_trends(
         name = today[sku].name if sku in today else next(day[sku].name for day in earlier if sku in day)
         if average <= 0:
             continue
-        change = change_percent(Decimal(units), average)
+        change = one_decimal(change_percent(Decimal(units), average))
         if change >= limits.product_rising_from and units >= limits.product_min_units:
             rising.append((change, sku, name, units, average))
         elif change <= -limits.product_falling_from and average >= limits.product_min_units:
@@ -248,7 +246,7 @@ def _sales_pace(
     if len(now) < 2 or len(before) < 2 or _average(before) <= 0:
         return f"sales pace needs at least 2 of the last {limits.pace_days} days and of the same days a week earlier"
     average_now, average_before = _average(now), _average(before)
-    change = change_percent(average_now, average_before)
+    change = one_decimal(change_percent(average_now, average_before))  # thresholds apply to what is shown
     direction = _direction(change, limits)
     return Trend(
         type="sales_velocity",
@@ -280,6 +278,7 @@ def _payment_mix(
         return "payment mix needs sales today and in the previous 7 days"
     shifts = [(now.get(m, Decimal(0)) - before.get(m, Decimal(0)), m) for m in sorted(set(now) | set(before))]
     shift, method = max(shifts, key=lambda pair: abs(pair[0]))
+    shift = one_decimal(shift)
     if abs(shift) < limits.payment_shift_from:
         return None
     label = method.replace("_", " ")

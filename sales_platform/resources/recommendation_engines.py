@@ -60,7 +60,7 @@ def bedrock_client_factory(region: str, timeout_seconds: int) -> Callable[[], An
         config = Config(
             read_timeout=timeout_seconds,
             connect_timeout=min(timeout_seconds, 10),
-            retries={"max_attempts": 1, "mode": "standard"},
+            retries={"total_max_attempts": 1, "mode": "standard"},
         )
         return boto3.client("bedrock-runtime", region_name=region, config=config)
 
