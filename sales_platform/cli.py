@@ -87,6 +87,7 @@ def _print_outcome(outcome) -> None:
 
 def _run_pass(settings: Settings, verbose: bool, workers: int):
     from sales_platform.defs import build_definitions
+    from sales_platform.defs.analysis_triggers import ANALYSIS_JOB
     from sales_platform.local_runner import local_instance, process_pending, quiet_dagster_warnings
 
     quiet_dagster_warnings()
@@ -99,6 +100,8 @@ def _run_pass(settings: Settings, verbose: bool, workers: int):
             done += 1
             if verbose and outcome.status == "processed":
                 print(f"  processed {outcome.upload_key}: {outcome.rows:,} lines")
+            if verbose and outcome.status == "done" and outcome.job_name == ANALYSIS_JOB:
+                print(f"  analysed  {outcome.partition_key}")
             _print_outcome(outcome)
             if not verbose and done % 25 == 0:
                 print(f"  ... {done} runs", flush=True)

@@ -91,10 +91,17 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     )
     common = dict(partitions_def=days, group_name=ANALYSIS_GROUP, retry_policy=TRANSIENT_RETRIES)
 
-    def write_document(bucket: ObjectStore, day: dt.date, name: str, document: dict) -> str:
+    def publish(context, bucket: ObjectStore, day: dt.date, name: str, document: dict, notes=()) -> dict[str, object]:
+        """Write a step's working document for the next steps; log and show what it could not
+        look at (too little history, too few days)."""
         key = analysis_document_key(prefix, day, name)
         bucket.write_bytes(key, render_document(document), content_type="application/json")
-        return key
+        for note in notes:
+            context.log.info(note)
+        return {
+            "document": dg.MetadataValue.path(key),
+            "left_out": dg.MetadataValue.md("\n".join(f"* {note}" for note in notes) or "nothing"),
+        }
 
     def read(bucket: ObjectStore, day: dt.date, name: str) -> dict:
         return read_document(bucket.read_bytes(analysis_document_key(prefix, day, name)))
@@ -175,21 +182,18 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             for store in stores:
                 history.setdefault(store.store_id, []).append(store)
         report = detect_anomalies(store_days(table, day), history)
-        key = write_document(bucket, day, "anomalies", anomalies_document(day, report))
-        for note in report.notes:
-            context.log.info(note)
+        published = publish(context, bucket, day, "anomalies", anomalies_document(day, report), report.notes)
         return dg.MaterializeResult(
             metadata={
                 "anomalies": len(report.anomalies),
                 "critical": sum(a.severity == "critical" for a in report.anomalies),
                 "warning": sum(a.severity == "warning" for a in report.anomalies),
-                "not_compared": dg.MetadataValue.md("\n".join(f"* {n}" for n in report.notes) or "every store"),
                 "found": _md_table(
                     ["severity", "type", "store", "value", "average", "deviation %"],
                     [[a.severity, a.type, a.store_id, a.metric_value, a.historical_average, a.deviation_percent]
                      for a in report.anomalies],
                 ),
-                "document": dg.MetadataValue.path(key),
+                **published,
             }
         )
 
@@ -207,18 +211,15 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         products_today = units_by_sku(stored_products(table, day))
         earlier = earlier_product_units(table, bucket, window, product_window(day))
         report = detect_trends(day, window, products_today, earlier)
-        key = write_document(bucket, day, "trends", trends_document(day, report))
-        for note in report.notes:
-            context.log.info(note)
+        published = publish(context, bucket, day, "trends", trends_document(day, report), report.notes)
         return dg.MaterializeResult(
             metadata={
                 "trends": len(report.trends),
-                "not_computed": dg.MetadataValue.md("\n".join(f"* {n}" for n in report.notes) or "none"),
                 "found": _md_table(
                     ["significance", "type", "direction", "change %", "title"],
                     [[t.significance, t.type, t.trend_direction, t.metric_change_percent, t.title] for t in report.trends],
                 ),
-                "document": dg.MetadataValue.path(key),
+                **published,
             }
         )
 
@@ -243,7 +244,6 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             trends=trend_report_from(read(bucket, day, "trends")).trends,
         )
         answer = recommendation_engine.recommend(facts)
-        key = write_document(bucket, day, "recommendations", recommendations_document(day, answer))
         if answer.fallback_reason:
             context.log.warning(f"{day}: recommendations by the rules engine instead of Bedrock: {answer.fallback_reason}")
         metadata: dict[str, object] = {
@@ -253,7 +253,7 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             "found": _md_table(
                 ["priority", "category", "title"], [[r.priority, r.category, r.title] for r in answer.recommendations]
             ),
-            "document": dg.MetadataValue.path(key),
+            **publish(context, bucket, day, "recommendations", recommendations_document(day, answer)),
         }
         if answer.requested_engine == "bedrock":
             metadata |= {

@@ -15,6 +15,10 @@ from sales_platform.settings import Settings
 NO_SUMMARY = dg.AssetCheckResult(passed=False, metadata={"reason": "no company summary in the table for the day"})
 
 
+def _company_summary(context: dg.AssetCheckExecutionContext, table: MetricsTable) -> dict | None:
+    return table.get_item(day_pk(business_date(context)), COMPANY_SUMMARY_SK)
+
+
 def build_analysis_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
     days = business_days(settings)
 
@@ -24,12 +28,12 @@ def build_analysis_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
         description="Company net sales equal the sum of the reported stores' net sales in their store-day summaries.",
     )
     def company_net_matches_store_nets(context: dg.AssetCheckExecutionContext, table: dg.ResourceParam[MetricsTable]):
-        day = business_date(context)
-        summary = table.get_item(day_pk(day), COMPANY_SUMMARY_SK)
+        summary = _company_summary(context, table)
         if summary is None:
             return NO_SUMMARY
         reported = set(summary["reported_stores"])
-        stores_net = sum((s.net_sales for s in store_days(table, day) if s.store_id in reported), Decimal(0))
+        stores = store_days(table, business_date(context))
+        stores_net = sum((s.net_sales for s in stores if s.store_id in reported), Decimal(0))
         return dg.AssetCheckResult(
             passed=Decimal(summary["net_sales"]) == stores_net,
             metadata={"company_net_sales": float(summary["net_sales"]), "sum_of_store_net_sales": float(stores_net)},
@@ -42,7 +46,7 @@ def build_analysis_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
         "fallback ran before all stores reported.",
     )
     def every_expected_store_reported(context: dg.AssetCheckExecutionContext, table: dg.ResourceParam[MetricsTable]):
-        summary = table.get_item(day_pk(business_date(context)), COMPANY_SUMMARY_SK)
+        summary = _company_summary(context, table)
         if summary is None:
             return NO_SUMMARY
         missing = list(summary["missing_stores"])
@@ -64,11 +68,10 @@ def build_analysis_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
         description="The net revenue of all products adds up to the company's net sales.",
     )
     def product_revenue_matches_company_net(context: dg.AssetCheckExecutionContext, table: dg.ResourceParam[MetricsTable]):
-        day = business_date(context)
-        summary = table.get_item(day_pk(day), COMPANY_SUMMARY_SK)
+        summary = _company_summary(context, table)
         if summary is None:
             return NO_SUMMARY
-        products_net = sum((Decimal(p.net_revenue) for p in stored_products(table, day)), Decimal(0))
+        products_net = sum((Decimal(p.net_revenue) for p in stored_products(table, business_date(context))), Decimal(0))
         return dg.AssetCheckResult(
             passed=products_net == Decimal(summary["net_sales"]),
             metadata={"product_net_revenue": float(products_net), "company_net_sales": float(summary["net_sales"])},

@@ -21,6 +21,7 @@ from sales_platform.domain.company_metrics import CompanyDayMetrics
 from sales_platform.domain.money import to_cents
 from sales_platform.domain.product_metrics import ProductDay
 from sales_platform.domain.recommendations import EngineAnswer, Recommendation, recommendation_ids
+from sales_platform.domain.table_items import utc_timestamp
 from sales_platform.domain.trends import Trend, TrendReport
 
 COMPANY_SUMMARY_SK = "SUMMARY#COMPANY"
@@ -32,10 +33,6 @@ TRIGGERS = ("complete", "scheduled", "manual")
 
 def day_pk(business_date: dt.date) -> str:
     return f"DATE#{business_date.isoformat()}"
-
-
-def _timestamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def analysis_fingerprint(tracking_items: Iterable[Mapping[str, Any]]) -> str:
@@ -73,7 +70,7 @@ def company_summary_item(
         "payment_breakdown": {method: to_cents(amount) for method, amount in metrics.payment_breakdown.items()},
         "trigger": trigger,
         "source_fingerprint": fingerprint,
-        "analyzed_at": _timestamp(analyzed_at),
+        "analyzed_at": utc_timestamp(analyzed_at),
     }
 
 
@@ -111,7 +108,7 @@ def _insight(business_date: dt.date, insight_type: str, insight_id: str, engine:
         "insight_type": insight_type,
         "insight_id": insight_id,
         "engine": engine,
-        "written_at": _timestamp(written_at),
+        "written_at": utc_timestamp(written_at),
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -114,96 +114,95 @@ class _Baseline:
         return f"its previous {len(self.days)} reported days"
 
 
+def _from_mean(
+    today: StoreDay,
+    base: _Baseline,
+    kind: str,
+    value: Decimal,
+    mean: Decimal,
+    limits: tuple[Decimal, Decimal],
+    *,
+    headline: str,
+    words: tuple[str, str],
+    subject: str,
+    shown: Callable[[Decimal], object],
+    stored: Callable[[Decimal], Decimal],
+) -> Anomaly | None:
+    """`<kind>_low` or `<kind>_high` when `value` is far enough from the store's own mean; the
+    title is `headline` with the percentage and the word for low or for high."""
+    if mean <= 0:
+        return None
+    deviation = change_percent(value, mean)
+    severity = _severity(deviation, *limits)
+    if not severity:
+        return None
+    low = deviation < 0
+    return Anomaly(
+        type=f"{kind}_{'low' if low else 'high'}",
+        severity=severity,
+        store_id=today.store_id,
+        title=f"Store {today.store_id} " + headline.format(percent=percent(deviation), word=words[not low]),
+        description=f"{subject} {percent(deviation)} {'below' if low else 'above'} the store's average of "
+        f"{shown(mean)} over {base.span}.",
+        metric_value=stored(value),
+        historical_average=stored(mean),
+        deviation_percent=one_decimal(deviation),
+    )
+
+
+def _sudden(today: StoreDay, base: _Baseline, limits: AnomalyThresholds) -> Anomaly | None:
+    previous, typical = base.days[0], base.median_net
+    if previous.net_sales <= 0 or typical <= 0:
+        return None
+    change = change_percent(today.net_sales, previous.net_sales)
+    from_typical = change_percent(today.net_sales, typical)
+    drop = change < 0 and from_typical <= -limits.sudden_confirmation
+    spike = change > 0 and from_typical >= limits.sudden_confirmation
+    if drop:
+        severity = _severity(change, limits.sudden_drop_warning, limits.sudden_drop_critical)
+    elif spike:
+        severity = _severity(change, limits.sudden_spike_warning, limits.sudden_spike_critical)
+    else:
+        severity = None
+    if not severity:
+        return None
+    return Anomaly(
+        type="sudden_drop" if drop else "sudden_spike",
+        severity=severity,
+        store_id=today.store_id,
+        title=f"Store {today.store_id} sales {'dropped' if drop else 'jumped'} {percent(change)} from the day before",
+        description=f"Net sales of {money(today.net_sales)} are {percent(change)} {'down' if drop else 'up'} from "
+        f"{money(previous.net_sales)} on {previous.date.isoformat()}, the store's previous reported day.",
+        metric_value=to_cents(today.net_sales),
+        historical_average=to_cents(previous.net_sales),
+        deviation_percent=one_decimal(change),
+    )
+
+
 def _historical(today: StoreDay, base: _Baseline, limits: AnomalyThresholds) -> list[Anomaly]:
-    found = []
-    mean = base.net
-    if mean > 0:
-        deviation = change_percent(today.net_sales, mean)
-        severity = _severity(deviation, limits.historical_warning, limits.historical_critical)
-        if severity:
-            low = deviation < 0
-            found.append(
-                Anomaly(
-                    type="historical_low" if low else "historical_high",
-                    severity=severity,
-                    store_id=today.store_id,
-                    title=f"Store {today.store_id} net sales {percent(deviation)} {'below' if low else 'above'} normal",
-                    description=f"Net sales of {money(today.net_sales)} are {percent(deviation)} "
-                    f"{'below' if low else 'above'} the store's average of {money(mean)} over {base.span}.",
-                    metric_value=to_cents(today.net_sales),
-                    historical_average=to_cents(mean),
-                    deviation_percent=one_decimal(deviation),
-                )
+    found = [
+        _from_mean(
+            today, base, "historical", today.net_sales, base.net, (limits.historical_warning, limits.historical_critical),
+            headline="net sales {percent} {word} normal", words=("below", "above"),
+            subject=f"Net sales of {money(today.net_sales)} are", shown=money, stored=to_cents,
+        ),
+        _sudden(today, base, limits),
+        _from_mean(
+            today, base, "transactions", Decimal(today.transaction_count), base.transactions,
+            (limits.transactions_warning, limits.transactions_critical),
+            headline="had {percent} {word} transactions", words=("fewer", "more"),
+            subject=f"{today.transaction_count} transactions are", shown=one_decimal, stored=one_decimal,
+        ),
+    ]
+    if today.transaction_count:
+        found.append(
+            _from_mean(
+                today, base, "basket", today.avg_transaction, base.basket, (limits.basket_warning, limits.basket_critical),
+                headline="average basket {percent} {word}", words=("smaller", "larger"),
+                subject=f"The average transaction of {money(today.avg_transaction)} is", shown=money, stored=to_cents,
             )
-        previous, typical = base.days[0], base.median_net
-        if previous.net_sales > 0 and typical > 0:
-            change = change_percent(today.net_sales, previous.net_sales)
-            from_typical = change_percent(today.net_sales, typical)
-            drop = change < 0 and from_typical <= -limits.sudden_confirmation
-            spike = change > 0 and from_typical >= limits.sudden_confirmation
-            severity = (
-                _severity(change, limits.sudden_drop_warning, limits.sudden_drop_critical)
-                if drop
-                else _severity(change, limits.sudden_spike_warning, limits.sudden_spike_critical)
-                if spike
-                else None
-            )
-            if severity:
-                found.append(
-                    Anomaly(
-                        type="sudden_drop" if drop else "sudden_spike",
-                        severity=severity,
-                        store_id=today.store_id,
-                        title=f"Store {today.store_id} sales {'dropped' if drop else 'jumped'} {percent(change)} "
-                        "from the day before",
-                        description=f"Net sales of {money(today.net_sales)} are {percent(change)} "
-                        f"{'down' if drop else 'up'} from {money(previous.net_sales)} on {previous.date.isoformat()}, "
-                        f"the store's previous reported day.",
-                        metric_value=to_cents(today.net_sales),
-                        historical_average=to_cents(previous.net_sales),
-                        deviation_percent=one_decimal(change),
-                    )
-                )
-    mean_transactions = base.transactions
-    if mean_transactions > 0:
-        deviation = change_percent(Decimal(today.transaction_count), mean_transactions)
-        severity = _severity(deviation, limits.transactions_warning, limits.transactions_critical)
-        if severity:
-            low = deviation < 0
-            found.append(
-                Anomaly(
-                    type="transactions_low" if low else "transactions_high",
-                    severity=severity,
-                    store_id=today.store_id,
-                    title=f"Store {today.store_id} had {percent(deviation)} {'fewer' if low else 'more'} transactions",
-                    description=f"{today.transaction_count} transactions are {percent(deviation)} "
-                    f"{'below' if low else 'above'} the store's average of {one_decimal(mean_transactions)} "
-                    f"over {base.span}.",
-                    metric_value=Decimal(today.transaction_count),
-                    historical_average=one_decimal(mean_transactions),
-                    deviation_percent=one_decimal(deviation),
-                )
-            )
-    mean_basket = base.basket
-    if mean_basket > 0 and today.transaction_count:
-        deviation = change_percent(today.avg_transaction, mean_basket)
-        severity = _severity(deviation, limits.basket_warning, limits.basket_critical)
-        if severity:
-            low = deviation < 0
-            found.append(
-                Anomaly(
-                    type="basket_low" if low else "basket_high",
-                    severity=severity,
-                    store_id=today.store_id,
-                    title=f"Store {today.store_id} average basket {percent(deviation)} {'smaller' if low else 'larger'}",
-                    description=f"The average transaction of {money(today.avg_transaction)} is {percent(deviation)} "
-                    f"{'below' if low else 'above'} the store's average of {money(mean_basket)} over {base.span}.",
-                    metric_value=to_cents(today.avg_transaction),
-                    historical_average=to_cents(mean_basket),
-                    deviation_percent=one_decimal(deviation),
-                )
-            )
-    return found
+        )
+    return [anomaly for anomaly in found if anomaly]
 
 
 def _peer_outliers(

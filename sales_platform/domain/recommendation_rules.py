@@ -96,34 +96,32 @@ def _anomaly_rules(anomalies: Iterable[Anomaly]) -> list[Recommendation]:
     return found
 
 
+# direction -> (priority, category, title, what to do, expected impact)
+_PRODUCT_ADVICE = {
+    "up": ("medium", "inventory", "Stock up on rising products",
+           "Raise orders and shelf space for these before they sell out.",
+           "Keeps rising demand from running into empty shelves."),
+    "down": ("low", "marketing", "Review falling products",
+             "Promote them or reduce the next orders to avoid overstock.",
+             "Less stock tied up in products that slow down."),
+}
+
+
 def _product_rules(trends: list[Trend]) -> list[Recommendation]:
     found = []
-    rising = [t for t in trends if t.type == "product_trend" and t.trend_direction == "up"][:3]
-    falling = [t for t in trends if t.type == "product_trend" and t.trend_direction == "down"][:3]
-    if rising:
-        found.append(
-            Recommendation(
-                priority="medium",
-                category="inventory",
-                title="Stock up on rising products",
-                description=" ".join(t.description for t in rising)
-                + " Raise orders and shelf space for these before they sell out.",
-                affected_products=[t.subject for t in rising],
-                expected_impact="Keeps rising demand from running into empty shelves.",
+    for direction, (priority, category, title, action, impact) in _PRODUCT_ADVICE.items():
+        moving = [t for t in trends if t.type == "product_trend" and t.trend_direction == direction][:3]
+        if moving:
+            found.append(
+                Recommendation(
+                    priority=priority,
+                    category=category,
+                    title=title,
+                    description=" ".join(t.description for t in moving) + " " + action,
+                    affected_products=[t.subject for t in moving],
+                    expected_impact=impact,
+                )
             )
-        )
-    if falling:
-        found.append(
-            Recommendation(
-                priority="low",
-                category="marketing",
-                title="Review falling products",
-                description=" ".join(t.description for t in falling)
-                + " Promote them or reduce the next orders to avoid overstock.",
-                affected_products=[t.subject for t in falling],
-                expected_impact="Less stock tied up in products that slow down.",
-            )
-        )
     return found
 
 
