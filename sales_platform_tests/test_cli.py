@@ -314,6 +314,25 @@ def test_process_accepts_a_good_file_and_refuses_a_bad_one(tmp_path: Path, home:
     assert "nothing to do" in again.stdout
 
 
+def test_process_analyses_a_day_once_every_expected_store_has_reported(
+    tmp_path: Path, home: Path, platform_env: dict[str, str]
+) -> None:
+    day = default_end_date(NEW_YORK)
+    for store_id in ("0001", "0002"):
+        records = generate_store_day(store_id, day, stores=["0001", "0002"])
+        drop_upload(home, f"store_{store_id}_{day}.json", render_json(records), tmp_path / "copying")
+        result = run_cli(tmp_path, "process", "--verbose", **platform_env)
+        assert result.returncode == 0
+        analysed = store_id == "0002"  # the second of the two expected stores completes the day
+        assert re.search(rf"1 files processed .*, {int(analysed)} day\(s\) analysed", result.stdout)
+        assert (f"analysed  {day}" in result.stdout) == analysed
+
+    with sqlite3.connect(home / "sales.db") as connection:
+        [(summary,)] = connection.execute("SELECT data FROM items WHERE PK = ? AND SK = 'SUMMARY#COMPANY'", (f"DATE#{day}",))
+    assert json.loads(summary)["stores_reported"] == 2
+    assert "nothing to do" in run_cli(tmp_path, "process", **platform_env).stdout
+
+
 def test_process_exits_non_zero_when_a_run_fails_and_keeps_the_upload(
     tmp_path: Path, home: Path, platform_env: dict[str, str]
 ) -> None:
