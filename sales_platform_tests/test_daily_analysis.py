@@ -388,6 +388,19 @@ def test_a_store_missing_from_a_manual_run_is_a_failed_check(local_platform: Pla
     assert company(local_platform, day)["trigger"] == "manual"
 
 
+def test_a_day_nobody_reported_is_still_analysed_and_names_every_store(local_platform: Platform) -> None:
+    day = days_ago(1)
+
+    result = analyse(local_platform, day, "scheduled")
+
+    assert result.success
+    summary = company(local_platform, day)
+    assert (summary["net_sales"], summary["stores_reported"], summary["missing_stores"]) == (0, 0, list(STORES))
+    assert day_items(local_platform, day, "PRODUCT#") == []
+    [chase] = day_items(local_platform, day, "INSIGHT#RECOMMENDATION#")
+    assert chase["affected_stores"] == list(STORES) and chase["priority"] == "high"
+
+
 def test_the_schedule_follows_its_settings(make_local_platform) -> None:
     platform = make_local_platform(DAILY_ANALYSIS_SCHEDULE="30 22 * * 1-5", DAILY_ANALYSIS_TIMEZONE="Europe/Paris")
     schedule = platform.defs.resolve_schedule_def(ANALYSIS_SCHEDULE)
