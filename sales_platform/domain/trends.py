@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sales_platform.domain.company_metrics import StoreDay
-from sales_platform.domain.wording import change_percent, money, names, one_decimal, percent, signed_percent
+from sales_platform.domain.wording import change_percent, money, one_decimal, percent, signed_percent
 
 WEEK = 7
 WINDOW_DAYS = 2 * WEEK  # today and the 13 days before
