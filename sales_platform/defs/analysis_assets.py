@@ -255,10 +255,11 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             ),
             **publish(context, bucket, day, "recommendations", recommendations_document(day, answer)),
         }
+        if answer.fallback_reason:  # only when it happened, so "is there a reason" means "did it fall back"
+            metadata["fallback_reason"] = answer.fallback_reason
         if answer.requested_engine == "bedrock":
             metadata |= {
                 "model_id": answer.model_id or "",
-                "fallback_reason": answer.fallback_reason or "none",
                 "attempts": answer.attempts,
                 "input_tokens": answer.input_tokens,
                 "output_tokens": answer.output_tokens,
