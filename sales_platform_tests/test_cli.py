@@ -227,9 +227,9 @@ def test_demo_processes_every_file_prints_a_summary_and_records_the_runs_in_dags
     )
     assert summary, "no summary line"
     days = 2  # every store reported on both days, so both are analysed
-    assert tuple(int(group.replace(",", "")) for group in summary.groups()) == (
-        files + days, good, good_lines, bad, 0, days,
-    )
+    runs_total, *counts = (int(group.replace(",", "")) for group in summary.groups())
+    assert tuple(counts) == (good, good_lines, bad, 0, days)
+    assert runs_total >= files + days  # what follows an analysis may add runs of its own
     refused = re.findall(r"^\s+refused\s+(\S+): (.+)$", result.stdout, re.MULTILINE)
     assert len(refused) == bad and all(reason.strip() for _, reason in refused)
     assert "where to look" in result.stdout
@@ -251,9 +251,11 @@ def test_demo_processes_every_file_prints_a_summary_and_records_the_runs_in_dags
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
         runs = instance.get_runs()
-        assert len(runs) == files + days
+        assert len(runs) == runs_total
         assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
-        uploads = {run.tags["sales_platform/upload_key"] for run in runs if run.job_name != "daily_analysis"}
+        upload_runs = [run for run in runs if "sales_platform/upload_key" in run.tags]
+        assert len(upload_runs) == files
+        uploads = {run.tags["sales_platform/upload_key"] for run in upload_runs}
         analysed = sorted(run.tags["dagster/partition"] for run in runs if run.job_name == "daily_analysis")
     assert uploads == {f"uploads/{name}" for name in files_under(bucket / "archive")} | {
         f"uploads/{name}" for name, _ in refused
