@@ -88,6 +88,7 @@ def _print_outcome(outcome) -> None:
 
 def _run_pass(settings: Settings, verbose: bool, workers: int):
     from sales_platform.defs import build_definitions
+    from sales_platform.defs.analysis_triggers import ANALYSIS_JOB
     from sales_platform.local_runner import local_instance, process_pending, quiet_dagster_warnings
 
     quiet_dagster_warnings()
@@ -100,6 +101,8 @@ def _run_pass(settings: Settings, verbose: bool, workers: int):
             done += 1
             if verbose and outcome.status == "processed":
                 print(f"  processed {outcome.upload_key}: {outcome.rows:,} lines")
+            if verbose and outcome.status == "done" and outcome.job_name == ANALYSIS_JOB:
+                print(f"  analysed  {outcome.partition_key}")
             _print_outcome(outcome)
             if not verbose and done % 25 == 0:
                 print(f"  ... {done} runs", flush=True)
@@ -108,10 +111,14 @@ def _run_pass(settings: Settings, verbose: bool, workers: int):
 
 
 def _report(report, started: float) -> None:
+    from sales_platform.defs.analysis_triggers import ANALYSIS_JOB
+
     rows = sum(outcome.rows for outcome in report.outcomes)
+    analysed = sum(outcome.job_name == ANALYSIS_JOB and outcome.status == "done" for outcome in report.outcomes)
     print(
         f"{len(report.outcomes)} runs in {time.monotonic() - started:.1f} s: {report.count('processed')} files "
-        f"processed ({rows:,} lines), {report.count('rejected')} refused, {len(report.failed)} failed"
+        f"processed ({rows:,} lines), {report.count('rejected')} refused, {len(report.failed)} failed, "
+        f"{analysed} day(s) analysed"
     )
 
 
@@ -160,6 +167,8 @@ def demo(args: argparse.Namespace) -> int:
     print("\nwhere to look:")
     print(f"  bucket        {bucket.description} ({layout.processed_prefix}, {layout.rejected_prefix}, {layout.archive_prefix})")
     print(f"  table         {settings.sqlite_path if settings.resolved_table_backend == 'sqlite' else settings.dynamodb_table}")
+    print("  analysis      the table's DATE#<day> items: SUMMARY#COMPANY, PRODUCT#<sku>, INSIGHT#...; "
+          f"working files under {settings.analysis_prefix}")
     print(f"  Dagster runs  sales-platform dev, then http://127.0.0.1:3000")
     return 1 if report.failed else 0
 

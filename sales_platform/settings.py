@@ -26,6 +26,16 @@ EMAIL_ADDRESS_PATTERN = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
 SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
 Deployment = Literal["local", "aws"]
+# Every prefix the platform writes under, by variable name; they must not overlap.
+BUCKET_PREFIXES = {
+    "UPLOAD_PREFIX": "upload_prefix",
+    "PROCESSED_PREFIX": "processed_prefix",
+    "REJECTED_PREFIX": "rejected_prefix",
+    "ARCHIVE_PREFIX": "archive_prefix",
+    "ANALYSIS_PREFIX": "analysis_prefix",
+    "REPORTS_PREFIX": "reports_prefix",
+    "QUICKSIGHT_PREFIX": "quicksight_prefix",
+}
 
 
 class SettingsError(ValueError):
@@ -44,6 +54,41 @@ def _comma_list(value: object) -> object:
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+def _blank_is_unset(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+# minute, hour, day of month, month, day of week: the five fields Dagster schedules accept.
+_CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+_CRON_NAMES = {
+    3: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    4: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+}
+_CRON_ITEM = re.compile(r"^(\*|(\w+)(?:-(\w+))?)(?:/(\d+))?$")
+
+
+def _cron_problem(expression: str) -> str | None:
+    """What is wrong with a five-field cron expression, or None. Checked here so a typo stops
+    the start naming the variable, without importing Dagster into every settings reader."""
+    fields = expression.split(" ")
+    if len(fields) != 5:
+        return f"five fields (minute hour day month weekday), got {len(fields)}"
+    for position, (text, (name, low, high)) in enumerate(zip(fields, _CRON_FIELDS)):
+        names = _CRON_NAMES.get(position, [])
+        for item in text.split(","):
+            match = _CRON_ITEM.match(item.lower())
+            if not match or match.group(4) == "0":
+                return f"the {name} field {text!r} is not valid"
+            for bound in filter(None, (match.group(2), match.group(3))):
+                if bound in names:
+                    continue
+                if not bound.isdigit():
+                    return f"the {name} field {text!r} is not valid"
+                if not low <= int(bound) <= high:
+                    return f"the {name} field {text!r} is outside {low}-{high}"
+    return None
 
 
 class Settings(BaseSettings):
@@ -82,6 +127,38 @@ class Settings(BaseSettings):
         "INFO", alias="LOG_LEVEL"
     )
 
+    # --- daily analysis (company, products, anomalies, trends, recommendations, insights) -------
+    # Which engine writes the recommendations: deterministic rules, or Amazon Bedrock with the
+    # rules as fallback. Unset: rules locally, bedrock when SALES_PLATFORM_ENV=aws.
+    recommendation_engine: Literal["rules", "bedrock"] | None = Field(None, alias="RECOMMENDATION_ENGINE")
+    bedrock_model_id: str = Field("amazon.nova-lite-v1:0", min_length=1, alias="BEDROCK_MODEL_ID")
+    # The whole Bedrock answer, retries on throttling included, must come within this time.
+    bedrock_timeout_seconds: int = Field(60, ge=1, le=900, alias="BEDROCK_TIMEOUT_SECONDS")
+    # The fallback: today's analysis with whatever stores are in, if it has not run yet.
+    daily_analysis_schedule: str = Field("0 23 * * *", alias="DAILY_ANALYSIS_SCHEDULE")
+    enable_scheduled_analysis: bool = Field(True, alias="ENABLE_SCHEDULED_ANALYSIS")
+    # A late or corrected upload re-runs a day's analysis only this many days back (0: today only).
+    reanalysis_window_days: int = Field(7, ge=0, le=366, alias="REANALYSIS_WINDOW_DAYS")
+    automation_interval_seconds: int = Field(30, ge=5, le=3600, alias="AUTOMATION_INTERVAL_SECONDS")
+    # Where each day's analysis keeps its working documents (anomalies, trends, recommendations).
+    analysis_prefix: str = Field("analysis/", alias="ANALYSIS_PREFIX")
+
+    @field_validator("recommendation_engine", mode="before")
+    @classmethod
+    def _blank_engine_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
+    @field_validator("daily_analysis_schedule")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        value = " ".join(value.split())
+        problem = _cron_problem(value)
+        if problem:
+            raise ValueError(f"{value!r} is not a cron expression such as '0 23 * * *' ({problem})")
+        return value
+
     # --- reports, alerts and BI export ---------------------------------------------------------
     # Where the daily report and the alerts go (more than one channel allowed), who gets them,
     # and where the stored reports and the BI export live in the bucket.
@@ -102,11 +179,6 @@ class Settings(BaseSettings):
     reports_prefix: str = Field("reports/", alias="REPORTS_PREFIX")
     quicksight_prefix: str = Field("quicksight/", alias="QUICKSIGHT_PREFIX")
     bi_export_days: int = Field(30, ge=1, le=366, alias="BI_EXPORT_DAYS")
-
-    @field_validator("notify_channels", "report_recipients", "alert_recipients", mode="before")
-    @classmethod
-    def _split_list(cls, value: object) -> object:
-        return _comma_list(value)
 
     @field_validator("notify_channels")
     @classmethod
@@ -132,11 +204,6 @@ class Settings(BaseSettings):
             raise ValueError(f"not an email address: {value!r} (use name@example.com or Name <name@example.com>)")
         return value
 
-    @field_validator("smtp_host", "smtp_username", "sns_report_topic_arn", "sns_alert_topic_arn", mode="before")
-    @classmethod
-    def _blank_means_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
     @field_validator("sns_report_topic_arn", "sns_alert_topic_arn")
     @classmethod
     def _check_topic_arn(cls, value: str | None) -> str | None:
@@ -151,31 +218,6 @@ class Settings(BaseSettings):
             raise ValueError(f"not an http(s) URL: {value!r}")
         return value.rstrip("/")
 
-    @field_validator("reports_prefix", "quicksight_prefix")
-    @classmethod
-    def _normalise_output_prefix(cls, value: str) -> str:
-        return _prefix(value)
-
-    @model_validator(mode="after")
-    def _check_delivery(self) -> Settings:
-        problems = []
-        if "smtp" in self.notify_channels:
-            if not self.smtp_host:
-                problems.append("SMTP_HOST is required when NOTIFY_CHANNELS includes smtp")
-            if not self.report_recipients:
-                problems.append("REPORT_RECIPIENTS is required when NOTIFY_CHANNELS includes smtp")
-        if "sns" in self.notify_channels and not (self.sns_report_topic_arn and self.sns_alert_topic_arn):
-            problems.append("SNS_REPORT_TOPIC_ARN and SNS_ALERT_TOPIC_ARN are required when NOTIFY_CHANNELS includes sns")
-        if (self.smtp_username is None) != (self.smtp_password is None):
-            problems.append("SMTP_USERNAME and SMTP_PASSWORD go together: set both or neither")
-        prefixes = [self.upload_prefix, self.processed_prefix, self.rejected_prefix, self.archive_prefix]
-        for name, prefix in (("REPORTS_PREFIX", self.reports_prefix), ("QUICKSIGHT_PREFIX", self.quicksight_prefix)):
-            if prefix in prefixes:
-                problems.append(f"{name} {prefix!r} is already used by another prefix")
-            prefixes.append(prefix)
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
     # --- REST API (`sales-platform api`) ---------------------------------------------------------
     # Keys accepted in the X-Api-Key header. None configured leaves the API open, which the
     # command only allows on a loopback address (or with --insecure).
@@ -196,13 +238,6 @@ class Settings(BaseSettings):
     # whether it changed (DynamoDB; SQLite can, and is read again after every write). 0: never.
     api_cache_seconds: float = Field(2.0, ge=0, le=300, alias="API_CACHE_SECONDS")
 
-    @field_validator("api_keys", mode="before")
-    @classmethod
-    def _split_api_keys(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
-        return value
-
     @field_validator("api_keys")
     @classmethod
     def _check_api_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
@@ -214,11 +249,6 @@ class Settings(BaseSettings):
             if not all(33 <= ord(char) <= 126 for char in text):
                 raise ValueError(f"key {position} has characters an HTTP header cannot carry (spaces, non-ASCII)")
         return value
-
-    @field_validator("url_signing_secret", "public_api_url", mode="before")
-    @classmethod
-    def _blank_api_value_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("url_signing_secret")
     @classmethod
@@ -249,24 +279,30 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a base URL such as https://api.example.com")
         return value
 
+    # --- checks -----------------------------------------------------------------------------------
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("upload_prefix", "processed_prefix", "rejected_prefix", "archive_prefix")
+    @field_validator(*BUCKET_PREFIXES.values())
     @classmethod
     def _normalise_prefix(cls, value: str) -> str:
         return _prefix(value)
 
-    @field_validator("storage_backend", "table_backend", "aws_endpoint_url", "s3_bucket", mode="before")
+    @field_validator(
+        "storage_backend", "table_backend", "aws_endpoint_url", "s3_bucket", "smtp_host", "smtp_username",
+        "sns_report_topic_arn", "sns_alert_topic_arn", "url_signing_secret", "public_api_url", mode="before",
+    )
     @classmethod
-    def _blank_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+    def _blank_means_unset(cls, value: object) -> object:
+        return _blank_is_unset(value)
 
-    @field_validator("expected_stores", mode="before")
+    @field_validator(
+        "expected_stores", "notify_channels", "report_recipients", "alert_recipients", "api_keys", mode="before"
+    )
     @classmethod
-    def _split_stores(cls, value: object) -> object:
+    def _split_lists(cls, value: object) -> object:
         return _comma_list(value)
 
     @field_validator("expected_stores")
@@ -291,12 +327,28 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _check_backends(self) -> Settings:
+    def _check_combinations(self) -> Settings:
+        """Values that are each fine but cannot work together."""
+        problems = []
         if self.resolved_storage_backend == "s3" and not self.s3_bucket:
-            raise ValueError("S3_BUCKET is required when the storage backend is s3")
-        prefixes = [self.upload_prefix, self.processed_prefix, self.rejected_prefix, self.archive_prefix]
-        if len(set(prefixes)) != len(prefixes):
-            raise ValueError("UPLOAD_PREFIX, PROCESSED_PREFIX, REJECTED_PREFIX and ARCHIVE_PREFIX must differ")
+            problems.append("S3_BUCKET is required when the storage backend is s3")
+        # A prefix inside another would make one listing see the other's files.
+        named = [(name, getattr(self, field)) for name, field in BUCKET_PREFIXES.items()]
+        for index, (name, prefix) in enumerate(named):
+            for other_name, other in named[index + 1 :]:
+                if prefix.startswith(other) or other.startswith(prefix):
+                    problems.append(f"{name} {prefix!r} overlaps {other_name} {other!r}: bucket prefixes must be apart")
+        if "smtp" in self.notify_channels:
+            if not self.smtp_host:
+                problems.append("SMTP_HOST is required when NOTIFY_CHANNELS includes smtp")
+            if not self.report_recipients:
+                problems.append("REPORT_RECIPIENTS is required when NOTIFY_CHANNELS includes smtp")
+        if "sns" in self.notify_channels and not (self.sns_report_topic_arn and self.sns_alert_topic_arn):
+            problems.append("SNS_REPORT_TOPIC_ARN and SNS_ALERT_TOPIC_ARN are required when NOTIFY_CHANNELS includes sns")
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            problems.append("SMTP_USERNAME and SMTP_PASSWORD go together: set both or neither")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     # Derived values: one place decides what follows from the deployment.
@@ -307,6 +359,10 @@ class Settings(BaseSettings):
     @property
     def resolved_table_backend(self) -> Literal["sqlite", "dynamodb"]:
         return self.table_backend or ("dynamodb" if self.deployment == "aws" else "sqlite")
+
+    @property
+    def resolved_recommendation_engine(self) -> Literal["rules", "bedrock"]:
+        return self.recommendation_engine or ("bedrock" if self.deployment == "aws" else "rules")
 
     @property
     def home_path(self) -> Path:

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -221,12 +222,15 @@ def test_demo_processes_every_file_prints_a_summary_and_records_the_runs_in_dags
     good = 2 * 2  # two stores, two days
     assert files == good + bad and bad >= 5
     summary = re.search(
-        r"(\d+) runs in [\d.]+ s: (\d+) files processed \(([\d,]+) lines\), (\d+) refused, (\d+) failed", result.stdout
+        r"(\d+) runs in [\d.]+ s: (\d+) files processed \(([\d,]+) lines\), (\d+) refused, (\d+) failed, "
+        r"(\d+) day\(s\) analysed",
+        result.stdout,
     )
     assert summary, "no summary line"
-    assert (int(summary[1]), int(summary[2]), int(summary[3].replace(",", "")), int(summary[4]), int(summary[5])) == (
-        files, good, good_lines, bad, 0,
-    )
+    days = 2  # every store reported on both days, so both are analysed
+    runs_total, *counts = (int(group.replace(",", "")) for group in summary.groups())
+    assert tuple(counts) == (good, good_lines, bad, 0, days)
+    assert runs_total >= files + days  # what follows an analysis may add runs of its own
     refused = re.findall(r"^\s+refused\s+(\S+): (.+)$", result.stdout, re.MULTILINE)
     assert len(refused) == bad and all(reason.strip() for _, reason in refused)
     assert "where to look" in result.stdout
@@ -248,12 +252,27 @@ def test_demo_processes_every_file_prints_a_summary_and_records_the_runs_in_dags
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
         runs = instance.get_runs()
-        assert len(runs) == files
+        assert len(runs) == runs_total
         assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
-        uploads = {run.tags.get("sales_platform/upload_key") for run in runs}
+        upload_runs = [run for run in runs if "sales_platform/upload_key" in run.tags]
+        assert len(upload_runs) == files
+        uploads = {run.tags["sales_platform/upload_key"] for run in upload_runs}
+        analysed = sorted(run.tags["dagster/partition"] for run in runs if run.job_name == "daily_analysis")
     assert uploads == {f"uploads/{name}" for name in files_under(bucket / "archive")} | {
         f"uploads/{name}" for name, _ in refused
     }
+    end = default_end_date(NEW_YORK)
+    assert analysed == [str(end - dt.timedelta(days=1)), str(end)]
+
+    # Every day's analysis is in the table: company summary, products and insights.
+    with sqlite3.connect(home / "sales.db") as connection:
+        for day in analysed:
+            kinds = dict(
+                connection.execute(
+                    "SELECT substr(SK, 1, instr(SK, '#')), count(*) FROM items WHERE PK = ? GROUP BY 1", (f"DATE#{day}",)
+                ).fetchall()
+            )
+            assert kinds["SUMMARY#"] == 1 and kinds["PRODUCT#"] > 20 and kinds["INSIGHT#"] >= 1, kinds
 
 
 # --------------------------------------------------------------------------- process
@@ -296,6 +315,25 @@ def test_process_accepts_a_good_file_and_refuses_a_bad_one(tmp_path: Path, home:
     again = run_cli(tmp_path, "process", **platform_env)
     assert again.returncode == 0
     assert "nothing to do" in again.stdout
+
+
+def test_process_analyses_a_day_once_every_expected_store_has_reported(
+    tmp_path: Path, home: Path, platform_env: dict[str, str]
+) -> None:
+    day = default_end_date(NEW_YORK)
+    for store_id in ("0001", "0002"):
+        records = generate_store_day(store_id, day, stores=["0001", "0002"])
+        drop_upload(home, f"store_{store_id}_{day}.json", render_json(records), tmp_path / "copying")
+        result = run_cli(tmp_path, "process", "--verbose", **platform_env)
+        assert result.returncode == 0
+        analysed = store_id == "0002"  # the second of the two expected stores completes the day
+        assert re.search(rf"1 files processed .*, {int(analysed)} day\(s\) analysed", result.stdout)
+        assert (f"analysed  {day}" in result.stdout) == analysed
+
+    with sqlite3.connect(home / "sales.db") as connection:
+        [(summary,)] = connection.execute("SELECT data FROM items WHERE PK = ? AND SK = 'SUMMARY#COMPANY'", (f"DATE#{day}",))
+    assert json.loads(summary)["stores_reported"] == 2
+    assert "nothing to do" in run_cli(tmp_path, "process", **platform_env).stdout
 
 
 def test_process_exits_non_zero_when_a_run_fails_and_keeps_the_upload(

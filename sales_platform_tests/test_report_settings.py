@@ -56,7 +56,7 @@ def test_the_smtp_password_is_never_shown(make_settings) -> None:
         ({"SMTP_USERNAME": "me"}, ["SMTP_USERNAME and SMTP_PASSWORD go together"]),
         ({"SMTP_PORT": "0"}, ["SMTP_PORT"]),
         ({"DAGSTER_UI_URL": "dagster.local:3000"}, ["DAGSTER_UI_URL", "not an http(s) URL"]),
-        ({"QUICKSIGHT_PREFIX": "processed/"}, ["QUICKSIGHT_PREFIX", "already used"]),
+        ({"QUICKSIGHT_PREFIX": "processed/"}, ["QUICKSIGHT_PREFIX", "PROCESSED_PREFIX", "overlaps"]),
         ({"BI_EXPORT_DAYS": "0"}, ["BI_EXPORT_DAYS"]),
     ],
 )

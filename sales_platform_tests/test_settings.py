@@ -66,6 +66,15 @@ def test_a_dotenv_file_in_the_working_directory_is_read(tmp_path):
         ("PARTITIONS_START_DATE", "2025-02-30", "PARTITIONS_START_DATE"),
         ("MAX_UPLOAD_BYTES", "0", "MAX_UPLOAD_BYTES"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL"),
+        ("RECOMMENDATION_ENGINE", "gpt", "'rules' or 'bedrock'"),
+        ("BEDROCK_TIMEOUT_SECONDS", "0", "BEDROCK_TIMEOUT_SECONDS"),
+        ("DAILY_ANALYSIS_SCHEDULE", "0 24 * * *", "hour field '24' is outside 0-23"),
+        ("DAILY_ANALYSIS_SCHEDULE", "at eleven", "five fields"),
+        ("DAILY_ANALYSIS_SCHEDULE", "0 23 * * someday", "day of week field"),
+        ("ENABLE_SCHEDULED_ANALYSIS", "maybe", "ENABLE_SCHEDULED_ANALYSIS"),
+        ("REANALYSIS_WINDOW_DAYS", "-1", "REANALYSIS_WINDOW_DAYS"),
+        ("AUTOMATION_INTERVAL_SECONDS", "1", "AUTOMATION_INTERVAL_SECONDS"),
+        ("ANALYSIS_PREFIX", "processed/analysis", "overlaps"),
     ],
 )
 def test_a_wrong_value_names_the_setting(monkeypatch, name, value, words):
@@ -89,3 +98,20 @@ def test_importing_the_code_location_reads_no_configuration(monkeypatch):
     fresh_settings = importlib.import_module("sales_platform.settings")
     with pytest.raises(fresh_settings.SettingsError, match="EXPECTED_STORES"):
         definitions.defs()
+
+
+def test_daily_analysis_defaults_and_the_engine_follows_the_deployment(monkeypatch):
+    settings = load_settings()
+    assert settings.resolved_recommendation_engine == "rules"
+    assert (settings.bedrock_model_id, settings.bedrock_timeout_seconds) == ("amazon.nova-lite-v1:0", 60)
+    assert (settings.daily_analysis_schedule, settings.enable_scheduled_analysis) == ("0 23 * * *", True)
+    assert (settings.reanalysis_window_days, settings.automation_interval_seconds) == (7, 30)
+    assert settings.analysis_prefix == "analysis/"
+
+    monkeypatch.setenv("SALES_PLATFORM_ENV", "aws")
+    monkeypatch.setenv("S3_BUCKET", "sales-bucket")
+    assert load_settings().resolved_recommendation_engine == "bedrock"
+    monkeypatch.setenv("RECOMMENDATION_ENGINE", " Rules ")
+    assert load_settings().resolved_recommendation_engine == "rules"
+    monkeypatch.setenv("DAILY_ANALYSIS_SCHEDULE", "30  22 * * mon-fri")
+    assert load_settings().daily_analysis_schedule == "30 22 * * mon-fri"

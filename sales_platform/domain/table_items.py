@@ -21,7 +21,7 @@ def upload_tracking_key(store_id: str, business_date: dt.date) -> tuple[str, str
     return f"DATE#{business_date.isoformat()}", f"UPLOAD#STORE#{store_id}"
 
 
-def _timestamp(moment: dt.datetime) -> str:
+def utc_timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -61,7 +61,7 @@ def store_day_summary_item(
         "last_sale_at": metrics.last_sale_at,
         "source_file": source_file,
         "processed_key": processed_key,
-        "processed_at": _timestamp(processed_at),
+        "processed_at": utc_timestamp(processed_at),
     }
 
 
@@ -86,5 +86,5 @@ def upload_tracking_item(
         "source_file": source_file,
         "source_version": source_version,
         "rows": rows,
-        "processed_at": _timestamp(processed_at),
+        "processed_at": utc_timestamp(processed_at),
     }

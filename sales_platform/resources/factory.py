@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.notifier import Channel, Notifier, OutboxChannel, SmtpChannel, SnsChannel, make_sns_client
 from sales_platform.resources.object_store import ObjectStore
 from sales_platform.settings import Settings
+
+if TYPE_CHECKING:
+    from sales_platform.resources.recommendation_engines import RecommendationEngine
 
 
 def build_bucket(settings: Settings) -> ObjectStore:
@@ -55,8 +60,23 @@ def build_notifier(settings: Settings) -> Notifier:
             topics = {"report": settings.sns_report_topic_arn or "", "alert": settings.sns_alert_topic_arn or ""}
             channels.append(SnsChannel(client, topics))
     return Notifier(channels)
+def build_recommendation_engine(settings: Settings) -> RecommendationEngine:
+    from sales_platform.resources.recommendation_engines import BedrockEngine, RulesEngine, bedrock_client_factory
+
+    if settings.resolved_recommendation_engine == "bedrock":
+        return BedrockEngine(
+            settings.bedrock_model_id,
+            settings.bedrock_timeout_seconds,
+            bedrock_client_factory(settings.aws_region, settings.bedrock_timeout_seconds),
+        )
+    return RulesEngine()
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
     """Resources by the names assets, sensors and the API ask for."""
-    return {"bucket": build_bucket(settings), "table": build_table(settings), "notifier": build_notifier(settings)}
+    return {
+        "bucket": build_bucket(settings),
+        "table": build_table(settings),
+        "notifier": build_notifier(settings),
+        "recommendation_engine": build_recommendation_engine(settings),
+    }

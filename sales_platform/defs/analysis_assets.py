@@ -1,0 +1,303 @@
+"""The daily analysis: one partition per business day, downstream of every store's metrics.
+
+store_metrics[d|*] -> company_metrics[d], product_metrics[d] -> anomalies[d], trends[d]
+-> recommendations[d] -> daily_insights[d]. Each step reads its inputs through the `bucket` and
+`table` resources and writes its results there (table items, or a working document under
+ANALYSIS_PREFIX), so any day and any step can be re-run on its own.
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from sales_platform.defs.analysis_reads import (
+    day_products,
+    earlier_product_units,
+    store_days,
+    store_days_by_date,
+    stored_products,
+    units_by_sku,
+    upload_tracking,
+)
+from sales_platform.defs.ingest_assets import TRANSIENT_RETRIES
+from sales_platform.defs.partitions import business_days
+from sales_platform.domain.analysis_items import (
+    INSIGHT_PREFIX,
+    PRODUCT_PREFIX,
+    analysis_document_key,
+    analysis_fingerprint,
+    anomalies_document,
+    anomaly_report_from,
+    company_summary_item,
+    day_pk,
+    engine_answer_from,
+    insight_items,
+    product_day_items,
+    read_document,
+    recommendations_document,
+    render_document,
+    trend_report_from,
+    trends_document,
+)
+from sales_platform.domain.anomalies import detect_anomalies, history_window
+from sales_platform.domain.company_metrics import compute_company_metrics
+from sales_platform.domain.money import to_cents
+from sales_platform.domain.recommendations import AnalysisFacts
+from sales_platform.domain.trends import detect_trends, product_window, trend_window
+from sales_platform.resources.metrics_table import MetricsTable
+from sales_platform.resources.object_store import ObjectStore
+from sales_platform.resources.recommendation_engines import RecommendationEngine
+from sales_platform.settings import Settings
+
+ANALYSIS_GROUP = "daily_analysis"
+ANALYSIS_ASSETS = ("company_metrics", "product_metrics", "anomalies", "trends", "recommendations", "daily_insights")
+# Set by the completeness sensor (`complete`) and the fallback schedule (`scheduled`); a run
+# started by hand (UI, backfill, re-execution) has none and counts as `manual`.
+TRIGGER_TAG = "sales_platform/analysis_trigger"
+TOP_PRODUCTS_FOR_ENGINES = 10
+
+
+def business_date(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> dt.date:
+    return dt.date.fromisoformat(context.partition_key)
+
+
+def run_trigger(run: dg.DagsterRun) -> str:
+    """`complete`/`scheduled` as the sensor or schedule tagged the run; an automatic retry keeps
+    it, a re-execution someone started is `manual`."""
+    tags = run.tags
+    if run.parent_run_id and "dagster/retry_number" not in tags:
+        return "manual"
+    return tags.get(TRIGGER_TAG, "manual")
+
+
+def _md_table(header: list[str], rows: list[list[object]], limit: int = 15) -> dg.MetadataValue:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows[:limit]]
+    if len(rows) > limit:
+        lines.append(f"| and {len(rows) - limit} more |" + " |" * (len(header) - 1))
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    days = business_days(settings)
+    prefix = settings.analysis_prefix
+    table_kind = "sqlite" if settings.resolved_table_backend == "sqlite" else "dynamodb"
+    every_store_of_the_day = dg.AssetDep(
+        "store_metrics", partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
+    )
+    common = dict(partitions_def=days, group_name=ANALYSIS_GROUP, retry_policy=TRANSIENT_RETRIES)
+
+    def publish(context, bucket: ObjectStore, day: dt.date, name: str, document: dict, notes=()) -> dict[str, object]:
+        """Write a step's working document for the next steps; log and show what it could not
+        look at (too little history, too few days)."""
+        key = analysis_document_key(prefix, day, name)
+        bucket.write_bytes(key, render_document(document), content_type="application/json")
+        for note in notes:
+            context.log.info(note)
+        return {
+            "document": dg.MetadataValue.path(key),
+            "left_out": dg.MetadataValue.md("\n".join(f"* {note}" for note in notes) or "nothing"),
+        }
+
+    def read(bucket: ObjectStore, day: dt.date, name: str) -> dict:
+        return read_document(bucket.read_bytes(analysis_document_key(prefix, day, name)))
+
+    @dg.asset(
+        deps=[every_store_of_the_day],
+        kinds={table_kind},
+        description="The chain's day: gross, discounts, net, distinct transactions, units, averages per "
+        "transaction and per store, best and worst store, net payment mix, and which expected stores are "
+        "missing. Written to the table as the company summary (SUMMARY#COMPANY).",
+        **common,
+    )
+    def company_metrics(context: dg.AssetExecutionContext, table: dg.ResourceParam[MetricsTable]) -> dg.MaterializeResult:
+        day = business_date(context)
+        metrics = compute_company_metrics(day, store_days(table, day), settings.expected_stores)
+        trigger = run_trigger(context.run)
+        fingerprint = analysis_fingerprint(upload_tracking(table, day, settings.expected_stores))
+        table.put_items([company_summary_item(metrics, trigger=trigger, fingerprint=fingerprint, analyzed_at=_now())])
+        if metrics.missing_stores:
+            context.log.warning(f"{day}: analysed without store(s) {', '.join(metrics.missing_stores)} ({trigger})")
+        return dg.MaterializeResult(
+            metadata={
+                "net_sales": float(to_cents(metrics.net_sales)),
+                "total_sales": float(to_cents(metrics.total_sales)),
+                "total_discount": float(to_cents(metrics.total_discount)),
+                "transaction_count": metrics.transaction_count,
+                "item_count": metrics.item_count,
+                "stores_reported": f"{len(metrics.reported_stores)}/{len(metrics.expected_stores)}",
+                "missing_stores": ", ".join(metrics.missing_stores) or "none",
+                "best_store": metrics.best_store.store_id if metrics.best_store else "none",
+                "worst_store": metrics.worst_store.store_id if metrics.worst_store else "none",
+                "trigger": trigger,
+                "source_fingerprint": fingerprint,
+            }
+        )
+
+    @dg.asset(
+        deps=[every_store_of_the_day],
+        kinds={"duckdb", table_kind},
+        description="Every SKU sold that day across all stores, from every line of every store's Parquet file: "
+        "units, gross and net revenue, stores sold at, rank by net revenue. Written to the table (PRODUCT#<sku>).",
+        **common,
+    )
+    def product_metrics(
+        context: dg.AssetExecutionContext, table: dg.ResourceParam[MetricsTable], bucket: dg.ResourceParam[ObjectStore]
+    ) -> dg.MaterializeResult:
+        day = business_date(context)
+        stores = store_days(table, day)
+        products = day_products(bucket, stores)
+        table.replace_items(day_pk(day), PRODUCT_PREFIX, product_day_items(day, products))
+        return dg.MaterializeResult(
+            metadata={
+                "products": len(products),
+                "stores": len(stores),
+                "units": sum(p.units for p in products),
+                "net_revenue": float(to_cents(sum((p.net_revenue for p in products), start=to_cents(0)))),
+                "top_products": _md_table(
+                    ["rank", "sku", "product", "units", "net revenue", "stores"],
+                    [[p.rank, p.sku, p.name, p.units, to_cents(p.net_revenue), p.stores_sold] for p in products],
+                    limit=10,
+                ),
+            }
+        )
+
+    @dg.asset(
+        deps=[company_metrics],
+        description="Stores that stand out, compared with their own previous 7 reported days and with the other "
+        "stores today: historical low/high, sudden drop/spike, peer outlier, transactions and basket size.",
+        **common,
+    )
+    def anomalies(
+        context: dg.AssetExecutionContext, table: dg.ResourceParam[MetricsTable], bucket: dg.ResourceParam[ObjectStore]
+    ) -> dg.MaterializeResult:
+        day = business_date(context)
+        earlier = store_days_by_date(table, history_window(day))
+        history: dict[str, list] = {}
+        for stores in earlier.values():
+            for store in stores:
+                history.setdefault(store.store_id, []).append(store)
+        report = detect_anomalies(store_days(table, day), history)
+        published = publish(context, bucket, day, "anomalies", anomalies_document(day, report), report.notes)
+        return dg.MaterializeResult(
+            metadata={
+                "anomalies": len(report.anomalies),
+                "critical": sum(a.severity == "critical" for a in report.anomalies),
+                "warning": sum(a.severity == "warning" for a in report.anomalies),
+                "found": _md_table(
+                    ["severity", "type", "store", "value", "average", "deviation %"],
+                    [[a.severity, a.type, a.store_id, a.metric_value, a.historical_average, a.deviation_percent]
+                     for a in report.anomalies],
+                ),
+                **published,
+            }
+        )
+
+    @dg.asset(
+        deps=[company_metrics, product_metrics],
+        description="Where sales are heading: week over week, each store's momentum over 14 days, rising and "
+        "falling products against their 7-day average, the sales pace and shifts in the payment mix.",
+        **common,
+    )
+    def trends(
+        context: dg.AssetExecutionContext, table: dg.ResourceParam[MetricsTable], bucket: dg.ResourceParam[ObjectStore]
+    ) -> dg.MaterializeResult:
+        day = business_date(context)
+        window = store_days_by_date(table, trend_window(day))
+        products_today = units_by_sku(stored_products(table, day))
+        earlier = earlier_product_units(table, bucket, window, product_window(day))
+        report = detect_trends(day, window, products_today, earlier)
+        published = publish(context, bucket, day, "trends", trends_document(day, report), report.notes)
+        return dg.MaterializeResult(
+            metadata={
+                "trends": len(report.trends),
+                "found": _md_table(
+                    ["significance", "type", "direction", "change %", "title"],
+                    [[t.significance, t.type, t.trend_direction, t.metric_change_percent, t.title] for t in report.trends],
+                ),
+                **published,
+            }
+        )
+
+    @dg.asset(
+        deps=[anomalies, trends, company_metrics, product_metrics],
+        description="Actions for store and category managers, from the anomalies, trends and metrics: by the "
+        "rules engine, or by Amazon Bedrock (RECOMMENDATION_ENGINE=bedrock) with the rules as fallback.",
+        **common,
+    )
+    def recommendations(
+        context: dg.AssetExecutionContext,
+        table: dg.ResourceParam[MetricsTable],
+        bucket: dg.ResourceParam[ObjectStore],
+        recommendation_engine: dg.ResourceParam[RecommendationEngine],
+    ) -> dg.MaterializeResult:
+        day = business_date(context)
+        facts = AnalysisFacts(
+            business_date=day,
+            company=compute_company_metrics(day, store_days(table, day), settings.expected_stores),
+            top_products=sorted(stored_products(table, day), key=lambda p: p.rank)[:TOP_PRODUCTS_FOR_ENGINES],
+            anomalies=anomaly_report_from(read(bucket, day, "anomalies")).anomalies,
+            trends=trend_report_from(read(bucket, day, "trends")).trends,
+        )
+        answer = recommendation_engine.recommend(facts)
+        if answer.fallback_reason:
+            context.log.warning(f"{day}: recommendations by the rules engine instead of Bedrock: {answer.fallback_reason}")
+        metadata: dict[str, object] = {
+            "engine": answer.engine,
+            "requested_engine": answer.requested_engine,
+            "recommendations": len(answer.recommendations),
+            "found": _md_table(
+                ["priority", "category", "title"], [[r.priority, r.category, r.title] for r in answer.recommendations]
+            ),
+            **publish(context, bucket, day, "recommendations", recommendations_document(day, answer)),
+        }
+        if answer.fallback_reason:  # only when it happened, so "is there a reason" means "did it fall back"
+            metadata["fallback_reason"] = answer.fallback_reason
+        if answer.requested_engine == "bedrock":
+            metadata |= {
+                "model_id": answer.model_id or "",
+                "attempts": answer.attempts,
+                "input_tokens": answer.input_tokens,
+                "output_tokens": answer.output_tokens,
+                "estimated_cost_usd": float(answer.estimated_cost_usd) if answer.estimated_cost_usd is not None else "unknown for this model",
+                "reworded_descriptions": len(answer.descriptions),
+                "rejected_descriptions": answer.rejected_descriptions,
+            }
+        return dg.MaterializeResult(metadata=metadata)
+
+    @dg.asset(
+        deps=[anomalies, trends, recommendations],
+        kinds={table_kind},
+        description="The day's anomalies, trends and recommendations as insight items in the table, with stable "
+        "ids: a rerun replaces the day's insights, never adds to them.",
+        **common,
+    )
+    def daily_insights(
+        context: dg.AssetExecutionContext, table: dg.ResourceParam[MetricsTable], bucket: dg.ResourceParam[ObjectStore]
+    ) -> dg.MaterializeResult:
+        day = business_date(context)
+        answer = engine_answer_from(read(bucket, day, "recommendations"))
+        items = insight_items(
+            day,
+            anomaly_report_from(read(bucket, day, "anomalies")).anomalies,
+            trend_report_from(read(bucket, day, "trends")).trends,
+            answer,
+            _now(),
+        )
+        table.replace_items(day_pk(day), INSIGHT_PREFIX, items)
+        count = lambda kind: sum(item["insight_type"] == kind for item in items)  # noqa: E731
+        return dg.MaterializeResult(
+            metadata={
+                "insights": len(items),
+                "anomalies": count("anomaly"),
+                "trends": count("trend"),
+                "recommendations": count("recommendation"),
+                "recommendation_engine": answer.engine,
+            }
+        )
+
+    return [company_metrics, product_metrics, anomalies, trends, recommendations, daily_insights]

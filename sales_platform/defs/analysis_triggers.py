@@ -1,0 +1,133 @@
+"""What starts a day's analysis: the completeness sensor, the fallback schedule, or a person
+(the UI's materialize, re-execute and backfill need nothing from here).
+
+The sensor looks only at days whose store metrics were materialized since its last look (the
+event log answers that with one indexed query), so a tick costs the same after a year as after
+a day. Whether such a day is due is decided from the table (`analysis_verdict`), so the same
+data is never analysed twice, whoever evaluates the sensor: the daemon, or `sales-platform
+process`, which starts without a cursor.
+"""
+
+import datetime as dt
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from sales_platform.defs.analysis_assets import ANALYSIS_ASSETS, TRIGGER_TAG
+from sales_platform.defs.analysis_reads import upload_tracking
+from sales_platform.defs.partitions import accepted_days, business_days, store_and_day
+from sales_platform.domain.analysis_due import analysis_verdict
+from sales_platform.domain.analysis_items import COMPANY_SUMMARY_SK, day_pk
+from sales_platform.domain.wording import names
+from sales_platform.resources.metrics_table import MetricsTable
+from sales_platform.settings import Settings
+
+ANALYSIS_JOB = "daily_analysis"
+ANALYSIS_SENSOR = "daily_analysis_sensor"
+ANALYSIS_SCHEDULE = "daily_analysis_schedule"
+STORE_METRICS = dg.AssetKey("store_metrics")
+_UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def build_analysis_job() -> UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        ANALYSIS_JOB,
+        selection=dg.AssetSelection.assets(*ANALYSIS_ASSETS),
+        description="A business day's analysis: company and product metrics, anomalies, trends, recommendations "
+        "and insights, with their checks.",
+    )
+
+
+def build_analysis_sensor(settings: Settings, analysis_job: UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+    days = business_days(settings)
+
+    @dg.sensor(
+        name=ANALYSIS_SENSOR,
+        job=analysis_job,
+        minimum_interval_seconds=settings.automation_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Starts a day's analysis when every expected store's upload is processed, and again when a "
+        f"late or corrected upload changes a complete day up to {settings.reanalysis_window_days} days back.",
+    )
+    def daily_analysis_sensor(context: dg.SensorEvaluationContext, table: dg.ResourceParam[MetricsTable]):
+        newest = context.instance.fetch_materializations(STORE_METRICS, limit=1).records
+        if not newest:
+            return dg.SensorResult(skip_reason="no store has reported yet", cursor=context.cursor)
+        last_seen = int(context.cursor) if context.cursor else None
+        top = newest[0].storage_id
+        if last_seen is not None and last_seen >= top:
+            return dg.SensorResult(skip_reason="no store metrics since the last look", cursor=str(top))
+        changed = context.instance.get_materialized_partitions(STORE_METRICS, after_cursor=last_seen, before_cursor=top + 1)
+        today = settings.today()
+        requests, waiting = [], []
+        for day in sorted({store_and_day(partition)[1] for partition in changed}):
+            key = day.isoformat()
+            if not days.has_partition_key(key):
+                continue  # a request outside the partitions would fail the whole tick
+            verdict = analysis_verdict(
+                day,
+                upload_tracking(table, day, settings.expected_stores),
+                settings.expected_stores,
+                table.get_item(day_pk(day), COMPANY_SUMMARY_SK),
+                today,
+                settings.reanalysis_window_days,
+            )
+            if verdict.due:
+                context.log.info(f"{key}: analysis due ({verdict.reason})")
+                requests.append(
+                    dg.RunRequest(run_key=f"{key}@{verdict.fingerprint}", partition_key=key, tags={TRIGGER_TAG: "complete"})
+                )
+            else:
+                waiting.append(f"{key} {verdict.reason}")
+        if requests:
+            for reason in waiting:
+                context.log.info(reason)
+            return dg.SensorResult(run_requests=requests, cursor=str(top))
+        return dg.SensorResult(skip_reason="no day became due: " + "; ".join(waiting[:10]), cursor=str(top))
+
+    return daily_analysis_sensor
+
+
+def build_analysis_schedule(settings: Settings, analysis_job: UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name=ANALYSIS_SCHEDULE,
+        cron_schedule=settings.daily_analysis_schedule,
+        execution_timezone=settings.daily_analysis_timezone,
+        job=analysis_job,
+        default_status=dg.DefaultScheduleStatus.RUNNING
+        if settings.enable_scheduled_analysis
+        else dg.DefaultScheduleStatus.STOPPED,
+        description="The fallback: analyses the day with whatever stores are in, unless its analysis already ran.",
+    )
+    def daily_analysis_schedule(context: dg.ScheduleEvaluationContext, table: dg.ResourceParam[MetricsTable]):
+        moment = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
+        day = moment.astimezone(settings.timezone).date()
+        key = day.isoformat()
+        first, last = accepted_days(settings, moment)
+        if not first <= day <= last:
+            return dg.SkipReason(f"{key} is before PARTITIONS_START_DATE={first}")
+        summary = table.get_item(day_pk(day), COMPANY_SUMMARY_SK)
+        if summary is not None:
+            return dg.SkipReason(
+                f"the analysis of {key} already ran ({summary['trigger']}, {summary['stores_reported']}/"
+                f"{summary['stores_expected']} stores, at {summary['analyzed_at']}); nothing to do"
+            )
+        running = context.instance.get_runs(
+            dg.RunsFilter(job_name=ANALYSIS_JOB, tags={"dagster/partition": key}, statuses=_UNFINISHED), limit=1
+        )
+        if running:
+            return dg.SkipReason(f"the analysis of {key} is already under way (run {running[0].run_id})")
+        reported = {item["store_id"] for item in upload_tracking(table, day, settings.expected_stores)}
+        missing = [store for store in settings.expected_stores if store not in reported]
+        context.log.info(
+            f"{key}: analysing {len(reported)}/{len(settings.expected_stores)} stores"
+            + (f"; missing {names(missing, limit=20)}" if missing else "")
+        )
+        return dg.RunRequest(run_key=f"scheduled:{key}", partition_key=key, tags={TRIGGER_TAG: "scheduled"})
+
+    return daily_analysis_schedule

@@ -1,0 +1,324 @@
+"""Where the chain is heading: week over week, each store's momentum, rising and falling
+products, the sales pace and the payment mix.
+
+Comparisons are chosen so the weekly rhythm (busy Saturdays, quiet Tuesdays) does not pass for
+a trend: whole weeks against whole weeks, and the same weekdays a week apart, taking medians
+where one outage or one event day could otherwise tilt the answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sales_platform.domain.company_metrics import StoreDay
+from sales_platform.domain.wording import change_percent, money, one_decimal, percent, signed_percent
+
+WEEK = 7
+WINDOW_DAYS = 2 * WEEK  # today and the 13 days before
+SIGNIFICANCE_ORDER = {"high": 0, "medium": 1, "low": 2}
+
+
+@dataclass(frozen=True)
+class TrendThresholds:
+    flat_below: Decimal = Decimal(2)  # |change| in percent under which a direction is "flat"
+    medium_from: Decimal = Decimal(5)
+    high_from: Decimal = Decimal(10)
+    min_days_per_week: int = 4
+    # store momentum: fitted change over the window, in percent of the store's median day, from
+    # at least this many weekdays reported in both weeks
+    momentum_min_pairs: int = 5
+    momentum_from: Decimal = Decimal(20)
+    momentum_high_from: Decimal = Decimal(35)
+    # products: today's units against their average over the previous days
+    product_min_days: int = 3
+    product_min_units: Decimal = Decimal(20)
+    product_rising_from: Decimal = Decimal(50)
+    product_falling_from: Decimal = Decimal(35)
+    product_high_from: Decimal = Decimal(100)
+    products_per_direction: int = 5
+    # payment mix: share of a method, in percentage points
+    payment_shift_from: Decimal = Decimal(3)
+    payment_shift_high_from: Decimal = Decimal(6)
+    pace_days: int = 3
+
+
+DEFAULT_TREND_THRESHOLDS = TrendThresholds()
+
+
+@dataclass(frozen=True)
+class Trend:
+    type: str
+    title: str
+    description: str
+    affected_items: list[str]
+    significance: str  # low | medium | high
+    trend_direction: str  # up | down | flat
+    metric_change_percent: Decimal
+    subject: str = ""  # what the trend is about when a type occurs more than once a day
+
+    @property
+    def insight_id(self) -> str:
+        return f"{self.type}-{self.subject}" if self.subject else self.type
+
+
+@dataclass(frozen=True)
+class ProductUnits:
+    name: str
+    units: int
+
+
+@dataclass(frozen=True)
+class TrendReport:
+    trends: list[Trend]
+    notes: list[str] = field(default_factory=list)
+
+
+def trend_window(business_date: dt.date) -> list[dt.date]:
+    """The days whose store summaries the trends read, oldest first."""
+    return [business_date - dt.timedelta(days=n) for n in range(WINDOW_DAYS - 1, -1, -1)]
+
+
+def product_window(business_date: dt.date) -> list[dt.date]:
+    """The earlier days whose product units a product trend is compared with."""
+    return [business_date - dt.timedelta(days=n) for n in range(1, WEEK + 1)]
+
+
+def _direction(change: Decimal, limits: TrendThresholds) -> str:
+    if abs(change) < limits.flat_below:
+        return "flat"
+    return "up" if change > 0 else "down"
+
+
+def _significance(change: Decimal, medium: Decimal, high: Decimal) -> str:
+    size = abs(change)
+    return "high" if size >= high else "medium" if size >= medium else "low"
+
+
+def _daily_net(days: Mapping[dt.date, Sequence[StoreDay]]) -> dict[dt.date, Decimal]:
+    return {day: sum((s.net_sales for s in stores), Decimal(0)) for day, stores in days.items() if stores}
+
+
+def _average(values: Sequence[Decimal]) -> Decimal:
+    return sum(values, Decimal(0)) / len(values)
+
+
+def _week_over_week(
+    business_date: dt.date, days: Mapping[dt.date, Sequence[StoreDay]], limits: TrendThresholds
+) -> Trend | str:
+    daily = _daily_net(days)
+    this_week = [business_date - dt.timedelta(days=n) for n in range(WEEK)]
+    last_week = [day - dt.timedelta(days=WEEK) for day in this_week]
+    now = [daily[day] for day in this_week if day in daily]
+    before = [daily[day] for day in last_week if day in daily]
+    if len(now) < limits.min_days_per_week or len(before) < limits.min_days_per_week:
+        return (
+            f"week over week needs {limits.min_days_per_week} days with sales in each of the two weeks; "
+            f"found {len(now)} and {len(before)}"
+        )
+    average_now, average_before = _average(now), _average(before)
+    if average_before <= 0:
+        return "week over week: no sales in the week before"
+    change = one_decimal(change_percent(average_now, average_before))  # thresholds apply to what is shown
+    # The stores that moved most in the same direction as the chain.
+    weeks: dict[str, tuple[list[Decimal], list[Decimal]]] = {}
+    for week, dates in ((0, this_week), (1, last_week)):
+        for day in dates:
+            for store in days.get(day, ()):
+                weeks.setdefault(store.store_id, ([], []))[week].append(store.net_sales)
+    movers = [
+        (change_percent(_average(recent), _average(earlier)), store_id)
+        for store_id, (recent, earlier) in sorted(weeks.items())
+        if recent and earlier and _average(earlier) > 0
+    ]
+    movers = sorted((m for m in movers if (m[0] > 0) == (change > 0) and m[0] != 0), reverse=change > 0)
+    leaders = [f"{store_id} ({signed_percent(store_change)})" for store_change, store_id in movers[:3]]
+    direction = _direction(change, limits)
+    return Trend(
+        type="week_over_week",
+        title=f"Net sales {'up' if change > 0 else 'down'} {percent(change)} week over week"
+        if direction != "flat"
+        else "Net sales steady week over week",
+        description=f"Net sales averaged {money(average_now)} a day over the last 7 days "
+        f"({this_week[-1].isoformat()} to {business_date.isoformat()}), {signed_percent(change)} on "
+        f"{money(average_before)} a day the 7 days before"
+        + (f"; most {'up' if change >= 0 else 'down'}: {', '.join(leaders)}." if leaders else "."),
+        affected_items=[store_id for _, store_id in movers[:3]],
+        significance=_significance(change, limits.medium_from, limits.high_from),
+        trend_direction=direction,
+        metric_change_percent=one_decimal(change),
+    )
+
+
+def _store_momentum(
+    business_date: dt.date, days: Mapping[dt.date, Sequence[StoreDay]], limits: TrendThresholds
+) -> list[Trend] | str:
+    """Each store's slope over the window, from the change between the same weekday a week
+    apart (7 pairs), taking the median: the weekly rhythm cancels out within each pair, and one
+    outage or event day spoils one pair, not the median."""
+    window = trend_window(business_date)
+    series: dict[str, dict[dt.date, Decimal]] = {}
+    for day in window:
+        for store in days.get(day, ()):
+            series.setdefault(store.store_id, {})[day] = store.net_sales
+    found, measured = [], 0
+    for store_id, net in sorted(series.items()):
+        week_later = [(day, day + dt.timedelta(days=WEEK)) for day in window[:WEEK]]
+        pairs = [(net[later] - net[day]) / WEEK for day, later in week_later if day in net and later in net]
+        typical = statistics.median(net.values())
+        if len(pairs) < limits.momentum_min_pairs or typical <= 0:
+            continue
+        measured += 1
+        change = one_decimal(statistics.median(pairs) * (len(window) - 1) / typical * 100)
+        if abs(change) < limits.momentum_from:
+            continue
+        up = change > 0
+        found.append(
+            Trend(
+                type="store_momentum",
+                subject=store_id,
+                title=f"Store {store_id} {'gaining' if up else 'losing'} momentum",
+                description=f"Store {store_id}'s net sales trend {'up' if up else 'down'} by about {percent(change)} "
+                f"over the {len(window)} days to {business_date.isoformat()} (median change between the same "
+                f"weekdays a week apart, against a typical day of {money(typical)}).",
+                affected_items=[store_id],
+                significance=_significance(change, limits.momentum_from, limits.momentum_high_from),
+                trend_direction="up" if up else "down",
+                metric_change_percent=change,
+            )
+        )
+    if not measured and series:
+        return f"store momentum needs {limits.momentum_min_pairs} weekdays reported in both weeks of the window"
+    return found
+
+
+def _product_trends(
+    today: Mapping[str, ProductUnits],
+    earlier: Sequence[Mapping[str, ProductUnits]],
+    limits: TrendThresholds,
+) -> list[Trend] | str:
+    if len(earlier) < limits.product_min_days:
+        return (
+            f"product trends need {limits.product_min_days} earlier days with product figures; found {len(earlier)}"
+        )
+    rising, falling = [], []
+    for sku in sorted(set(today) | {sku for day in earlier for sku in day}):
+        average = Decimal(sum(day[sku].units for day in earlier if sku in day)) / len(earlier)
+        units = today[sku].units if sku in today else 0
+        name = today[sku].name if sku in today else next(day[sku].name for day in earlier if sku in day)
+        if average <= 0:
+            continue
+        change = one_decimal(change_percent(Decimal(units), average))
+        if change >= limits.product_rising_from and units >= limits.product_min_units:
+            rising.append((change, sku, name, units, average))
+        elif change <= -limits.product_falling_from and average >= limits.product_min_units:
+            falling.append((change, sku, name, units, average))
+    found = []
+    for group in (sorted(rising, key=lambda r: (-r[0], r[1])), sorted(falling, key=lambda r: (r[0], r[1]))):
+        for change, sku, name, units, average in group[: limits.products_per_direction]:
+            up = change > 0
+            found.append(
+                Trend(
+                    type="product_trend",
+                    subject=sku,
+                    title=f"{name} {'rising' if up else 'falling'}",
+                    description=f"{name} ({sku}) sold {units} units, {signed_percent(change)} on its average of "
+                    f"{one_decimal(average)} a day over the previous {len(earlier)} days.",
+                    affected_items=[sku],
+                    significance=_significance(change, limits.product_rising_from if up else limits.product_falling_from, limits.product_high_from),
+                    trend_direction="up" if up else "down",
+                    metric_change_percent=one_decimal(change),
+                )
+            )
+    return found
+
+
+def _sales_pace(
+    business_date: dt.date, days: Mapping[dt.date, Sequence[StoreDay]], limits: TrendThresholds
+) -> Trend | str:
+    daily = _daily_net(days)
+    recent = [business_date - dt.timedelta(days=n) for n in range(limits.pace_days)]
+    now = [daily[day] for day in recent if day in daily]
+    before = [daily[day - dt.timedelta(days=WEEK)] for day in recent if day - dt.timedelta(days=WEEK) in daily]
+    if len(now) < 2 or len(before) < 2 or _average(before) <= 0:
+        return f"sales pace needs at least 2 of the last {limits.pace_days} days and of the same days a week earlier"
+    average_now, average_before = _average(now), _average(before)
+    change = one_decimal(change_percent(average_now, average_before))  # thresholds apply to what is shown
+    direction = _direction(change, limits)
+    return Trend(
+        type="sales_velocity",
+        title={"up": "Sales pace picking up", "down": "Sales pace slowing", "flat": "Sales pace steady"}[direction],
+        description=f"Net sales ran at {money(average_now)} a day over the last {len(now)} days, "
+        f"{signed_percent(change)} on {money(average_before)} a day over the same weekdays a week earlier.",
+        affected_items=[],
+        significance=_significance(change, limits.medium_from, limits.high_from),
+        trend_direction=direction,
+        metric_change_percent=one_decimal(change),
+    )
+
+
+def _payment_shares(stores: Sequence[StoreDay]) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for store in stores:
+        for method, amount in store.payment_breakdown.items():
+            totals[method] = totals.get(method, Decimal(0)) + amount
+    whole = sum(totals.values(), Decimal(0))
+    return {method: amount / whole * 100 for method, amount in totals.items()} if whole > 0 else {}
+
+
+def _payment_mix(
+    business_date: dt.date, days: Mapping[dt.date, Sequence[StoreDay]], limits: TrendThresholds
+) -> Trend | str | None:
+    earlier = [s for n in range(1, WEEK + 1) for s in days.get(business_date - dt.timedelta(days=n), ())]
+    now, before = _payment_shares(days.get(business_date, ())), _payment_shares(earlier)
+    if not now or not before:
+        return "payment mix needs sales today and in the previous 7 days"
+    shifts = [(now.get(m, Decimal(0)) - before.get(m, Decimal(0)), m) for m in sorted(set(now) | set(before))]
+    shift, method = max(shifts, key=lambda pair: abs(pair[0]))
+    shift = one_decimal(shift)
+    if abs(shift) < limits.payment_shift_from:
+        return None
+    label = method.replace("_", " ")
+    return Trend(
+        type="payment_mix_shift",
+        title=f"{label.capitalize()} share of sales {'up' if shift > 0 else 'down'} {one_decimal(abs(shift))} points",
+        description=f"{label.capitalize()} took {one_decimal(now.get(method, Decimal(0)))}% of net sales, against "
+        f"{one_decimal(before.get(method, Decimal(0)))}% over the previous 7 days "
+        f"({'+' if shift > 0 else '-'}{one_decimal(abs(shift))} percentage points).",
+        affected_items=[method],
+        significance=_significance(shift, limits.payment_shift_from, limits.payment_shift_high_from),
+        trend_direction="up" if shift > 0 else "down",
+        # in percentage points of the share: a share has no meaningful percent change of its own
+        metric_change_percent=one_decimal(shift),
+    )
+
+
+def detect_trends(
+    business_date: dt.date,
+    days: Mapping[dt.date, Sequence[StoreDay]],
+    products_today: Mapping[str, ProductUnits],
+    products_earlier: Sequence[Mapping[str, ProductUnits]],
+    limits: TrendThresholds = DEFAULT_TREND_THRESHOLDS,
+) -> TrendReport:
+    """`days`: store summaries by day over `trend_window`; `products_earlier`: units by SKU for
+    each earlier day of `product_window` that has figures."""
+    trends: list[Trend] = []
+    notes: list[str] = []
+    for outcome in (
+        _week_over_week(business_date, days, limits),
+        _store_momentum(business_date, days, limits),
+        _product_trends(products_today, products_earlier, limits),
+        _sales_pace(business_date, days, limits),
+        _payment_mix(business_date, days, limits),
+    ):
+        if isinstance(outcome, str):
+            notes.append(outcome)
+        elif isinstance(outcome, Trend):
+            trends.append(outcome)
+        elif outcome:
+            trends += outcome
+    trends.sort(key=lambda t: (SIGNIFICANCE_ORDER[t.significance], -abs(t.metric_change_percent), t.insight_id))
+    return TrendReport(trends, notes)
