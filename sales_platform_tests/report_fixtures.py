@@ -150,6 +150,12 @@ def _insight_items(day: dt.date, engine: str) -> list[dict[str, Any]]:
             significance="high", trend_direction="down", metric_change_percent=D("-12.5"),
         ),
         _insight(
+            day, "trend", "payment_mix_shift-mobile", "rules",
+            type="payment_mix_shift", title="Mobile share of sales up 3.2 points",
+            description="Mobile payments took 18.4% of net sales against 15.2% over the week before.",
+            affected_items=["mobile"], significance="medium", trend_direction="up", metric_change_percent=D("3.2"),
+        ),
+        _insight(
             day, "recommendation", "restock-sku-042", engine,
             priority="high", category="inventory", title="Restock Papa Smurf Figurine",
             description="It sold 31 units across two stores; stock runs out within two days.",

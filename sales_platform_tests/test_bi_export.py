@@ -43,7 +43,7 @@ def test_the_export_holds_the_last_days_as_ndjson_parquet_and_quicksight_manifes
     assert current["first_day"] == (store_today() - dt.timedelta(days=29)).isoformat()
     # 3 complete days of 3 stores, and the known day with 2 of them.
     assert {name: entry["rows"] for name, entry in current["datasets"].items()} == {
-        "store_summaries": 11, "top_products": 12, "anomalies": 8, "trends": 4, "recommendations": 8,
+        "store_summaries": 11, "top_products": 12, "anomalies": 8, "trends": 8, "recommendations": 8,
     }
     for dataset in DATASETS:
         entry = current["datasets"][dataset]

@@ -14,11 +14,6 @@ from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectStore
 from sales_platform.settings import Settings
 
-# Where the reports and BI export branches put their files; their settings (REPORTS_PREFIX,
-# QUICKSIGHT_PREFIX) are read when present.
-DEFAULT_REPORTS_PREFIX = "reports/"
-DEFAULT_QUICKSIGHT_PREFIX = "quicksight/"
-
 
 @dataclass
 class ApiContext:
@@ -37,8 +32,8 @@ class ApiContext:
         return (
             settings.processed_prefix,
             settings.rejected_prefix,
-            getattr(settings, "reports_prefix", DEFAULT_REPORTS_PREFIX),
-            getattr(settings, "quicksight_prefix", DEFAULT_QUICKSIGHT_PREFIX),
+            settings.reports_prefix,
+            settings.quicksight_prefix,
         )
 
     def public_base_url(self, request: Request) -> str:

@@ -88,10 +88,9 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     ) -> dg.MaterializeResult:
         day = dt.date.fromisoformat(context.partition_key)
         recommendation_engines = {i.get("engine") for i in day_items.insights(table, day, "recommendation")} - {None}
-        # RECOMMENDATION_ENGINE belongs to the analysis' settings; read it only if it is there.
         fell_back, reason = engine_fell_back(
             recommendation_engines,
-            getattr(settings, "recommendation_engine", None),
+            settings.resolved_recommendation_engine,
             _recorded_engine_choice(context, context.partition_key),
         )
         report = build_daily_report(_report_inputs(table, settings, day, reason if fell_back else None))

@@ -189,11 +189,16 @@ def _share(amount: Decimal, total: Decimal) -> str:
     return fmt.percent(amount / total * 100, signed=False) if total else "n/a"
 
 
+def _trend_change(trend: Item) -> str:
+    change = trend.get("metric_change_percent")
+    if change is None:
+        return ""
+    # A payment mix shift moves a share, so its change is in percentage points.
+    return f"{Decimal(str(change)):+.1f} points" if trend.get("type") == "payment_mix_shift" else fmt.percent(change)
+
+
 def _trend_figures(trend: Item) -> str:
-    parts = [trend.get("trend_direction") or "", fmt.percent(trend.get("metric_change_percent"))]
-    if trend.get("metric_change_percent") is None:
-        parts = parts[:1]
-    return ", ".join(part for part in parts if part)
+    return ", ".join(part for part in (trend.get("trend_direction") or "", _trend_change(trend)) if part)
 
 
 def _list(values: object) -> str:
@@ -243,7 +248,8 @@ def _text(inputs: ReportInputs, facts: _Facts) -> str:
     for severity, group in _grouped(facts.anomalies, "severity", fmt.SEVERITY_ORDER):
         lines.append(f"{severity.upper()} ({len(group)})")
         for anomaly in group:
-            where = f"Store {anomaly['store_id']}: " if anomaly.get("store_id") else ""
+            store = f"Store {anomaly['store_id']}" if anomaly.get("store_id") else ""
+            where = f"{store}: " if store and store not in (anomaly.get("title") or "") else ""
             lines.append(f"  - {where}{anomaly.get('title')}")
             lines += _wrap(anomaly.get("description"))
 
@@ -362,7 +368,7 @@ def _html(inputs: ReportInputs, facts: _Facts, charts: Sequence[Chart], image_so
                     (
                         t.get("title"),
                         t.get("trend_direction") or "",
-                        fmt.percent(t.get("metric_change_percent")) if t.get("metric_change_percent") is not None else "",
+                        _trend_change(t),
                         t.get("significance") or "",
                         t.get("description"),
                     )
