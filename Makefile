@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The platform alone is enough for the demo and dev; the tests add their tools on top.
 INSTALLED := $(VENV)/.installed
+TEST_INSTALLED := $(VENV)/.installed-dev
 # checkov (Terraform security checks) in its own virtualenv: its HCL parser clashes with
 # python-hcl2, which the test environment uses.
 CHECKOV_VENV := .venv-checkov
@@ -13,16 +15,21 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24.2"
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
 	$(BIN)/python -m pip check
 	touch $(INSTALLED)
 
-install: $(INSTALLED)
+$(TEST_INSTALLED): $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip check
+	touch $(TEST_INSTALLED)
+
+install: $(TEST_INSTALLED)
 
 demo: $(INSTALLED)
 	$(BIN)/sales-platform demo
 
-test: $(INSTALLED) $(CHECKOV)
+test: $(TEST_INSTALLED) $(CHECKOV)
 	$(BIN)/python -m pytest
 
 dev: $(INSTALLED)

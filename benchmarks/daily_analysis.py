@@ -170,9 +170,9 @@ def _child(home: str, stores: int, days: int) -> None:
     import dagster as dg
 
     from sales_platform.defs import build_definitions
-    from sales_platform.local_runner import local_instance, quiet_dagster_warnings
+    from sales_platform.local_runner import local_instance, quiet_dagster
 
-    quiet_dagster_warnings()
+    quiet_dagster()
     settings = _settings(Path(home), stores, days)
     definitions = build_definitions(settings)
     with local_instance(settings) as instance:

@@ -89,9 +89,9 @@ def _print_outcome(outcome) -> None:
 def _run_pass(settings: Settings, verbose: bool, workers: int):
     from sales_platform.defs import build_definitions
     from sales_platform.defs.analysis_triggers import ANALYSIS_JOB
-    from sales_platform.local_runner import local_instance, process_pending, quiet_dagster_warnings
+    from sales_platform.local_runner import local_instance, process_pending, quiet_dagster
 
-    quiet_dagster_warnings()
+    quiet_dagster()
     definitions = build_definitions(settings)
     with local_instance(settings) as instance:
         done = 0
@@ -169,7 +169,10 @@ def demo(args: argparse.Namespace) -> int:
     print(f"  table         {settings.sqlite_path if settings.resolved_table_backend == 'sqlite' else settings.dynamodb_table}")
     print("  analysis      the table's DATE#<day> items: SUMMARY#COMPANY, PRODUCT#<sku>, INSIGHT#...; "
           f"working files under {settings.analysis_prefix}")
-    print(f"  Dagster runs  sales-platform dev, then http://127.0.0.1:3000")
+    print(f"  reports       {settings.reports_prefix} in the bucket; sent on {', '.join(settings.notify_channels)}"
+          + (f" ({settings.outbox_path})" if "outbox" in settings.notify_channels else ""))
+    print(f"  BI export     {settings.quicksight_prefix} in the bucket")
+    print("  Dagster runs  sales-platform dev, then http://127.0.0.1:3000")
     return 1 if report.failed else 0
 
 

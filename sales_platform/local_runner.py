@@ -8,6 +8,7 @@ a running deployment all decide what to do with the same code.
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from collections.abc import Callable
@@ -84,9 +85,11 @@ class PassReport:
         return [outcome for outcome in self.outcomes if outcome.status == "failed"]
 
 
-def quiet_dagster_warnings() -> None:
-    """Dagster announces beta and preview features on every definition; they say nothing to
-    someone running the platform."""
+def quiet_dagster() -> None:
+    """Dagster announces beta and preview features on every definition, and sensors narrate each
+    tick; they say nothing to someone running the platform, who gets a summary instead. Warnings
+    and errors still show."""
+    logging.getLogger("dagster").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", module="dagster")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     for name in ("BetaWarning", "PreviewWarning", "SupersessionWarning"):
@@ -149,7 +152,7 @@ _worker: tuple[dg.Definitions, dg.DagsterInstance] | None = None
 
 def _start_worker(settings: Settings) -> None:
     global _worker
-    quiet_dagster_warnings()
+    quiet_dagster()
     from sales_platform.defs import build_definitions
 
     _worker = (build_definitions(settings), local_instance(settings))
