@@ -163,6 +163,17 @@ def _execute_in_worker(launch: _Launch) -> RunOutcome:
     return _execute(*_worker, launch)
 
 
+def _evaluate_quietly(sensor: dg.SensorDefinition, context: dg.SensorEvaluationContext):
+    """A sensor's tick narration is for the daemon's tick history in the UI; here the summary of
+    what ran says it. Dagster gives each tick its own console logger, so its level cannot be set;
+    informational records are switched off for the tick instead (warnings and errors still show)."""
+    logging.disable(logging.INFO)
+    try:
+        return sensor.evaluate_tick(context)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
 def _waves(launches: list[_Launch]) -> list[list[_Launch]]:
     """Groups that may run at once: never two runs of one partition side by side, so two files
     for the same store-day are applied in the order they arrived."""
@@ -208,7 +219,7 @@ def process_pending(
                     sensor_name=sensor.name,
                     resources=definitions.resources,
                 )
-                data = sensor.evaluate_tick(context)
+                data = _evaluate_quietly(sensor, context)
                 # A run status sensor (failure alerts) handles a few runs per tick: look again
                 # while it still moves on, so no failure of this pass goes unreported.
                 if isinstance(sensor, dg.RunStatusSensorDefinition) and cursors.get(sensor.name) not in (None, data.cursor):
