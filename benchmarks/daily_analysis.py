@@ -26,6 +26,8 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from peak_memory import peak_rss_mb
+
 DAY = dt.date(2026, 11, 20)
 LINES_PER_STORE = 900
 
@@ -152,20 +154,6 @@ def setup(home: Path, stores: int, days: int) -> dict:
     return {"seconds": time.perf_counter() - started, "lines": lines.num_rows}
 
 
-def _peak_rss_mb() -> float:
-    """This process's own peak: /proc's VmHWM starts afresh at exec, while ru_maxrss keeps the
-    parent's peak from before it (here: the set-up's)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _child(home: str, stores: int, days: int) -> None:
     import dagster as dg
 
@@ -193,7 +181,7 @@ def _child(home: str, stores: int, days: int) -> None:
     print(json.dumps({
         "success": result.success,
         "seconds": seconds,
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "steps": steps,
         "counts": counts,
         "checks_passed": f"{sum(checks)}/{len(checks)}",

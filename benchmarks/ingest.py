@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from peak_memory import peak_rss_mb
+
 DAY = "2026-11-20"
 FILE_NAME = f"store_0001_{DAY}.json"
 
@@ -66,11 +68,9 @@ def floor(source: Path, work: Path) -> dict:
 
 
 def _child(kind: str, source: str) -> None:
-    import resource
-
     with tempfile.TemporaryDirectory(prefix="ingest-bench-") as folder:
         result = (platform if kind == "platform" else floor)(Path(source), Path(folder))
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
 
 
