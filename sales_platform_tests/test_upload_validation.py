@@ -13,6 +13,7 @@ import pytest
 from sales_platform.domain.upload_contract import (
     FIELDS,
     LINE_ITEM_SCHEMA,
+    PAYMENT_METHODS,
     UploadNameError,
     parse_upload_name,
     route_upload,
@@ -339,3 +340,12 @@ def test_problems_deep_in_a_large_file_are_found(tmp_path):
 def test_store_ids_are_ascii_digits_only():
     with pytest.raises(UploadNameError):
         parse_upload_name("store_\u0660\u0660\u0660\u0661_2025-11-27.json")  # Arabic-Indic digits
+
+
+def test_the_rules_follow_the_stores_contract():
+    contract = json.loads((Path(__file__).resolve().parents[1] / "docs" / "contracts" / "upload-schema.json").read_text())
+    record = contract["items"]
+    assert tuple(record["required"]) == FIELDS and list(record["properties"]) == list(FIELDS)
+    assert record["additionalProperties"] is False
+    assert tuple(record["properties"]["payment_method"]["enum"]) == PAYMENT_METHODS
+    assert record["properties"]["quantity"]["minimum"] == 1 and record["properties"]["discount_amount"]["minimum"] == 0
