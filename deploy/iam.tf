@@ -12,6 +12,7 @@ locals {
     processed    = "${local.bucket_arn}/${var.processed_prefix}*"
     rejected     = "${local.bucket_arn}/${var.rejected_prefix}*"
     archive      = "${local.bucket_arn}/${local.archive_prefix}*"
+    analysis     = "${local.bucket_arn}/${local.analysis_prefix}*"
     reports      = "${local.bucket_arn}/${local.reports_prefix}*"
     quicksight   = "${local.bucket_arn}/${local.quicksight_prefix}*"
     compute_logs = "${local.bucket_arn}/${local.compute_logs_prefix}*"
@@ -102,7 +103,7 @@ data "aws_iam_policy_document" "run" {
       test     = "StringLike"
       variable = "s3:prefix"
       values = [
-        for prefix in [var.upload_prefix, var.processed_prefix, var.rejected_prefix, local.archive_prefix, local.reports_prefix, local.quicksight_prefix, local.compute_logs_prefix] : "${prefix}*"
+        for prefix in [var.upload_prefix, var.processed_prefix, var.rejected_prefix, local.archive_prefix, local.analysis_prefix, local.reports_prefix, local.quicksight_prefix, local.compute_logs_prefix] : "${prefix}*"
       ]
     }
   }
@@ -112,7 +113,7 @@ data "aws_iam_policy_document" "run" {
     actions = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"]
     resources = [
       local.objects.uploads, local.objects.processed, local.objects.rejected, local.objects.archive,
-      local.objects.reports, local.objects.quicksight, local.objects.compute_logs,
+      local.objects.analysis, local.objects.reports, local.objects.quicksight, local.objects.compute_logs,
     ]
   }
 

@@ -16,6 +16,7 @@ locals {
 
   # Bucket prefixes the Terraform variables do not name keep the settings' defaults.
   archive_prefix      = "archive/"
+  analysis_prefix     = "analysis/"
   reports_prefix      = "reports/"
   quicksight_prefix   = "quicksight/"
   compute_logs_prefix = "dagster-compute-logs/"
@@ -56,6 +57,7 @@ locals {
     PROCESSED_PREFIX          = var.processed_prefix
     REJECTED_PREFIX           = var.rejected_prefix
     ARCHIVE_PREFIX            = local.archive_prefix
+    ANALYSIS_PREFIX           = local.analysis_prefix
     REPORTS_PREFIX            = local.reports_prefix
     QUICKSIGHT_PREFIX         = local.quicksight_prefix
     EXPECTED_STORES           = join(",", var.expected_stores)

@@ -16,7 +16,7 @@ import yaml
 from sales_platform.settings import Settings
 from sales_platform_tests.deployment.terraform_config import TerraformConfig, expressions, load_terraform
 
-# The names operators of the old system know (issue 6), plus what ECS needs.
+# The names operators of the old system know, plus what ECS needs.
 OPERATOR_VARIABLES = {
     "s3_bucket_name", "alert_email", "aws_region", "frontend_origin", "upload_prefix", "processed_prefix",
     "rejected_prefix", "expected_stores", "bedrock_model_id", "log_level", "daily_analysis_schedule",
@@ -28,15 +28,6 @@ OPERATOR_VARIABLES = {
 REQUIRED_OUTPUTS = {
     "api_url", "dagster_ui_url", "s3_bucket", "dynamodb_table", "alerts_topic_arn", "daily_report_topic_arn",
     "upload_command", "ecr_repository_url",
-}
-# Settings of the branches built in parallel (names fixed by the project's conventions).
-CONVENTION_SETTINGS = {
-    "RECOMMENDATION_ENGINE", "BEDROCK_MODEL_ID", "BEDROCK_TIMEOUT_SECONDS", "DAILY_ANALYSIS_SCHEDULE",
-    "ENABLE_SCHEDULED_ANALYSIS", "REANALYSIS_WINDOW_DAYS", "AUTOMATION_INTERVAL_SECONDS", "NOTIFY_CHANNELS",
-    "REPORT_RECIPIENTS", "ALERT_RECIPIENTS", "REPORT_SENDER", "SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY",
-    "SMTP_USERNAME", "SMTP_PASSWORD", "SNS_REPORT_TOPIC_ARN", "SNS_ALERT_TOPIC_ARN", "DAGSTER_UI_URL",
-    "REPORTS_PREFIX", "QUICKSIGHT_PREFIX", "BI_EXPORT_DAYS", "API_KEYS", "FRONTEND_ORIGIN", "URL_SIGNING_SECRET",
-    "PUBLIC_API_URL", "UPLOAD_URL_EXPIRY_SECONDS", "DOWNLOAD_URL_EXPIRY_SECONDS", "MAX_REQUEST_BYTES",
 }
 SECRET_LOOKING = re.compile(r"PASSWORD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|PASSPHRASE", re.IGNORECASE)
 # The few actions AWS does not let a policy scope to a resource.
@@ -235,7 +226,7 @@ def test_the_secret_check_catches_a_password_in_environment(terraform: Terraform
 
 
 def test_containers_use_the_settings_names_of_the_platform(terraform: TerraformConfig) -> None:
-    known = {field.alias or name.upper() for name, field in Settings.model_fields.items()} | CONVENTION_SETTINGS
+    known = {field.alias or name.upper() for name, field in Settings.model_fields.items()}
     known.add("AWS_DEFAULT_REGION")  # read by boto3 itself, e.g. in Dagster's run launcher and log manager
     platform = set(terraform.locals["platform_environment"])
     assert platform - known == set(), "not a setting of sales_platform"
