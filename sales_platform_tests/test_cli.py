@@ -14,7 +14,6 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
-from sales_platform.settings import Settings
+from sales_platform_tests.command_line import clean_environment, cli_command
 
 STORES = "0001,0002"
 NEW_YORK = "America/New_York"
@@ -32,28 +31,9 @@ COMMAND_TIMEOUT = 180
 # --------------------------------------------------------------------------- running the command
 
 
-def _command() -> list[str]:
-    """The console script installed next to this interpreter (what `make install` puts on the
-    PATH); the module itself when the package was not installed with its scripts."""
-    script = Path(sys.executable).with_name("sales-platform")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "sales_platform.cli"]
-
-
-def clean_environment(**settings: str) -> dict[str, str]:
-    """os.environ without anything the platform or boto3 would pick up, plus `settings`."""
-    read_by_settings = {field.alias for field in Settings.model_fields.values() if field.alias}
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in read_by_settings and not name.startswith("AWS_") and name != "DAGSTER_HOME"
-    }
-    env.update(settings)
-    return env
-
-
 def run_cli(cwd: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [*_command(), *args],
+        [*cli_command(), *args],
         cwd=cwd,
         env=clean_environment(**settings),
         capture_output=True,

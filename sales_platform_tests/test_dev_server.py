@@ -16,7 +16,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
-from sales_platform.settings import Settings
+from sales_platform_tests.command_line import clean_environment, cli_command
 
 STORES = ["0001", "0002"]
 NEW_YORK = "America/New_York"
@@ -38,23 +37,6 @@ STOP_DEADLINE = 30.0
 
 
 # --------------------------------------------------------------------------- the server
-
-
-def _command() -> list[str]:
-    script = Path(sys.executable).with_name("sales-platform")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "sales_platform.cli"]
-
-
-def clean_environment(**settings: str) -> dict[str, str]:
-    """os.environ without anything the platform or boto3 would pick up, plus `settings`."""
-    read_by_settings = {field.alias for field in Settings.model_fields.values() if field.alias}
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in read_by_settings and not name.startswith("AWS_") and name != "DAGSTER_HOME"
-    }
-    env.update(settings)
-    return env
 
 
 def free_port() -> int:
@@ -181,7 +163,7 @@ def start_dev(tmp_path: Path, api_port: int | None = None) -> DevServer:
     )
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [*_command(), "dev", "--port", str(port), "--api-port", str(api_port)],
+            [*cli_command(), "dev", "--port", str(port), "--api-port", str(api_port)],
             cwd=tmp_path,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -21,7 +21,7 @@ from sales_platform.domain.company_metrics import CompanyDayMetrics
 from sales_platform.domain.money import to_cents
 from sales_platform.domain.product_metrics import ProductDay
 from sales_platform.domain.recommendations import EngineAnswer, Recommendation, recommendation_ids
-from sales_platform.domain.table_items import utc_timestamp
+from sales_platform.domain.table_items import sales_totals, utc_timestamp
 from sales_platform.domain.trends import Trend, TrendReport
 
 COMPANY_SUMMARY_SK = "SUMMARY#COMPANY"
@@ -53,13 +53,7 @@ def company_summary_item(
         "SK": COMPANY_SUMMARY_SK,
         "item_type": "COMPANY_SUMMARY",
         "date": metrics.date.isoformat(),
-        "total_sales": to_cents(metrics.total_sales),
-        "total_discount": to_cents(metrics.total_discount),
-        "net_sales": to_cents(metrics.net_sales),
-        "transaction_count": metrics.transaction_count,
-        "line_item_count": metrics.line_item_count,
-        "item_count": metrics.item_count,
-        "avg_transaction": to_cents(metrics.avg_transaction),
+        **sales_totals(metrics),
         "avg_net_sales_per_store": to_cents(metrics.avg_net_sales_per_store),
         "stores_reported": len(metrics.reported_stores),
         "stores_expected": len(metrics.expected_stores),
@@ -67,7 +61,6 @@ def company_summary_item(
         "missing_stores": list(metrics.missing_stores),
         "best_store": store(metrics.best_store),
         "worst_store": store(metrics.worst_store),
-        "payment_breakdown": {method: to_cents(amount) for method, amount in metrics.payment_breakdown.items()},
         "trigger": trigger,
         "source_fingerprint": fingerprint,
         "analyzed_at": utc_timestamp(analyzed_at),

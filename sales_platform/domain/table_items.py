@@ -25,6 +25,22 @@ def utc_timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def sales_totals(metrics: Any) -> dict[str, Any]:
+    """The figures a store's day and the company's day share, by the same definitions and
+    names (gross `total_sales`, discounts, net, distinct transactions, lines, units, average
+    net per transaction), rounded to cents here, where they leave for the table."""
+    return {
+        "total_sales": to_cents(metrics.total_sales),
+        "total_discount": to_cents(metrics.total_discount),
+        "net_sales": to_cents(metrics.net_sales),
+        "transaction_count": metrics.transaction_count,
+        "line_item_count": metrics.line_item_count,
+        "item_count": metrics.item_count,
+        "avg_transaction": to_cents(metrics.avg_transaction),
+        "payment_breakdown": {method: to_cents(amount) for method, amount in metrics.payment_breakdown.items()},
+    }
+
+
 def store_day_summary_item(
     store_id: str,
     business_date: dt.date,
@@ -44,19 +60,12 @@ def store_day_summary_item(
         "item_type": "STORE_DAY_SUMMARY",
         "store_id": store_id,
         "date": day,
-        "total_sales": to_cents(metrics.total_sales),
-        "total_discount": to_cents(metrics.total_discount),
-        "net_sales": to_cents(metrics.net_sales),
-        "transaction_count": metrics.transaction_count,
-        "line_item_count": metrics.line_item_count,
-        "item_count": metrics.item_count,
+        **sales_totals(metrics),
         "unique_customers": metrics.unique_customers,
-        "avg_transaction": to_cents(metrics.avg_transaction),
         "top_products": [
             {"sku": p.sku, "name": p.name, "units": p.units, "net_revenue": to_cents(p.net_revenue)}
             for p in metrics.top_products
         ],
-        "payment_breakdown": {method: to_cents(amount) for method, amount in metrics.payment_breakdown.items()},
         "first_sale_at": metrics.first_sale_at,
         "last_sale_at": metrics.last_sale_at,
         "source_file": source_file,
