@@ -388,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--http", action="append", default=[], metavar="URL", help="URL that must answer 2xx (repeatable)")
     health.add_argument("--grpc", type=int, metavar="PORT", help="local Dagster code server port that must be SERVING")
     health.set_defaults(handler=healthcheck)
+
     serve_api = commands.add_parser(
         "api",
         help="the REST API for the dashboard and the stores' upload scripts",
