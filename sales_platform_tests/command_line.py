@@ -1,9 +1,13 @@
-"""Running the `sales-platform` command as a user would, in a clean environment."""
+"""Running the `sales-platform` command and servers as a user would: a clean environment, a free
+port, Ctrl-C that reaches them."""
 
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import sys
+import subprocess
 from pathlib import Path
 
 from sales_platform.settings import Settings
@@ -26,3 +30,28 @@ def clean_environment(**settings: str) -> dict[str, str]:
     }
     env.update(settings)
     return env
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def interruptible() -> None:
+    """For `preexec_fn`: a shell starts a foreground command with Ctrl-C at its default; a test
+    runner launched in the background may have it ignored, and an ignored signal is inherited."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def run_cli(cwd: Path, *args: str, timeout: float = 180, **settings: str) -> subprocess.CompletedProcess[str]:
+    """`sales-platform ARGS` in `cwd` with only `settings` configured; what it printed is shown
+    when the test fails."""
+    result = subprocess.run(
+        [*cli_command(), *args], cwd=cwd, env=clean_environment(**settings), capture_output=True, text=True,
+        timeout=timeout,
+    )
+    print(f"$ sales-platform {' '.join(args)}  -> exit {result.returncode}")
+    print(f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr[-4000:]}")
+    return result

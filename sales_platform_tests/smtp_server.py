@@ -12,7 +12,6 @@ import datetime as dt
 import email
 import email.policy
 import ipaddress
-import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +25,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from sales_platform_tests.command_line import free_port
 
 USERNAME = "reports@example.com"
 PASSWORD = "s3cret-app-password"
@@ -53,11 +54,6 @@ class RecordingHandler:
             return AuthResult(success=True)
         return AuthResult(success=False, handled=False)
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

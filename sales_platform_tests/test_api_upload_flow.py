@@ -18,8 +18,7 @@ import httpx2 as httpx
 import pytest
 
 from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
-from sales_platform_tests.test_cli import _command, clean_environment, run_cli
-from sales_platform_tests.test_dev_server import _interruptible, free_port
+from sales_platform_tests.command_line import clean_environment, cli_command, free_port, interruptible, run_cli
 
 KEY = "flow-test-key-0123456789abcdef"
 STORES = ["0001", "0002"]
@@ -60,9 +59,9 @@ def api_server(tmp_path: Path, env: dict[str, str]) -> Iterator[ApiServer]:
     log = tmp_path / "api.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [*_command(), "api", "--host", "127.0.0.1", "--port", str(port)],
+            [*cli_command(), "api", "--host", "127.0.0.1", "--port", str(port)],
             cwd=tmp_path, env=clean_environment(**env), stdin=subprocess.DEVNULL, stdout=output,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_interruptible,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=interruptible,
         )
     server = ApiServer(process, port, log)
     try:

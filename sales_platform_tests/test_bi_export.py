@@ -9,7 +9,6 @@ import json
 from decimal import Decimal
 
 import pyarrow.parquet as pq
-import pytest
 
 from sales_platform.defs.bi_export import current_export, write_export
 from sales_platform_tests.conftest import TEST_BUCKET, Platform, days_ago, store_today

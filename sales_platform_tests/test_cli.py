@@ -13,7 +13,6 @@ import json
 import os
 import re
 import sqlite3
-import subprocess
 import time
 from pathlib import Path
 
@@ -21,29 +20,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
-from sales_platform_tests.command_line import clean_environment, cli_command
+from sales_platform_tests.command_line import run_cli
 
 STORES = "0001,0002"
 NEW_YORK = "America/New_York"
-COMMAND_TIMEOUT = 180
 
 
 # --------------------------------------------------------------------------- running the command
 
-
-def run_cli(cwd: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [*cli_command(), *args],
-        cwd=cwd,
-        env=clean_environment(**settings),
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-    )
-    # Shown by pytest only when the test fails.
-    print(f"$ sales-platform {' '.join(args)}  -> exit {result.returncode}")
-    print(f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr[-4000:]}")
-    return result
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import email.policy
 import io
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import dagster as dg
 import pytest

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
-from sales_platform_tests.command_line import clean_environment, cli_command
+from sales_platform_tests.command_line import clean_environment, cli_command, free_port, interruptible
 
 STORES = ["0001", "0002"]
 NEW_YORK = "America/New_York"
@@ -39,16 +39,6 @@ STOP_DEADLINE = 30.0
 # --------------------------------------------------------------------------- the server
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _interruptible() -> None:
-    # A shell starts a foreground command with Ctrl-C at its default; a test runner launched in
-    # the background may have it ignored, and an ignored signal would be inherited.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _processes_with_home(home: Path) -> dict[int, str]:
@@ -170,7 +160,7 @@ def start_dev(tmp_path: Path, api_port: int | None = None) -> DevServer:
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_interruptible,
+            preexec_fn=interruptible,
         )
     return DevServer(process, home, port, log, api_port)
 

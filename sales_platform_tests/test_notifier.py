@@ -113,7 +113,7 @@ def test_a_permanent_refusal_is_not_retried(make_settings) -> None:
 
 
 def test_an_unreachable_server_fails_with_the_address(make_settings) -> None:
-    from sales_platform_tests.smtp_server import free_port
+    from sales_platform_tests.command_line import free_port
 
     port = free_port()  # nothing listens there
     result = build_notifier(smtp_settings(make_settings, port)).send(ALERT)

@@ -5,13 +5,9 @@ starts a run as a Fargate task with the run's command, the run role and the run 
 
 from __future__ import annotations
 
-import json
-import re
 import shutil
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +150,7 @@ def test_runs_and_schedule_ticks_are_recorded_in_postgresql_and_read_back(
         (outcome,) = report.outcomes
         assert outcome.status == "processed", outcome.detail
         tick_time = time.time()
-        tick = instance.create_tick(
+        instance.create_tick(
             TickData(
                 instigator_origin_id="sales_platform:daily_analysis_fallback",
                 instigator_name="daily_analysis_fallback",
