@@ -21,7 +21,7 @@ from sales_platform.domain.upload_contract import NAME_RULE
 from sales_platform.resources.sqlite_metrics_table import SqliteMetricsTable
 from sales_platform.settings import SettingsError
 from sales_platform_tests.api_support import API_KEY, OTHER_API_KEY, Api
-from sales_platform_tests.test_cli import clean_environment
+from sales_platform_tests.command_line import clean_environment
 
 GOOD_NAME = "store_0001_2025-11-27.json"
 ALLOWED_ORIGIN = "http://localhost:3000"
