@@ -12,12 +12,13 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from sales_platform_tests.command_line import free_port
 
 UNPRIVILEGED_USER = "nobody"
 
@@ -53,11 +54,6 @@ def postgres_bin_dir() -> Path:
     return Path(candidates[-1]).parent
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 def _as_server_user(command: list[str]) -> list[str]:
     if os.geteuid() != 0:
@@ -78,7 +74,7 @@ def running_postgres(database: str = "dagster", username: str = "dagster") -> It
     password_file.write_text(password + "\n")
     if os.geteuid() == 0:
         os.chown(password_file, user.pw_uid, user.pw_gid)
-    port = _free_port()
+    port = free_port()
     run = dict(check=True, capture_output=True, text=True, cwd=root)
     subprocess.run(
         _as_server_user([

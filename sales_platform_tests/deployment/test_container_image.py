@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from sales_platform_tests.command_line import free_port
 from sales_platform_tests.deployment.terraform_config import TerraformConfig
 
 BIN = Path(sys.executable).parent
@@ -167,11 +167,6 @@ def test_every_command_accepts_the_options_it_is_given(repo_root: Path, terrafor
             assert option in result.stdout, f"{' '.join(path)} has no option {option}"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 def test_the_default_command_serves_the_code_location_and_reports_healthy(
     repo_root: Path, tmp_path: Path, clean_env: Path
@@ -181,7 +176,7 @@ def test_the_default_command_serves_the_code_location_and_reports_healthy(
     final = stages(repo_root / "docker" / "Dockerfile")[-1]
     (cmd,) = [_exec_form(args) for kind, args in final if kind == "CMD"]
     (healthcheck,) = [_exec_form(args) for kind, args in final if kind == "HEALTHCHECK"]
-    port = _free_port()
+    port = free_port()
     cmd = [str(port) if word == "4000" else "127.0.0.1" if word == "0.0.0.0" else word for word in cmd]
     healthcheck = [str(port) if word == "4000" else word for word in healthcheck]
     (tmp_path / "dagster_home").mkdir()
