@@ -33,7 +33,6 @@ class _Text:
         self._dropped_lines = 0  # newlines in text already dropped from the buffer
         self._dropped_column = 0  # characters after the last dropped newline
         self._bytes_read = 0
-        self._line_bytes = b""  # for locating a decoding error inside the current line
 
     def close(self) -> None:
         self._handle.close()

@@ -14,7 +14,6 @@ from sales_platform.domain.trends import Trend
 from sales_platform.domain.wording import money, names, percent
 
 LOW_SIDE = {"historical_low", "sudden_drop", "transactions_low", "basket_low"}
-HIGH_SIDE = {"historical_high", "sudden_spike", "transactions_high", "basket_high"}
 # Which finding speaks for a store when it has several: the broadest measure first.
 _PREFERENCE = ["historical_low", "sudden_drop", "peer_outlier", "transactions_low", "basket_low",
                "historical_high", "sudden_spike", "transactions_high", "basket_high"]

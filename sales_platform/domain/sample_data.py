@@ -156,7 +156,6 @@ def _build_catalogue() -> tuple[Product, ...]:
 
 
 CATALOGUE: tuple[Product, ...] = _build_catalogue()
-PRODUCTS_BY_SKU: dict[str, Product] = {p.sku: p for p in CATALOGUE}
 _QUANTITY_WEIGHTS: dict[str, tuple[float, ...]] = {c[0]: c[3] for c in _CATEGORY_TABLE}
 SEASONAL_SKUS: tuple[str, ...] = tuple(p.sku for p in CATALOGUE if p.category == "Seasonal")
 # SKUs in the 8-week demand cycle, each a week further into the cycle than the previous.
