@@ -61,13 +61,14 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone as dt_timezone
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from random import Random
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sales_platform.domain.money import CENT, to_cents
 from sales_platform.domain.upload_contract import FIELDS as CONTRACT_FIELDS
 from sales_platform.domain.upload_contract import MONEY_FIELDS, PAYMENT_METHODS
 
@@ -76,7 +77,6 @@ DEFAULT_STORES: tuple[str, ...] = tuple(f"{n:04d}" for n in range(1, 12))
 WALK_IN_CUSTOMER_ID = "CUST-000000"
 LARGE_FILE_DAY = date(2026, 11, 20)
 
-CENT = Decimal("0.01")
 OPEN_HOUR, CLOSE_HOUR = 8, 22
 
 # --------------------------------------------------------------------------- catalogue
@@ -409,7 +409,7 @@ def _transaction(rng: Random, ctx: _DayContext, transaction_id: str, timestamp: 
         quantity = rng.choices(range(1, len(quantity_weights) + 1), weights=quantity_weights)[0]
         line_total = product.unit_price * quantity
         percent = ctx.percent_off.get(product.sku)
-        discount = (line_total * percent / 100).quantize(CENT, ROUND_HALF_UP) if percent else Decimal("0.00")
+        discount = to_cents(line_total * percent / 100) if percent else Decimal("0.00")
         lines.append({
             "transaction_id": transaction_id,
             "transaction_timestamp": timestamp,
