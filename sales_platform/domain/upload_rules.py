@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sales_platform.domain.upload_contract import FIELDS, MAX_AMOUNT_TEXT, MONEY_FIELDS, PAYMENT_METHODS
+from sales_platform.domain.upload_contract import FIELDS, MAX_AMOUNT_TEXT, MONEY_FIELDS, PAYMENT_METHODS, STRING_FIELDS
 
 # DuckDB writes JSON numbers its own way: integers as digits, other numbers in shortest
 # round-trip form ("12.5", "1000.0"). A pattern over that text therefore tells exactly whether a
@@ -40,7 +40,7 @@ def shown(column: str) -> str:
     return f"coalesce(CASE WHEN length({text}) > 60 THEN left({text}, 57) || '...' ELSE {text} END, '')"
 
 
-def _sql_list(values: tuple[str, ...] | list[str]) -> str:
+def sql_list(values: tuple[str, ...] | list[str]) -> str:
     return "[" + ", ".join(quote(value) for value in values) + "]"
 
 
@@ -93,7 +93,7 @@ def rules(timezone: str, business_date: dt.date, grace_minutes: int) -> list[Rul
     day = business_date.isoformat()
     grace = int(grace_minutes)
     opens, closes = business_day_bounds(business_date, timezone, grace)
-    expected = _sql_list(FIELDS)
+    expected = sql_list(FIELDS)
     extra_keys = f"list_filter(keys, lambda k: NOT list_contains({expected}, k))"
     is_object = "left(record_start, 1) = '{'"
     result = [
@@ -133,7 +133,7 @@ def rules(timezone: str, business_date: dt.date, grace_minutes: int) -> list[Rul
         Rule(
             "payment_method",
             "payment_method",
-            f"list_contains({_sql_list(PAYMENT_METHODS)}, payment_method__text)",
+            f"list_contains({sql_list(PAYMENT_METHODS)}, payment_method__text)",
             f"coalesce({_wrong_type('payment_method', 'text', 'text')}, "
             f"'must be one of {', '.join(PAYMENT_METHODS)}; got ' || {shown('payment_method__text')})",
             "payment_method__json",
@@ -215,9 +215,7 @@ def _text_value(field: str) -> str:
 def records_sql(source: str, numbered: bool) -> str:
     """CTEs ending in `valued`: one row per record with each field's JSON text (`<f>__json`),
     string values (`<f>__text`) and typed values (`<f>__value`, NULL where invalid)."""
-    texts = ", ".join(
-        _text_value(name) for name in ("transaction_id", "transaction_timestamp", *_STRING_FIELDS_PLAIN, "payment_method")
-    )
+    texts = ", ".join(_text_value(name) for name in STRING_FIELDS)
     amounts = ", ".join(
         f"CASE WHEN regexp_full_match({name}__json, '{_VALID_AMOUNT}') THEN CAST({name}__json AS DECIMAL(10, 2)) "
         f"END AS {name}__value"

@@ -19,13 +19,13 @@ from pathlib import Path
 import duckdb
 
 from sales_platform.domain.upload_contract import FIELDS, MONEY_FIELDS, Problem, UploadFormat
-from sales_platform.domain.upload_rules import quote
+from sales_platform.domain.upload_rules import quote, sql_list
 
 # A record larger than this is not a sales line; it would only make the reader buffer more.
 MAX_RECORD_BYTES = 1 << 20
 _CSV_NUMBER = r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?"
 _NUMERIC_FIELDS = ("quantity", *MONEY_FIELDS)
-_ALL_KEYS = "[" + ", ".join(quote(name) for name in FIELDS) + "]"
+_ALL_KEYS = sql_list(FIELDS)
 
 
 class SourceProblem(Exception):
