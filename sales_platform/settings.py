@@ -8,6 +8,7 @@ environment at import time. A wrong value stops the start with a message naming 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -119,10 +120,18 @@ class Settings(BaseSettings):
     daily_analysis_timezone: str = Field("America/New_York", alias="DAILY_ANALYSIS_TIMEZONE")
     late_close_grace_minutes: int = Field(240, ge=0, le=720, alias="LATE_CLOSE_GRACE_MINUTES")
     max_upload_bytes: int = Field(512 * 1024 * 1024, gt=0, alias="MAX_UPLOAD_BYTES")
-    upload_sensor_interval_seconds: int = Field(
-        30, ge=5, le=3600, alias="UPLOAD_SENSOR_INTERVAL_SECONDS"
+    # The shortest time between two looks at the inbox. Dagster's daemon looks at sensors every
+    # 5 s, so anything up to 5 means every 5 s; the listing is cheap because processed files leave.
+    upload_sensor_interval_seconds: int = Field(1, ge=1, le=3600, alias="UPLOAD_SENSOR_INTERVAL_SECONDS")
+    max_files_per_sensor_tick: int = Field(1000, ge=1, le=100_000, alias="MAX_FILES_PER_SENSOR_TICK")
+    max_files_per_run: int = Field(100, ge=1, le=10_000, alias="MAX_FILES_PER_RUN")
+    # A file still in the inbox after its run failed is asked for again after this long, then
+    # after twice as long each time, up to an hour.
+    upload_retry_seconds: int = Field(60, ge=5, le=3600, alias="UPLOAD_RETRY_SECONDS")
+    # Runs at once (Dagster's run queue); a backlog of uploads is split over this many runs.
+    max_concurrent_runs: int = Field(
+        default_factory=lambda: min(4, max(2, os.cpu_count() or 2)), ge=1, le=100, alias="MAX_CONCURRENT_RUNS"
     )
-    max_runs_per_sensor_tick: int = Field(200, ge=1, le=5000, alias="MAX_RUNS_PER_SENSOR_TICK")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", alias="LOG_LEVEL"
     )
@@ -139,7 +148,8 @@ class Settings(BaseSettings):
     enable_scheduled_analysis: bool = Field(True, alias="ENABLE_SCHEDULED_ANALYSIS")
     # A late or corrected upload re-runs a day's analysis only this many days back (0: today only).
     reanalysis_window_days: int = Field(7, ge=0, le=366, alias="REANALYSIS_WINDOW_DAYS")
-    automation_interval_seconds: int = Field(30, ge=5, le=3600, alias="AUTOMATION_INTERVAL_SECONDS")
+    # The same for the analysis sensor, the report automation and the failure alerts.
+    automation_interval_seconds: int = Field(1, ge=1, le=3600, alias="AUTOMATION_INTERVAL_SECONDS")
     # Where each day's analysis keeps its working documents (anomalies, trends, recommendations).
     analysis_prefix: str = Field("analysis/", alias="ANALYSIS_PREFIX")
 
