@@ -222,9 +222,10 @@ def build_ingest_definitions(settings: Settings) -> tuple[dg.AssetsDefinition, d
             accepted += 1
         context.log.info(f"{accepted} accepted, {refused} refused, {len(failed)} failed of {len(config.uploads)}")
         if failed:
+            more = f"; and {len(failed) - 10} more" if len(failed) > 10 else ""
             raise dg.Failure(
-                description=f"{len(failed)} of {len(config.uploads)} upload(s) could not be processed and stay in the "
-                "inbox: " + "; ".join(failed[:10]) + (f"; and {len(failed) - 10} more" if len(failed) > 10 else ""),
+                description="; ".join(failed[:10]) + more + f" ({len(failed)} of {len(config.uploads)} upload(s) could "
+                "not be processed; they stay in the inbox for the next attempt)",
                 metadata={"failed": len(failed), "accepted": accepted, "refused": refused},
                 allow_retries=False,
             )
