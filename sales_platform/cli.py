@@ -219,6 +219,8 @@ def dev(args: argparse.Namespace) -> int:
         "Dagster": [
             sys.executable, "-m", "dagster", "dev", "-w", str(workspace_file(settings)),
             "--host", args.host, "--port", str(args.port),
+            # Every sensor tick would print a dozen lines; runs, ticks and their logs are in the UI.
+            "--log-level", "warning",
         ],
     }
     print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops everything)", flush=True)

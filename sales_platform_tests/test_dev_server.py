@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
 from sales_platform_tests.command_line import clean_environment, cli_command, free_port, interruptible
@@ -202,18 +203,19 @@ def processed_file(bucket: Path, day: dt.date, store_id: str) -> Path:
 
 
 RUNS_QUERY = """
-{ runsOrError { __typename ... on Runs { results { runId status jobName tags { key value } } } } }
+{ runsOrError { __typename ... on Runs { results { runId status jobName runConfigYaml } } } }
 """
 
 
 def runs_by_upload(server: DevServer) -> dict[str, tuple[str, str]]:
-    """What the Dagster UI lists: upload key -> (job, status) for every run."""
+    """What the Dagster UI lists: upload key -> (job, status) of the run that took it."""
     answer = server.graphql(RUNS_QUERY)["data"]["runsOrError"]
     assert answer["__typename"] == "Runs", answer
     runs = {}
     for run in answer["results"]:
-        tags = {tag["key"]: tag["value"] for tag in run["tags"]}
-        runs[tags.get("sales_platform/upload_key", run["runId"])] = (run["jobName"], run["status"])
+        config = yaml.safe_load(run["runConfigYaml"]) or {}
+        for key in config.get("ops", {}).get("ingest_uploads", {}).get("config", {}).get("uploads", []):
+            runs[key] = (run["jobName"], run["status"])
     return runs
 
 
@@ -234,7 +236,7 @@ def test_dev_processes_copied_uploads_by_itself_and_ctrl_c_stops_everything(tmp_
 
     parquet = processed_file(dev_server.bucket, day, "0001")
     rejected = dev_server.bucket / "rejected"
-    expected_runs = {f"uploads/{good}": ("ingest_store_upload", "SUCCESS"), f"uploads/{bad}": ("ingest_store_upload", "SUCCESS")}
+    expected_runs = {f"uploads/{good}": ("ingest_store_uploads", "SUCCESS"), f"uploads/{bad}": ("ingest_store_uploads", "SUCCESS")}
     deadline = time.monotonic() + PROCESSING_DEADLINE
     runs: dict[str, tuple[str, str]] = {}
     while time.monotonic() < deadline:
@@ -275,6 +277,8 @@ def test_dev_processes_copied_uploads_by_itself_and_ctrl_c_stops_everything(tmp_
     [
         pytest.param(lambda pid: os.kill(pid, signal.SIGTERM), id="kill-sigterm"),
         pytest.param(lambda pid: os.killpg(pid, signal.SIGHUP), id="terminal-closed-sighup"),
+        # No handler runs: the guards notice their parent is gone and stop what they started.
+        pytest.param(lambda pid: os.kill(pid, signal.SIGKILL), id="kill-9"),
     ],
 )
 def test_dev_stopped_without_ctrl_c_leaves_no_server_behind(dev_server: DevServer, stop) -> None:
