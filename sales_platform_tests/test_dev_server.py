@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -102,8 +103,12 @@ class DevServer:
             return error.code, json.loads(error.read())
 
     def graphql(self, query: str) -> dict:
+        return self.graphql_with(query)
+
+    def graphql_with(self, query: str, **variables: object) -> dict:
+        body = {"query": query, "variables": variables}
         request = urllib.request.Request(
-            self.url + "/graphql", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
+            self.url + "/graphql", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
@@ -313,3 +318,64 @@ def test_dev_stops_dagster_when_the_api_cannot_start(tmp_path: Path) -> None:
             assert not survivors, f"left running: {survivors}{server.diagnostics()}"
         finally:
             kill_everything(server)
+
+
+REEXECUTE = """
+mutation($parent: String!) {
+  launchPipelineReexecution(reexecutionParams: {parentRunId: $parent, strategy: ALL_STEPS}) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}
+"""
+RUN_QUERY = """
+query($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status jobName parentRunId } } }
+"""
+
+
+def test_any_run_process_made_is_re_executed_from_the_ui_without_duplicating_anything(tmp_path: Path) -> None:
+    from sales_platform_tests.command_line import run_cli
+
+    home = tmp_path / "home"
+    day = default_end_date(NEW_YORK)
+    inbox = home / "bucket" / "uploads"
+    inbox.mkdir(parents=True)
+    for store in STORES:
+        copy_into_inbox(inbox, f"store_{store}_{day}.json", render_json(generate_store_day(store, day, stores=STORES)), tmp_path / "downloads")
+    settings = {"SALES_PLATFORM_HOME": str(home), "EXPECTED_STORES": ",".join(STORES)}
+    assert run_cli(tmp_path, "process", **settings).returncode == 0
+    with sqlite3.connect(home / "sales.db") as connection:
+        items_before = connection.execute("SELECT PK, SK, data FROM items ORDER BY PK, SK").fetchall()
+    reports_before = sorted((home / "outbox").glob("*-report-*.eml"))
+
+    server = start_dev(tmp_path)
+    try:
+        server.wait_until_serving()
+        answer = server.graphql(RUNS_QUERY)["data"]["runsOrError"]["results"]
+        parents = {run["jobName"]: run["runId"] for run in answer}
+        assert set(parents) == {"ingest_store_uploads", "daily_analysis"}, answer
+        children = {}
+        for job, parent in parents.items():
+            launched = server.graphql_with(REEXECUTE, parent=parent)["data"]["launchPipelineReexecution"]
+            assert launched["__typename"] == "LaunchRunSuccess", launched
+            children[job] = launched["run"]["runId"]
+        deadline = time.monotonic() + PROCESSING_DEADLINE
+        statuses = {}
+        while time.monotonic() < deadline:
+            statuses = {job: server.graphql_with(RUN_QUERY, id=run)["data"]["runOrError"] for job, run in children.items()}
+            if all(run["status"] in ("SUCCESS", "FAILURE", "CANCELED") for run in statuses.values()):
+                break
+            time.sleep(1)
+        assert {job: run["status"] for job, run in statuses.items()} == dict.fromkeys(parents, "SUCCESS"), (
+            f"{statuses}{server.diagnostics()}"
+        )
+        assert {job: run["parentRunId"] for job, run in statuses.items()} == parents
+    finally:
+        kill_everything(server)
+
+    # The same items, written again with the same keys: nothing added, nothing lost.
+    with sqlite3.connect(home / "sales.db") as connection:
+        items_after = connection.execute("SELECT PK, SK FROM items ORDER BY PK, SK").fetchall()
+    assert items_after == [(pk, sk) for pk, sk, _ in items_before]
+    assert sorted((home / "outbox").glob("*-report-*.eml")) == reports_before  # same content: not sent again
