@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
-from sales_platform_tests.command_line import clean_environment, cli_command, free_port, interruptible
+from sales_platform_tests.command_line import clean_environment, cli_command, free_port, interruptible, processes_using
 
 STORES = ["0001", "0002"]
 NEW_YORK = "America/New_York"
@@ -41,27 +41,6 @@ STOP_DEADLINE = 30.0
 # --------------------------------------------------------------------------- the server
 
 
-
-
-def _processes_with_home(home: Path) -> dict[int, str]:
-    """Live processes (pid -> command line) whose environment names this SALES_PLATFORM_HOME:
-    the command, dagster dev, webserver, daemon, code servers and run workers, even once
-    orphaned."""
-    markers = {f"SALES_PLATFORM_HOME={path}".encode() for path in (home, home.resolve())}
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if markers.isdisjoint((entry / "environ").read_bytes().split(b"\0")):
-                continue
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            if state == "Z":  # exited, waiting for its parent to collect it
-                continue
-            found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:160]
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return found
 
 
 @dataclass
@@ -87,7 +66,7 @@ class DevServer:
     def diagnostics(self) -> str:
         files = sorted(str(p.relative_to(self.bucket)) for p in self.bucket.rglob("*") if p.is_file()) if self.bucket.exists() else []
         return (
-            f"\n--- bucket files: {files}\n--- processes: {_processes_with_home(self.home)}"
+            f"\n--- bucket files: {files}\n--- processes: {processes_using(self.home)}"
             f"\n--- last lines of `sales-platform dev` output:\n{self.output_tail()}"
         )
 
@@ -137,10 +116,10 @@ class DevServer:
             self.process.wait(timeout=max(1.0, started + STOP_DEADLINE - time.monotonic()))
         except subprocess.TimeoutExpired:
             pytest.fail(f"`sales-platform dev` still running {STOP_DEADLINE:.0f} s after the signal{self.diagnostics()}")
-        survivors = _processes_with_home(self.home)
+        survivors = processes_using(self.home)
         while survivors and time.monotonic() < started + STOP_DEADLINE:
             time.sleep(0.5)
-            survivors = _processes_with_home(self.home)
+            survivors = processes_using(self.home)
         assert not survivors, f"still running {STOP_DEADLINE:.0f} s after the signal: {survivors}{self.diagnostics()}"
         for port in (self.port, self.api_port):
             with pytest.raises(OSError):
@@ -173,7 +152,7 @@ def start_dev(tmp_path: Path, api_port: int | None = None) -> DevServer:
 
 def kill_everything(server: DevServer) -> None:
     """Whatever the test did, nothing it started outlives it."""
-    leftovers = _processes_with_home(server.home)
+    leftovers = processes_using(server.home)
     if server.process.poll() is None:
         leftovers[server.process.pid] = "sales-platform dev"
     for pid in leftovers:
@@ -311,10 +290,10 @@ def test_dev_stops_dagster_when_the_api_cannot_start(tmp_path: Path) -> None:
                 pytest.fail(f"`sales-platform dev` kept running without its API{server.diagnostics()}")
             assert server.process.returncode != 0
             assert "API exited with" in server.output_tail()
-            survivors = _processes_with_home(server.home)
+            survivors = processes_using(server.home)
             while survivors and time.monotonic() < started + START_DEADLINE + STOP_DEADLINE:
                 time.sleep(0.5)
-                survivors = _processes_with_home(server.home)
+                survivors = processes_using(server.home)
             assert not survivors, f"left running: {survivors}{server.diagnostics()}"
         finally:
             kill_everything(server)

@@ -3,9 +3,9 @@ few, to use every run slot when there is a backlog), each store-day its own part
 
 Accepted and refused files leave the inbox, so a tick lists only what is still waiting and its
 cost does not grow with history. The cursor remembers which version of each waiting file was
-requested, when, and how often. A file still waiting after its run ended (the run failed: a
-table that could not be written, a crash after Dagster's own retries) is requested again after
-UPLOAD_RETRY_SECONDS, then after twice that, up to an hour, until it is processed or replaced.
+requested and how often. A file still waiting after its run ended (the run failed: a table that
+could not be written, a crash after Dagster's own retries) is requested again UPLOAD_RETRY_SECONDS
+after that run ended, then after twice that, up to an hour, until it is processed or replaced.
 """
 
 
@@ -154,8 +154,12 @@ def build_upload_sensor(settings: Settings, ingest_job: dg.JobDefinition) -> dg.
                 continue
             earlier = requested.get(info.key)
             if earlier is not None and earlier.version == info.version:
+                if info.key in in_flight:
+                    # The wait before asking again counts from when its run ended, however long it ran.
+                    kept[info.key] = Request(earlier.version, clock, earlier.attempts)
+                    continue
                 wait = min(settings.upload_retry_seconds * 2 ** (earlier.attempts - 1), _LONGEST_RETRY_WAIT)
-                if info.key in in_flight or clock - earlier.at < wait:
+                if clock - earlier.at < wait:
                     kept[info.key] = earlier
                     continue
                 retried += 1
