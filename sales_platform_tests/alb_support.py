@@ -5,6 +5,7 @@ ALB signs them, with a key the test generates."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
@@ -12,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -32,13 +32,14 @@ class KeyServer:
     asked: list[str] = field(default_factory=list)
 
 
-@pytest.fixture
-def key_server() -> Iterator[KeyServer]:
+@contextlib.contextmanager
+def serving_keys() -> Iterator[KeyServer]:
+    """The key endpoint on a free loopback port; its `pems` are what it serves."""
     pems: dict[str, bytes] = {}
     asked: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             kid = self.path.strip("/")
             asked.append(kid)
             pem = pems.get(kid)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -25,12 +25,18 @@ from sales_platform_tests.alb_support import (
     OUR_ALB,
     KeyServer,
     alb_token,
-    key_server,  # noqa: F401 - the fixture
     new_key,
     public_pem,
     segment,
+    serving_keys,
 )
 from sales_platform_tests.api_support import API_KEY, Api
+
+
+@pytest.fixture
+def key_server() -> Iterator[KeyServer]:
+    with serving_keys() as server:
+        yield server
 
 
 @pytest.fixture

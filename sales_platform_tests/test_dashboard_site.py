@@ -14,13 +14,13 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from sales_platform.settings import SettingsError
-from sales_platform_tests.alb_support import HEADER, KID, OUR_ALB, KeyServer, alb_token, key_server, new_key, public_pem  # noqa: F401
+from sales_platform_tests.alb_support import HEADER, KID, OUR_ALB, KeyServer, alb_token, new_key, public_pem, serving_keys
 from sales_platform_tests.api_support import API_KEY, Api, store_day_item
 from sales_platform_tests.command_line import clean_environment, cli_command, free_port, interruptible
 
@@ -28,6 +28,12 @@ INDEX = b'<!doctype html><html><body><div id="root"></div><script src="/static/j
 SCRIPT = b"fetch(process.env.REACT_APP_API_URL + '/analytics')"
 BUILD = {"dashboard/index.html": INDEX, "dashboard/static/js/main.1a2b.js": SCRIPT, "dashboard/favicon.ico": b"\x00\x00"}
 DAY = "2025-11-27"
+
+
+@pytest.fixture
+def key_server() -> Iterator[KeyServer]:
+    with serving_keys() as server:
+        yield server
 
 
 @pytest.fixture

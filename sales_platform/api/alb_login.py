@@ -77,7 +77,7 @@ def _json_segment(text: str) -> dict[str, Any]:
 
 def fetch_pem(url: str) -> bytes:
     request = urllib.request.Request(url, headers={"Accept": "application/x-pem-file, text/plain"})
-    with urllib.request.urlopen(request, timeout=KEY_FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310 - https by setting
+    with urllib.request.urlopen(request, timeout=KEY_FETCH_TIMEOUT_SECONDS) as response:
         return response.read(64 * 1024)
 
 

@@ -6,7 +6,7 @@ dashboard and the store upload scripts already use; fields after them are additi
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 

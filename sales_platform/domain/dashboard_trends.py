@@ -104,38 +104,39 @@ def _product_trends(product_days: Sequence[Item]) -> list[dict[str, Any]]:
     """The 10 best products of the window by net revenue. Product days exist for the days the
     daily analysis has run; on such a day a product that sold nothing counts as 0."""
     analysed = sorted({row["date"] for row in product_days})
-    products: dict[str, dict[str, Any]] = {}
-    for row in sorted(product_days, key=lambda row: row["date"]):
-        product = products.setdefault(
-            row["sku"],
-            {"sku": row["sku"], "name": row.get("name"), "units": 0, "gross_revenue": Decimal(0),
-             "net_revenue": Decimal(0), "days_sold": 0, "by_day": {}},
-        )
-        product["name"] = row.get("name") or product["name"]  # the latest name
-        product["units"] += int(row.get("units") or 0)
-        product["gross_revenue"] += _decimal(row.get("gross_revenue"))
-        product["net_revenue"] += _decimal(row.get("net_revenue"))
-        product["days_sold"] += 1
-        product["by_day"][row["date"]] = (int(row.get("units") or 0), to_cents(_decimal(row.get("net_revenue"))))
-    ranked = sorted(products.values(), key=lambda p: (-p["net_revenue"], p["sku"]))[:TOP_PRODUCTS]
+    rows_of: dict[str, list[Item]] = {}
+    for row in product_days:
+        rows_of.setdefault(row["sku"], []).append(row)
+    net_of = {sku: sum((_decimal(row.get("net_revenue")) for row in rows), Decimal(0)) for sku, rows in rows_of.items()}
+    ranked = sorted(net_of, key=lambda sku: (-net_of[sku], sku))[:TOP_PRODUCTS]
     answers = []
-    for product in ranked:
-        by_day = product.pop("by_day")
-        history = []
-        for day in analysed:
-            units, revenue = by_day.get(day, (0, Decimal("0.00")))
-            history.append({"date": day, "units_sold": units, "revenue": revenue})
+    for sku in ranked:
+        rows = sorted(rows_of[sku], key=lambda row: row["date"])
+        by_day = {row["date"]: row for row in rows}
+        history = [
+            {
+                "date": day,
+                "units_sold": int(by_day[day].get("units") or 0) if day in by_day else 0,
+                "revenue": to_cents(_decimal(by_day[day].get("net_revenue"))) if day in by_day else Decimal("0.00"),
+            }
+            for day in analysed
+        ]
+        units = sum(point["units_sold"] for point in history)
+        net = to_cents(net_of[sku])
         trend_percent, trend_direction = sales_trend([(point["date"], point["revenue"]) for point in history])
         answers.append(
             {
-                **product,
-                "gross_revenue": to_cents(product["gross_revenue"]),
-                "net_revenue": to_cents(product["net_revenue"]),
+                "sku": sku,
+                "name": next((row.get("name") for row in reversed(rows) if row.get("name")), None),  # the latest name
+                "units": units,
+                "gross_revenue": to_cents(sum((_decimal(row.get("gross_revenue")) for row in rows), Decimal(0))),
+                "net_revenue": net,
+                "days_sold": len(rows),
                 # The dashboard's names: units and net revenue over the window, per analysed day.
-                "total_units_sold": product["units"],
-                "total_revenue": to_cents(product["net_revenue"]),
-                "avg_daily_units": one_decimal(Decimal(product["units"]) / len(analysed)),
-                "avg_daily_revenue": to_cents(product["net_revenue"] / len(analysed)),
+                "total_units_sold": units,
+                "total_revenue": net,
+                "avg_daily_units": one_decimal(Decimal(units) / len(analysed)),
+                "avg_daily_revenue": to_cents(net_of[sku] / len(analysed)),
                 "trend_direction": trend_direction,
                 "trend_percent": trend_percent,
                 "daily_history": history,
