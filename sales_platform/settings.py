@@ -226,7 +226,7 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list, alias="API_KEYS")
     # Browser origins (the dashboard's) allowed to call the API, comma-separated.
     frontend_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["http://localhost:3000"], alias="FRONTEND_ORIGIN"
+        default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"], alias="FRONTEND_ORIGIN"
     )
     # Where the API's paths start, e.g. /api when it shares its host with the dashboard; "": at /.
     api_path_prefix: str = Field("", alias="API_PATH_PREFIX")

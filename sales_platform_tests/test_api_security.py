@@ -159,6 +159,10 @@ def test_cors_preflight_from_the_dashboard_is_allowed(api: Api) -> None:
     assert answer.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
     assert "X-Api-Key" in answer.headers["access-control-allow-headers"]
     assert answer.headers["access-control-allow-credentials"] == "true"
+    other_name = api.anonymous().options(
+        "/analytics", headers={"Origin": "http://127.0.0.1:3000", "Access-Control-Request-Method": "GET"}
+    )
+    assert other_name.headers["access-control-allow-origin"] == "http://127.0.0.1:3000", "the same machine by its IP"
     put = api.anonymous().options(
         "/bucket/uploads/x.json",
         headers={"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "content-type"},
