@@ -286,9 +286,11 @@ def api(args: argparse.Namespace) -> int:
         return 2
     if not settings.public_api_url:
         # Read by the workers' own settings: the signed URLs point at this server.
-        os.environ["PUBLIC_API_URL"] = _public_url(args.host, args.port)
+        os.environ["PUBLIC_API_URL"] = _public_url(args.host, args.port) + settings.api_path_prefix
     install_log_redaction()
-    print(f"API on http://{args.host}:{args.port} (docs at /docs; Ctrl-C stops it)", flush=True)
+    api_path = settings.api_path_prefix
+    dashboard = ", the dashboard at /" if settings.dashboard_prefix else ""
+    print(f"API on http://{args.host}:{args.port}{api_path} (docs at {api_path}/docs{dashboard}; Ctrl-C stops it)", flush=True)
     uvicorn.run(
         "sales_platform.api.app:app_from_environment",
         factory=True,

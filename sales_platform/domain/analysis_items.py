@@ -42,17 +42,10 @@ def analysis_fingerprint(tracking_items: Iterable[Mapping[str, Any]]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def company_summary_item(
-    metrics: CompanyDayMetrics, *, trigger: str, fingerprint: str, analyzed_at: dt.datetime
-) -> dict[str, Any]:
-    if trigger not in TRIGGERS:
-        raise ValueError(f"trigger is one of {', '.join(TRIGGERS)}, not {trigger!r}")
+def company_figures(metrics: CompanyDayMetrics) -> dict[str, Any]:
+    """The company's day as the summary item and the dashboard's KPIs carry it, in cents."""
     store = lambda s: {"store_id": s.store_id, "net_sales": to_cents(s.net_sales)} if s else None  # noqa: E731
     return {
-        "PK": day_pk(metrics.date),
-        "SK": COMPANY_SUMMARY_SK,
-        "item_type": "COMPANY_SUMMARY",
-        "date": metrics.date.isoformat(),
         **sales_totals(metrics),
         "avg_net_sales_per_store": to_cents(metrics.avg_net_sales_per_store),
         "stores_reported": len(metrics.reported_stores),
@@ -61,6 +54,20 @@ def company_summary_item(
         "missing_stores": list(metrics.missing_stores),
         "best_store": store(metrics.best_store),
         "worst_store": store(metrics.worst_store),
+    }
+
+
+def company_summary_item(
+    metrics: CompanyDayMetrics, *, trigger: str, fingerprint: str, analyzed_at: dt.datetime
+) -> dict[str, Any]:
+    if trigger not in TRIGGERS:
+        raise ValueError(f"trigger is one of {', '.join(TRIGGERS)}, not {trigger!r}")
+    return {
+        "PK": day_pk(metrics.date),
+        "SK": COMPANY_SUMMARY_SK,
+        "item_type": "COMPANY_SUMMARY",
+        "date": metrics.date.isoformat(),
+        **company_figures(metrics),
         "trigger": trigger,
         "source_fingerprint": fingerprint,
         "analyzed_at": utc_timestamp(analyzed_at),
