@@ -9,8 +9,10 @@ process`, which starts without a cursor.
 """
 
 import datetime as dt
+import hashlib
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from sales_platform.defs.analysis_assets import ANALYSIS_ASSETS, TRIGGER_TAG
@@ -73,7 +75,8 @@ def build_analysis_sensor(settings: Settings, analysis_job: UnresolvedAssetJobDe
             return dg.SensorResult(skip_reason="no store metrics since the last look", cursor=str(top))
         changed = context.instance.get_materialized_partitions(STORE_METRICS, after_cursor=last_seen, before_cursor=top + 1)
         today = settings.today()
-        requests, waiting = [], []
+        due: list[tuple[dt.date, str]] = []
+        waiting = []
         for day in sorted({store_and_day(partition)[1] for partition in changed}):
             key = day.isoformat()
             if not days.has_partition_key(key):
@@ -88,11 +91,10 @@ def build_analysis_sensor(settings: Settings, analysis_job: UnresolvedAssetJobDe
             )
             if verdict.due:
                 context.log.info(f"{key}: analysis due ({verdict.reason})")
-                requests.append(
-                    dg.RunRequest(run_key=f"{key}@{verdict.fingerprint}", partition_key=key, tags={TRIGGER_TAG: "complete"})
-                )
+                due.append((day, verdict.fingerprint))
             else:
                 waiting.append(f"{key} {verdict.reason}")
+        requests = [_range_request(group) for group in _consecutive(due)]
         if requests:
             for reason in waiting:
                 context.log.info(reason)
@@ -100,6 +102,30 @@ def build_analysis_sensor(settings: Settings, analysis_job: UnresolvedAssetJobDe
         return dg.SensorResult(skip_reason="no day became due: " + "; ".join(waiting[:10]), cursor=str(top))
 
     return daily_analysis_sensor
+
+
+def _consecutive(due: list[tuple[dt.date, str]]) -> list[list[tuple[dt.date, str]]]:
+    groups: list[list[tuple[dt.date, str]]] = []
+    for day, fingerprint in due:
+        if groups and (day - groups[-1][-1][0]).days == 1:
+            groups[-1].append((day, fingerprint))
+        else:
+            groups.append([(day, fingerprint)])
+    return groups
+
+
+def _range_request(group: list[tuple[dt.date, str]]) -> dg.RunRequest:
+    """Consecutive due days in one run, each its own partition in the UI, analysed oldest first;
+    a single day is an ordinary partitioned run."""
+    first, last = group[0][0].isoformat(), group[-1][0].isoformat()
+    tags = {TRIGGER_TAG: "complete"}
+    if first == last:
+        return dg.RunRequest(run_key=f"{first}@{group[0][1]}", partition_key=first, tags=tags)
+    versions = hashlib.sha1("\n".join(fingerprint for _, fingerprint in group).encode()).hexdigest()[:16]
+    return dg.RunRequest(
+        run_key=f"{first}..{last}@{versions}",
+        tags={**tags, ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+    )
 
 
 def build_analysis_schedule(settings: Settings, analysis_job: UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
@@ -121,7 +147,7 @@ def build_analysis_schedule(settings: Settings, analysis_job: UnresolvedAssetJob
         if not first <= day <= last:
             return dg.SkipReason(f"{key} is before PARTITIONS_START_DATE={first}")
         summary = table.get_item(day_pk(day), COMPANY_SUMMARY_SK)
-        if summary is not None:
+        if summary is not None and summary.get("source_fingerprint"):
             return dg.SkipReason(
                 f"the analysis of {key} already ran ({summary['trigger']}, {summary['stores_reported']}/"
                 f"{summary['stores_expected']} stores, at {summary['analyzed_at']}); nothing to do"
