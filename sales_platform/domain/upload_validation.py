@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sales_platform.domain import duckdb_connections
 from sales_platform.domain.json_syntax import locate_syntax_error
 from sales_platform.domain.upload_contract import FIELDS, LINE_ITEM_SCHEMA, Problem, Refusal, UploadName
 from sales_platform.domain.upload_rules import TYPED_COLUMNS, Rule, all_pass, problems_sql, quote, records_sql, rules
@@ -48,7 +49,7 @@ def _refuse(*problems: Problem) -> UploadRefused:
 
 
 def _connect(timezone: str) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(config={"preserve_insertion_order": True})
+    connection = duckdb_connections.connection()
     # Timestamps without an offset are the store's wall-clock time.
     connection.execute(f"SET TimeZone = {quote(timezone)}")
     return connection
