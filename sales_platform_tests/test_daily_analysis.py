@@ -228,6 +228,25 @@ def test_a_backlog_of_complete_days_is_analysed_in_one_run_each_day_its_own_part
     assert len(list(local_platform.settings.outbox_path.glob("*-report-*.eml"))) == len(days)
 
 
+def test_a_complete_day_waits_while_an_earlier_days_upload_is_still_coming_in(local_platform: Platform) -> None:
+    earlier, later = days_ago(3), days_ago(2)
+    for store_id in STORES:
+        ingest(local_platform, store_id, later)
+    # The earlier day's file is in the inbox, not ingested yet (a backlog, or a pass that was killed).
+    local_platform.upload(upload_name("0001", earlier), render(small_records("0001", earlier)))
+
+    held = analysis_tick(local_platform)
+    assert held.run_requests == []
+    assert f"{later} due, waiting for the uploads of {earlier} and later to be ingested" in held.skip_message
+
+    for store_id in STORES:
+        ingest(local_platform, store_id, earlier)
+    [request] = analysis_tick(local_platform, held.cursor).run_requests  # the same look-back: nothing forgotten
+    assert (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]) == (
+        str(earlier), str(later)
+    )
+
+
 def test_an_analysis_that_stopped_half_way_is_done_again_whatever_the_days_age(make_local_platform) -> None:
     platform = make_local_platform(REANALYSIS_WINDOW_DAYS="0")
     day = days_ago(5)
