@@ -177,8 +177,18 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def dev(args: argparse.Namespace) -> int:
+    from sales_platform.api.security import is_loopback
     from sales_platform.local_runner import prepare_dagster_home
 
+    if not (is_loopback(args.host) or args.insecure):
+        print(
+            f"sales-platform dev: refusing to serve the Dagster UI on {args.host}: it has no login, and anyone who can "
+            "reach it can launch, re-execute and delete runs (its GraphQL endpoint too). Keep the default 127.0.0.1 "
+            "(from another machine, use an SSH tunnel: ssh -L 3000:127.0.0.1:3000 <host>), or pass --insecure to "
+            "serve it, and the REST API, to everyone who can reach that address.",
+            file=sys.stderr,
+        )
+        return 2
     settings = _settings()  # a bad setting stops here, not inside the webserver
     env = {**os.environ, "SALES_PLATFORM_HOME": str(settings.home_path)}
     env["DAGSTER_HOME"] = str(prepare_dagster_home(settings))
@@ -196,6 +206,7 @@ def dev(args: argparse.Namespace) -> int:
     if not args.no_api:
         commands["API"] = [
             sys.executable, "-m", "sales_platform.cli", "api", "--host", args.host, "--port", str(args.api_port),
+            *(["--insecure"] if args.insecure else []),
         ]
     # Each in its own session, so Ctrl-C reaches each as one signal we forward, and dagster dev's
     # webserver, daemon and code server stop together.
@@ -252,6 +263,7 @@ def api(args: argparse.Namespace) -> int:
 
     from sales_platform.api.app import install_log_redaction
     from sales_platform.api.security import refuse_open_bind
+    from sales_platform.api.server import server_options
     from sales_platform.api.url_signing import local_url_signer
 
     settings = _settings()
@@ -276,8 +288,7 @@ def api(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
-        server_header=False,
-        timeout_graceful_shutdown=10,
+        **server_options(),
     )
     return 0
 
@@ -375,6 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000, help="Dagster UI port (default 3000)")
     serve.add_argument("--api-port", type=int, default=8000, help="REST API port (default 8000)")
     serve.add_argument("--no-api", action="store_true", help="only Dagster, without the REST API")
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback address: the Dagster UI has no login (and the API none without API_KEYS)",
+    )
     serve.set_defaults(handler=dev)
 
     health = commands.add_parser(

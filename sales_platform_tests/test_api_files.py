@@ -30,20 +30,18 @@ def test_files_are_listed_with_status_partitions_and_errors_newest_first(api: Ap
     # A file that was itself named like a report, and its own report.
     _write(api, "rejected/weird.error.json", b"?", age_seconds=100)
     _write(api, "rejected/weird.error.json.error.json", _report("file name 'weird.error.json' does not match"), age_seconds=100)
-    _write(api, "rejected/store_0004_2025-11-27.json", b"[]", age_seconds=50)  # its report not written yet
     _write(api, "uploads/store_0005_2025-11-27.json", b"[]")
     _write(api, "archive/store_0001_2025-11-27.json", b"[]")
 
     body = api.client.get("/files").json()
-    assert body["count"] == 5
+    assert body["count"] == 4
     assert [(f["name"], f["status"]) for f in body["files"]] == [
-        ("store_0004_2025-11-27.json", "rejected"),
         ("weird.error.json", "rejected"),
         ("store_0003_2025-11-27.json", "rejected"),
         ("store_0001_2025-11-27.parquet", "processed"),
         ("store_0002_2025-11-26.parquet", "processed"),
     ]
-    newest, weird, refused, processed, _ = body["files"]
+    weird, refused, processed, _ = body["files"]
     assert processed["key"] == PROCESSED and processed["size"] == 4 and processed["error"] is None
     assert processed["partitions"] == {"year": "2025", "month": "11", "day": "27", "store_id": "0001", "date": "2025-11-27"}
     assert processed["last_modified"].endswith("Z")
@@ -52,12 +50,27 @@ def test_files_are_listed_with_status_partitions_and_errors_newest_first(api: Ap
         3, "rejected", "rejected/store_0003_2025-11-27.json.error.json",
     )
     assert weird["error"].startswith("file name 'weird.error.json'")
-    assert newest["error"] is None
 
     assert {f["status"] for f in api.client.get("/files", params={"status": "processed"}).json()["files"]} == {"processed"}
-    assert api.client.get("/files", params={"status": "rejected"}).json()["count"] == 3
+    assert api.client.get("/files", params={"status": "rejected"}).json()["count"] == 2
     pending = api.client.get("/files", params={"status": "pending"}).json()["files"]
     assert [(f["key"], f["status"]) for f in pending] == [("uploads/store_0005_2025-11-27.json", "pending")]
+
+
+def test_a_refusal_is_listed_only_once_its_file_and_its_report_are_both_there(api: Api) -> None:
+    """The pipeline writes the report, then copies the refused file: a listing in between must
+    show neither a refusal without a reason nor the report as a refused file of its own."""
+    report = "rejected/store_0004_2025-11-27.json.error.json"
+    _write(api, report, _report("row 1 quantity: must be at least 1"))
+    assert api.client.get("/files", params={"status": "rejected"}).json()["files"] == []
+    _write(api, "rejected/store_0004_2025-11-27.json", b"[]")
+    [entry] = api.client.get("/files", params={"status": "rejected"}).json()["files"]
+    assert (entry["name"], entry["error"], entry["error_report_key"]) == (
+        "store_0004_2025-11-27.json", "row 1 quantity: must be at least 1", report,
+    )
+    # A file put into rejected/ by hand, with no report: not a refusal anyone can explain.
+    _write(api, "rejected/notes.txt", b"hello")
+    assert [f["name"] for f in api.client.get("/files").json()["files"]] == ["store_0004_2025-11-27.json"]
 
 
 def test_reports_are_read_once_and_again_when_they_change(api: Api) -> None:
