@@ -35,13 +35,13 @@ def _wide_encoding(head: bytes) -> str | None:
     """UTF-16 or UTF-32 without a byte order mark: text mostly in ASCII then has a zero byte in
     every second (or three of every four) bytes."""
     sample = head[:4096]
-    if len(sample) < 4:
+    if len(sample) < 16:  # too little to tell
         return None
     quarters = [sample[offset::4].count(0) / len(sample[offset::4]) for offset in range(4)]
     if sum(share > 0.9 for share in quarters) == 3:
         return "UTF-32"
     halves = [sample[offset::2].count(0) / len(sample[offset::2]) for offset in range(2)]
-    if max(halves) > 0.3 and min(halves) < 0.05:
+    if max(halves) > 0.4 and min(halves) < 0.05:
         return "UTF-16"
     return None
 

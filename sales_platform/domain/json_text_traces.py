@@ -12,6 +12,7 @@ of the same file, so on a machine with a second core it costs little time.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +37,22 @@ class TextTraces:
     long_fraction: bool = False
 
 
-def _found(chunk: bytes, pattern: str) -> bool:
-    return bool(pc.match_substring_regex(pa.array([chunk], pa.large_binary()), pattern)[0].as_py())
+def _as_array(chunk: bytes) -> pa.Array:
+    """The chunk as a one-value Arrow array, without copying it."""
+    offsets = pa.py_buffer(struct.pack("<qq", 0, len(chunk)))
+    return pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(chunk)])
+
+
+def _found(chunk: pa.Array, pattern: str) -> bool:
+    return bool(pc.match_substring_regex(chunk, pattern)[0].as_py())
+
+
+def _end_of_solid(text: bytes) -> int:
+    """Where the blanks the text ends in begin (its length when it ends in none)."""
+    end = len(text)
+    while end and text[end - 1] in _WHITESPACE:
+        end -= 1
+    return end
 
 
 def find_traces(path: Path) -> TextTraces:
@@ -49,10 +64,11 @@ def find_traces(path: Path) -> TextTraces:
             if not chunk:
                 break
             text = carried + chunk
-            trailing_comma = trailing_comma or _found(text, _TRAILING_COMMA)
-            long_fraction = long_fraction or _found(text, _LONG_FRACTION)
+            scanned = _as_array(text)
+            trailing_comma = trailing_comma or _found(scanned, _TRAILING_COMMA)
+            long_fraction = long_fraction or _found(scanned, _LONG_FRACTION)
             # Where a match that goes on in the next chunk can have begun: in the last few bytes,
             # or, when the chunk ends in blanks, at the last byte before them.
-            solid = text.rstrip(_WHITESPACE)
-            carried = solid[-1:] + b" " if len(solid) < len(text) else text[-_LONGEST_MATCH_WITHOUT_WHITESPACE:]
+            solid = _end_of_solid(text)
+            carried = text[solid - 1 : solid] + b" " if solid < len(text) else text[-_LONGEST_MATCH_WITHOUT_WHITESPACE:]
     return TextTraces(trailing_comma, long_fraction)

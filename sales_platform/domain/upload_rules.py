@@ -83,10 +83,12 @@ def _amount(column: str) -> str:
 
 
 def _fits(field: str) -> str:
-    """Whether a text is within its length limit. Its length in bytes is known without reading
-    it; the characters are counted only when the bytes exceed the limit."""
+    """Whether a text is within its length limit. Its JSON text is never shorter than the text
+    plus its quotes, and its length in bytes is known without reading it; the characters are
+    counted only for the rare text whose bytes exceed the limit (a CASE, unlike OR, leaves the
+    count to those)."""
     limit = MAX_TEXT_LENGTHS[field]
-    return f"(strlen({field}__text) <= {limit} OR length({field}__text) <= {limit})"
+    return f"CASE WHEN strlen({field}__json) <= {limit + 2} THEN true ELSE length({field}__text) <= {limit} END"
 
 
 def _too_long(field: str) -> str:
@@ -276,8 +278,7 @@ valued AS (
         END AS quantity__value,
         -- Kept to the millisecond, as stored: finer fractions are cut off, never rounded up,
         -- so an instant never moves into the next second, or day.
-        make_timestamptz(epoch_us(transaction_timestamp__read) - epoch_us(transaction_timestamp__read) % 1000)
-            AS transaction_timestamp__value
+        make_timestamptz(epoch_ms(transaction_timestamp__read) * 1000) AS transaction_timestamp__value
     FROM stamped
 )
 """
