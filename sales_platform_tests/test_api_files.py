@@ -101,7 +101,7 @@ def test_a_listing_taken_at_any_moment_of_a_refusal_never_shows_it_without_its_r
     import datetime as dt
 
     from sales_platform.api.file_listing import FileLister
-    from sales_platform.defs.upload_intake import refuse
+    from sales_platform.services.upload_intake import refuse
     from sales_platform.domain.storage_layout import StorageLayout
     from sales_platform.domain.upload_contract import Problem, Refusal
     from sales_platform.resources.local_object_store import LocalObjectStore

@@ -345,7 +345,7 @@ def test_nothing_is_written_or_deleted_through_a_linked_folder(linked: LocalObje
 
 
 def test_a_refused_link_to_a_secret_never_reaches_rejected(linked: LocalObjectStore) -> None:
-    from sales_platform.defs.upload_intake import refuse
+    from sales_platform.services.upload_intake import refuse
     from sales_platform.domain.storage_layout import StorageLayout
     from sales_platform.domain.upload_contract import Problem, Refusal
 
