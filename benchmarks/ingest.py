@@ -34,7 +34,7 @@ FILE_NAME = f"store_0001_{DAY}.json"
 def platform(source: Path, work: Path) -> dict:
     import datetime as dt
 
-    from sales_platform.services.upload_intake import accept
+    from sales_platform.services.upload_intake import archive, write_processed
     from sales_platform.domain.storage_layout import StorageLayout
     from sales_platform.domain.store_metrics import compute_store_metrics
     from sales_platform.domain.upload_contract import parse_upload_name
@@ -50,11 +50,12 @@ def platform(source: Path, work: Path) -> dict:
     upload = parse_upload_name(FILE_NAME)
     with bucket.local_copy(info.key) as path:
         line_items = validate_upload(path, upload, ValidationRules())
-    accepted = accept(bucket, layout, info, upload, line_items)
+    processed_key, _ = write_processed(bucket, layout, info, upload, line_items)
+    archive(bucket, layout, info, upload, processed_key)
     metrics = compute_store_metrics(line_items)
     elapsed = time.perf_counter() - started
     assert upload.business_date == dt.date.fromisoformat(DAY)
-    return {"seconds": elapsed, "rows": accepted.rows, "net_sales": str(metrics.net_sales)}
+    return {"seconds": elapsed, "rows": line_items.num_rows, "net_sales": str(metrics.net_sales)}
 
 
 def floor(source: Path, work: Path) -> dict:

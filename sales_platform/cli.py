@@ -107,10 +107,21 @@ def _report(summary, settings: Settings) -> None:
             f"({rows:,} lines), {summary.count('refused')} refused, {len(summary.failed)} failed, "
             f"{len(set(summary.analysed))} day(s) analysed, {len(set(summary.reports))} report(s)"
         )
+    if summary.count("superseded"):
+        print(
+            f"{summary.count('superseded')} file(s) superseded by a newer file for the same store and day, unread: "
+            f"moved to {settings.rejected_prefix} with a report naming the file used"
+        )
+    ahead = [outcome for outcome in summary.files if outcome.clock_note]
+    if ahead:
+        print(
+            f"{len(ahead)} file(s) dated in the future: a clock is wrong where they were written, or on this machine; "
+            f"each was taken once unchanged for the settle time ({settings.upload_settle_seconds:g} s)"
+        )
     if summary.still_written:
         print(
-            f"{len(summary.still_written)} file(s) in {settings.upload_prefix} still being written; "
-            "they will be processed on the next pass"
+            f"{len(summary.still_written)} file(s) in {settings.upload_prefix} still being written (changing, or held "
+            "open by a program); they will be processed on the next pass"
         )
     if any(failure.job_name == "ingest_store_uploads" for failure in summary.failed):
         print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 
 from sales_platform_tests.api_support import Api
@@ -98,10 +99,11 @@ def test_an_unreadable_report_does_not_break_the_listing(api: Api) -> None:
 
 
 def test_a_listing_taken_at_any_moment_of_a_refusal_never_shows_it_without_its_reason(tmp_path) -> None:
+    """Also when a second refusal of the same name sets the first one aside."""
     import datetime as dt
 
     from sales_platform.api.file_listing import FileLister
-    from sales_platform.services.upload_intake import refuse
+    from sales_platform.services.upload_intake import leave_inbox, refuse
     from sales_platform.domain.storage_layout import StorageLayout
     from sales_platform.domain.upload_contract import Problem, Refusal
     from sales_platform.resources.local_object_store import LocalObjectStore
@@ -122,19 +124,28 @@ def test_a_listing_taken_at_any_moment_of_a_refusal_never_shows_it_without_its_r
         def copy(self, source, destination):
             self._watch(super().copy, source, destination)
 
+        def move(self, source, destination):
+            self._watch(super().move, source, destination)
+
         def delete(self, key):
             self._watch(super().delete, key)
 
     bucket = Watched(tmp_path / "bucket")
     lister = FileLister(bucket, StorageLayout())
-    LocalObjectStore(tmp_path / "bucket").write_bytes("uploads/store_0001_2025-11-27.json", b"{")
-    info = bucket.head("uploads/store_0001_2025-11-27.json")
-    refuse(bucket, StorageLayout(), info, Refusal([Problem("the file is not valid JSON")], 1), None, dt.datetime.now(dt.timezone.utc))
+    for content, reason in ((b"{", "the file is not valid JSON"), (b"[]", "the file holds no records")):
+        LocalObjectStore(tmp_path / "bucket").write_bytes("uploads/store_0001_2025-11-27.json", content)
+        info = bucket.head("uploads/store_0001_2025-11-27.json")
+        refuse(bucket, StorageLayout(), info, Refusal([Problem(reason)], 1), None, dt.datetime.now(dt.timezone.utc))
+        leave_inbox(bucket, info)
     lister.close()
 
-    assert len(snapshots) == 6
+    assert len(snapshots) == 6 + 10  # the second: the first's report and file aside, then as the first
     assert all(entry["error"] for snapshot in snapshots for entry in snapshot)
-    assert [entry["name"] for entry in snapshots[-1]] == ["store_0001_2025-11-27.json"]
+    latest, first = sorted(snapshots[-1], key=lambda entry: entry["name"] != "store_0001_2025-11-27.json")
+    assert (latest["error"], bucket.read_bytes(latest["key"])) == ("the file holds no records", b"[]")
+    assert re.fullmatch(r"store_0001_2025-11-27\.\d{8}T\d{6}(\.\d{6})?Z\.json", first["name"])
+    assert (first["error"], bucket.read_bytes(first["key"])) == ("the file is not valid JSON", b"{")
+    assert first["error_report_key"] == first["key"] + ".error.json"
 
 
 CONTROL_NAME = "store_0001_2025-11-27\t\x07.json"
@@ -176,3 +187,53 @@ def test_a_link_in_the_bucket_is_never_served(api: Api, tmp_path) -> None:
     # A refusal whose report is a link has no readable reason: it is not listed.
     listed = [entry["name"] for entry in api.client.get("/files", params={"status": "rejected"}).json()["files"]]
     assert "store_0002_2025-11-27.json" not in listed
+
+
+def test_every_refused_version_is_listed_and_served_and_an_accepted_upload_supersedes_them_all(api: Api) -> None:
+    import datetime as dt
+
+    from sales_platform.domain.upload_contract import Problem, Refusal, parse_upload_name
+    from sales_platform.resources.object_store import ObjectInfo
+    from sales_platform.services.upload_intake import archive, leave_inbox, refuse
+
+    layout = api.settings.storage_layout
+    name = "store_0001_2025-11-27.json"
+    sent = {b"{": "the file is not valid JSON", b"[]": "the file holds no records"}
+    for content, reason in sent.items():
+        api.bucket.write_bytes(f"uploads/{name}", content)
+        info = api.bucket.head(f"uploads/{name}")
+        refuse(api.bucket, layout, info, Refusal([Problem(reason)], 1), None, dt.datetime.now(dt.timezone.utc))
+        leave_inbox(api.bucket, info)
+
+    listed = api.client.get("/files", params={"status": "rejected"}).json()["files"]
+    assert sorted(entry["error"] for entry in listed) == sorted(sent.values())
+    for entry in listed:
+        for key in (entry["key"], entry["error_report_key"]):
+            answer = api.client.post("/generate-download-url", json={"key": key})
+            assert answer.status_code == 200, answer.text
+            fetched = api.anonymous().get(answer.json()["downloadUrl"])
+            assert fetched.status_code == 200
+            if key == entry["key"]:
+                assert sent[fetched.content] == entry["error"], "each version served with its own reason"
+
+    # A corrected file is accepted later: every refused version of the day now says so.
+    api.bucket.write_bytes(f"uploads/{name}", b"[...]")
+    accepted = api.bucket.head(f"uploads/{name}")
+    assert isinstance(accepted, ObjectInfo)
+    processed = layout.processed_key(dt.date(2025, 11, 27), "0001")
+    archive(api.bucket, layout, accepted, parse_upload_name(name), processed)
+    listed = api.client.get("/files", params={"status": "rejected"}).json()["files"]
+    assert [(entry["refusal_status"], entry["superseded_by"]) for entry in listed] == [("superseded", processed)] * 2
+
+
+def test_pending_lists_what_the_sensor_will_take_never_hidden_files(api: Api) -> None:
+    _write(api, "uploads/store_0001_2025-11-27.json", b"[]")
+    _write(api, "uploads/.store_0002_2025-11-27.json.swp", b"editor")
+    _write(api, "uploads/.rsync-partial/store_0003_2025-11-27.json", b"[")
+    _write(api, "uploads/incoming/store_0004_2025-11-27.json", b"[]")  # taken, to be refused
+
+    pending = api.client.get("/files", params={"status": "pending"}).json()["files"]
+    assert sorted(entry["key"] for entry in pending) == [
+        "uploads/incoming/store_0004_2025-11-27.json",
+        "uploads/store_0001_2025-11-27.json",
+    ]

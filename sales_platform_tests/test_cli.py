@@ -13,6 +13,8 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -368,21 +370,34 @@ def test_process_waits_for_a_file_copied_in_a_moment_ago(tmp_path: Path, home: P
     assert re.search(r"1 files processed .*, 0 refused, 0 failed", result.stdout)
 
 
-def test_a_file_that_keeps_changing_is_reported_not_hidden(tmp_path: Path, home: Path, platform_env: dict[str, str]) -> None:
+def test_a_file_held_open_is_reported_not_hidden_and_one_dated_in_the_future_is_taken_naming_the_clock(
+    tmp_path: Path, home: Path, platform_env: dict[str, str]
+) -> None:
     day = default_end_date(NEW_YORK)
     inbox = home / "bucket" / "uploads"
     inbox.mkdir(parents=True)
-    growing = inbox / f"store_0001_{day}.json"
-    growing.write_bytes(b"[")
-    future = time.time() + 3600  # a clock that is off, or a writer that never finishes
-    os.utime(growing, (future, future))
-
-    result = run_cli(tmp_path, "process", **platform_env)
+    held = inbox / f"store_0001_{day}.jsonl"
+    # A store script that wrote part of its file and paused, holding it open.
+    writer = subprocess.Popen(
+        [sys.executable, "-c", "import sys; f = open(sys.argv[1], 'w'); f.write('{}\\n'); f.flush(); sys.stdin.read()", str(held)],
+        stdin=subprocess.PIPE,
+    )
+    dated_ahead = inbox / f"store_0002_{day}.json"
+    dated_ahead.write_bytes(render_json(generate_store_day("0002", day, stores=["0001", "0002"])))
+    future = time.time() + 3 * 3600  # a clock that is off where it was written
+    os.utime(dated_ahead, (future, future))
+    try:
+        time.sleep(3)  # the held file's time is no longer what keeps it waiting
+        result = run_cli(tmp_path, "process", **platform_env)
+    finally:
+        writer.communicate(b"")
 
     assert result.returncode == 0
-    assert "1 file(s) in uploads/ still being written; they will be processed on the next pass" in result.stdout
-    assert "nothing to do" not in result.stdout
-    assert growing.exists()
+    assert re.search(r"1 files processed .*, 0 refused, 0 failed", result.stdout)
+    assert re.search(rf"clock +store_0002_{day}\.json: modified \S+Z, 3 h ahead of the platform's clock", result.stdout)
+    assert "1 file(s) dated in the future" in result.stdout
+    assert "1 file(s) in uploads/ still being written (changing, or held open by a program)" in result.stdout
+    assert held.read_bytes() == b"{}\n" and not dated_ahead.exists()
 
 
 # --------------------------------------------------------------------------- bad settings

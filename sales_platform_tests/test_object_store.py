@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -344,15 +346,51 @@ def test_nothing_is_written_or_deleted_through_a_linked_folder(linked: LocalObje
     assert linked.head("uploads/store_0003_2025-11-27.json") is None
 
 
-def test_a_refused_link_to_a_secret_never_reaches_rejected(linked: LocalObjectStore) -> None:
-    from sales_platform.services.upload_intake import refuse
+def test_a_refused_link_is_set_aside_as_a_link_and_its_secret_never_copied(linked: LocalObjectStore, tmp_path: Path) -> None:
+    from sales_platform.services.upload_intake import leave_inbox, refuse
     from sales_platform.domain.storage_layout import StorageLayout
     from sales_platform.domain.upload_contract import Problem, Refusal
 
     info = linked.head("uploads/store_0003_2025-11-27.json")
+    assert info is not None and info.is_link
+    rejected_key, report_key = refuse(linked, StorageLayout(), info, Refusal([Problem("a link")], 1), None, dt.datetime.now(dt.timezone.utc))
+    leave_inbox(linked, info)
+
+    assert linked.head(info.key) is None
+    moved = linked.head(rejected_key)
+    assert moved is not None and moved.is_link, "the link itself, not a copy of what it points at"
     with pytest.raises(ObjectIsLink):
-        refuse(linked, StorageLayout(), info, Refusal([Problem("no")], 1), None, dt.datetime.now(dt.timezone.utc))
-    assert all(b"root:x" not in linked.read_bytes(info.key) for info in linked.list("rejected/"))
+        linked.read_bytes(rejected_key)
+    assert (tmp_path / "outside" / "secret.txt").read_text() == "root:x:0:0"
+    readable = [info.key for info in linked.list("rejected/") if not info.is_link]
+    assert readable == [report_key] and b"root:x" not in linked.read_bytes(report_key)
+
+
+def test_move_link_moves_links_only(linked: LocalObjectStore) -> None:
+    with pytest.raises(ObjectNotFound):
+        linked.move_link("uploads/store_0001_2025-11-27.json", "rejected/store_0001_2025-11-27.json")
+    assert linked.read_bytes("uploads/store_0001_2025-11-27.json") == b"[]"
+    linked.move_link("uploads/folder", "rejected/folder")
+    assert linked.head("rejected/folder").is_link and _keys(linked, "rejected/folder/") == []
+
+
+def test_a_file_held_open_for_writing_is_named_until_its_writer_closes_it(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "bucket")
+    store.write_bytes("uploads/store_0001_2025-11-27.jsonl", b"")
+    store.write_bytes("uploads/store_0002_2025-11-27.jsonl", b"{}\n")
+    path = store.root / "uploads" / "store_0001_2025-11-27.jsonl"
+    keys = ["uploads/store_0001_2025-11-27.jsonl", "uploads/store_0002_2025-11-27.jsonl", "uploads/missing.json"]
+    writer = subprocess.Popen(
+        [sys.executable, "-c", "import sys; f = open(sys.argv[1], 'a'); f.write('{}'); f.flush(); print('ok', flush=True); sys.stdin.read()", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert writer.stdout.readline() == "ok\n"
+        with open(store.root / "uploads" / "store_0002_2025-11-27.jsonl", "rb"):  # a reader is no writer
+            assert store.open_for_writing(keys) == {"uploads/store_0001_2025-11-27.jsonl"}
+    finally:
+        writer.communicate("")
+    assert store.open_for_writing(keys) == set()
 
 
 # --------------------------------------------------------------------------- staged writes (local)

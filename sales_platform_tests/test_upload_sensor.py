@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 
 import dagster as dg
 import pytest
@@ -130,19 +131,22 @@ def test_a_file_whose_run_is_still_going_is_never_requested_twice(
     assert key in upload_sensor._in_flight(platform.instance)
 
 
-def test_hidden_files_and_subfolders_of_the_inbox_are_ignored(local_platform: Platform) -> None:
+def test_hidden_files_are_left_alone_and_files_in_subfolders_are_taken_to_be_refused(local_platform: Platform) -> None:
     day = days_ago(1)
     data = render(small_records("0001", day))
-    local_platform.upload(f".{upload_name('0001', day)}.swp", data)
-    local_platform.upload(f"incoming/{upload_name('0002', day)}", data)
-    local_platform.upload(f"old/2024/{upload_name('0003', day)}", data)
+    local_platform.upload(f".{upload_name('0001', day)}.swp", data)  # an editor's
+    local_platform.upload(f".partial/{upload_name('0001', day)}", data)  # a hidden folder: rsync's, a script's
+    nested = [
+        local_platform.upload(f"incoming/{upload_name('0002', day)}", data),
+        local_platform.upload(f"old/2024/{upload_name('0003', day)}", data),
+    ]
 
-    nothing = sensor_tick(local_platform)
-    assert nothing.run_requests == []
-    assert json.loads(nothing.cursor)["requested"] == {}
+    first = sensor_tick(local_platform)
+    assert sorted(_requested(first)) == sorted(nested)
+    assert upload_sensor.settling_files(first.cursor) == []
 
     good = _good(local_platform, "0001", day)
-    assert _requested(sensor_tick(local_platform, nothing.cursor)) == [good]
+    assert _requested(sensor_tick(local_platform, first.cursor)) == [good]
 
 
 def test_a_file_still_being_written_waits_until_it_has_settled(local_platform: Platform) -> None:
@@ -204,3 +208,63 @@ def test_uploads_of_reads_what_a_run_was_asked_to_process(local_platform: Platfo
     key = _good(local_platform, "0001", days_ago(1))
     run = _submit(local_platform, sensor_tick(local_platform).run_requests[0], dg.DagsterRunStatus.NOT_STARTED)
     assert uploads_of(run) == [key]
+
+
+def test_a_store_days_files_go_together_and_never_beside_a_run_that_has_one_of_them(local_platform: Platform) -> None:
+    day = days_ago(1)
+    json_key = _good(local_platform, "0001", day)
+    other_day = _good(local_platform, "0002", day)
+    first = sensor_tick(local_platform)
+    run = _submit(local_platform, first.run_requests[0], dg.DagsterRunStatus.STARTED)
+
+    # The store sends the day again as a .csv while the .json is being ingested: it waits, or two
+    # runs would write the same store-day at once; another day's new file does not.
+    csv_key = _good(local_platform, "0001", day, "csv")
+    third = _good(local_platform, "0003", day)
+    during = sensor_tick(local_platform, first.cursor)
+    assert _requested(during) == [third]
+
+    local_platform.instance.report_run_failed(run)
+    local_platform.instance.add_run_tags(run.run_id, {WILL_RETRY_TAG: "false"})
+    after = sensor_tick(local_platform, during.cursor)
+    [request] = after.run_requests
+    assert _requested(after) == [json_key, csv_key], "the whole day, in arrival order, in one run"
+    assert other_day not in _requested(after)  # its retry waits its own delay
+
+
+def test_a_store_days_files_wait_while_one_of_them_is_still_being_written(local_platform: Platform) -> None:
+    day = days_ago(1)
+    json_key = _good(local_platform, "0001", day)
+    csv_key = local_platform.upload(upload_name("0001", day, "csv"), b"transaction_id\n", age_seconds=0)
+
+    young = sensor_tick(local_platform)
+    assert young.run_requests == []
+    assert upload_sensor.settling_files(young.cursor) == [csv_key]
+
+    set_age(local_platform.settings.bucket_path / csv_key, 3)
+    assert _requested(sensor_tick(local_platform, young.cursor)) == [json_key, csv_key]
+
+
+def test_a_file_dated_in_the_future_is_taken_once_two_looks_find_it_unchanged(
+    local_platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = _good(local_platform, "0001", days_ago(1))
+    path = local_platform.settings.bucket_path / key
+    ahead = upload_sensor.time.time() + 3600
+    os.utime(path, (ahead, ahead))
+    clock = [upload_sensor.time.time()]
+    monkeypatch.setattr(upload_sensor.time, "time", lambda: clock[0])
+
+    first = sensor_tick(local_platform)
+    assert first.run_requests == [] and upload_sensor.settling_files(first.cursor) == [key]
+    clock[0] += 1
+    assert sensor_tick(local_platform, first.cursor).run_requests == []  # not yet the settle time
+
+    # Written again meanwhile: the wait starts over.
+    path.write_bytes(path.read_bytes() + b"\n")
+    os.utime(path, (ahead, ahead))
+    clock[0] += 5
+    changed = sensor_tick(local_platform, first.cursor)
+    assert changed.run_requests == []
+    clock[0] += local_platform.settings.upload_settle_seconds
+    assert _requested(sensor_tick(local_platform, changed.cursor)) == [key]

@@ -78,8 +78,13 @@ class FileLister:
         return entries
 
     def _pending(self) -> list[dict[str, Any]]:
-        prefix = self.layout.upload_prefix
-        return [self._entry(info, "pending") for info in self.bucket.list(prefix) if "/" not in info.key[len(prefix):]]
+        """What the upload sensor will take: hidden files (another program's, before their rename)
+        are never taken, and a file in a subfolder waits only to be refused."""
+        return [
+            self._entry(info, "pending")
+            for info in self.bucket.list(self.layout.upload_prefix)
+            if not self.layout.hidden_in_inbox(info.key)
+        ]
 
     def _rejected(self) -> list[dict[str, Any]]:
         listed = {info.key: info for info in self.bucket.list(self.layout.rejected_prefix)}

@@ -7,16 +7,20 @@ Two ways in, one piece of work (`services.store_day_ingest`):
   one run (one process locally, one task on ECS). Each store-day still gets its own
   materializations, metadata and check results in the UI, logged as it is done; one bad file
   never stops the others.
-* materializing a partition by hand (UI, backfill, re-execution): the newest upload for that
-  store-day in the inbox, else its archived original.
+* materializing a partition by hand (UI, backfill, re-execution): the store-day's files in the
+  inbox, else its latest archived original.
 
-Both write and record a store-day completely before its original leaves the inbox, so a run
-killed at any moment is simply done again.
+A store-day is one file, the newest: when several files for it wait together (a .json and a
+.csv, say), the newest one that passes validation is the day's data and the older ones are set
+aside unread, each with a report naming the file used instead. Both ways write and record a
+store-day completely before its original leaves the inbox, so a run killed at any moment is
+simply done again.
 """
 
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import dagster as dg
 from pydantic import Field
@@ -24,9 +28,17 @@ from pydantic import Field
 from sales_platform.defs.partitions import store_and_day, store_day_key, store_days
 from sales_platform.domain.money import to_cents
 from sales_platform.resources.metrics_table import MetricsTable
-from sales_platform.resources.object_store import ObjectStore
-from sales_platform.services.store_day_ingest import Accepted, Refused, finish_upload, ingest_upload
-from sales_platform.services.upload_intake import find_upload
+from sales_platform.resources.object_store import ObjectInfo, ObjectStore
+from sales_platform.services.store_day_ingest import (
+    Accepted,
+    Refused,
+    StillWritten,
+    Superseded,
+    finish_upload,
+    ingest_upload,
+    supersede_upload,
+)
+from sales_platform.services.upload_intake import dated_ahead, find_uploads, inbox_group
 from sales_platform.settings import Settings
 
 INGEST_GROUP = "ingest"
@@ -37,6 +49,7 @@ STORE_METRICS = dg.AssetKey("store_metrics")
 UPLOAD_ACCEPTED = "store_sales_upload_accepted"
 NET_WITHIN_GROSS = "store_metrics_net_within_gross"
 PROBLEMS_SHOWN = 20
+Event = dg.AssetMaterialization | dg.AssetCheckEvaluation | dg.AssetObservation
 
 
 class IngestUploadsConfig(dg.Config):
@@ -62,7 +75,25 @@ def _check(asset: dg.AssetKey, name: str, partition: str, passed: bool, **extra:
     return dg.AssetCheckEvaluation(asset_key=asset, check_name=name, passed=passed, partition=partition, **extra)
 
 
-def accepted_events(accepted: Accepted) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
+def clock_note(info: ObjectInfo, now: dt.datetime) -> dict[str, object]:
+    """Metadata saying that the file is dated ahead of the platform's clock, when it is: a clock
+    is wrong where it was written (or here), and the store should hear of it."""
+    ahead = dated_ahead(info, now)
+    if ahead is None:
+        return {}
+    stamp = info.last_modified.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return {"dated_ahead_seconds": round(ahead), "clock_note": f"modified {stamp}, {_duration(ahead)} ahead of the platform's clock"}
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes / 60
+    return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"
+
+
+def accepted_events(accepted: Accepted, now: dt.datetime) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
     """What the UI shows for an accepted store-day: both materializations and their checks, from
     figures the validation and the metrics already computed (nothing is read back)."""
     partition = str(store_day_key(accepted.upload.store_id, accepted.upload.business_date))
@@ -77,6 +108,7 @@ def accepted_events(accepted: Accepted) -> Iterator[dg.AssetMaterialization | dg
             "upload": accepted.info.key,
             "upload_version": accepted.info.version,
             "path": dg.MetadataValue.path(accepted.processed_key),
+            **clock_note(accepted.info, now),
         },
     )
     yield _check(
@@ -107,7 +139,7 @@ def accepted_events(accepted: Accepted) -> Iterator[dg.AssetMaterialization | dg
     )
 
 
-def refused_events(refused: Refused) -> Iterator[dg.AssetCheckEvaluation | dg.AssetObservation]:
+def refused_events(refused: Refused, now: dt.datetime) -> Iterator[dg.AssetCheckEvaluation | dg.AssetObservation]:
     """A refusal is a failed check on its store-day (the partition keeps its last accepted data);
     a file whose name gives it no store-day is an observation of `store_sales`."""
     metadata = {
@@ -117,12 +149,44 @@ def refused_events(refused: Refused) -> Iterator[dg.AssetCheckEvaluation | dg.As
         "problem_count": refused.refusal.problem_count,
         "summary": refused.refusal.summary,
         "problems": dg.MetadataValue.md(_problems_table(refused)),
+        **clock_note(refused.info, now),
     }
     if refused.upload is None:
         yield dg.AssetObservation(STORE_SALES, metadata={"status": "refused", **metadata})
         return
     partition = str(store_day_key(refused.upload.store_id, refused.upload.business_date))
     yield _check(STORE_SALES, UPLOAD_ACCEPTED, partition, False, description=refused.refusal.summary, metadata=metadata)
+
+
+def superseded_events(superseded: Superseded, now: dt.datetime) -> Iterator[dg.AssetObservation]:
+    """An older file of a store-day set aside for a newer one: an observation on its partition,
+    whose check passed with the newer file."""
+    yield dg.AssetObservation(
+        STORE_SALES,
+        partition=str(store_day_key(superseded.upload.store_id, superseded.upload.business_date)),
+        metadata={
+            "status": "superseded",
+            "upload": superseded.info.key,
+            "superseded_by": superseded.by.info.key,
+            "rejected_key": superseded.rejected_key,
+            "error_report": superseded.report_key,
+            "summary": superseded.refusal.summary,
+            **clock_note(superseded.info, now),
+        },
+    )
+
+
+@dataclass
+class Tally:
+    accepted: int = 0
+    refused: int = 0
+    superseded: int = 0
+    waiting: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def _age_order(info: ObjectInfo) -> tuple[dt.datetime, str]:
+    return info.last_modified, info.key
 
 
 def build_ingest_definitions(settings: Settings) -> tuple[dg.AssetsDefinition, dg.JobDefinition]:
@@ -162,20 +226,59 @@ def build_ingest_definitions(settings: Settings) -> tuple[dg.AssetsDefinition, d
     )
     def store_day(context: dg.AssetExecutionContext, bucket: dg.ResourceParam[ObjectStore], table: dg.ResourceParam[MetricsTable]):
         store_id, day = store_and_day(context.partition_key)
-        info = find_upload(bucket, layout, store_id, day)
-        if info is None:
+        files = find_uploads(bucket, layout, store_id, day)
+        if not files:
             raise dg.Failure(
                 description=f"no upload for store {store_id} on {day}: nothing named store_{store_id}_{day}.json "
                 f"(or .jsonl, .ndjson, .csv) under {layout.upload_prefix} or {layout.archive_prefix}",
                 allow_retries=False,
             )
-        outcome = ingest_upload(bucket, table, settings, info, _now())
-        if isinstance(outcome, Refused):
-            context.log.warning(f"refused {info.key}: {outcome.refusal.summary}; moved to {outcome.rejected_key}")
-            yield from refused_events(outcome)
-            return
-        yield from accepted_events(outcome)
-        finish_upload(bucket, settings, outcome)
+        tally = Tally()
+        yield from ingest_store_day(context.log, bucket, table, files, tally)
+        if tally.failed:
+            raise dg.Failure(description="; ".join(tally.failed), allow_retries=False)
+        if tally.waiting:
+            raise dg.Failure(
+                description=f"an upload for store {store_id} on {day} is still being written; materialize again once it is whole",
+                allow_retries=False,
+            )
+
+    def ingest_store_day(
+        log, bucket: ObjectStore, table: MetricsTable, files: list[ObjectInfo], tally: Tally
+    ) -> Iterator[Event]:
+        """The files of one store-day, newest first: the first accepted is the day's data and the
+        older ones are superseded by it, unread; a refused one leaves the day to the next older.
+        Each file's events are yielded before it leaves the inbox: the caller records them."""
+        winner: Accepted | None = None
+        for info in sorted(files, key=_age_order, reverse=True):
+            now = _now()
+            if winner is not None and not info.is_link:
+                superseded = supersede_upload(bucket, settings, info, winner, now)
+                log.warning(f"superseded {info.key}: {superseded.refusal.summary}")
+                yield from superseded_events(superseded, now)
+                finish_upload(bucket, settings, superseded)
+                tally.superseded += 1
+                continue
+            try:
+                outcome = ingest_upload(bucket, table, settings, info, now)
+            except Exception as error:  # one file's storage or data error must not stop the other days
+                log.exception(f"{info.key} could not be processed; it stays in the inbox for the next attempt")
+                tally.failed.append(f"{info.name}: {type(error).__name__}: {error}")
+                return  # the day's older files wait with it
+            if isinstance(outcome, StillWritten):
+                log.info(f"{info.key} changed while it was read: it is still being written and waits for the next look")
+                tally.waiting += 1
+                return
+            if isinstance(outcome, Refused):
+                log.warning(f"refused {info.key}: {outcome.refusal.summary}")
+                yield from refused_events(outcome, now)
+                finish_upload(bucket, settings, outcome)
+                tally.refused += 1
+                continue
+            yield from accepted_events(outcome, now)
+            finish_upload(bucket, settings, outcome)
+            tally.accepted += 1
+            winner = outcome
 
     @dg.op(
         name=INGEST_OP,
@@ -188,39 +291,36 @@ def build_ingest_definitions(settings: Settings) -> tuple[dg.AssetsDefinition, d
         bucket: dg.ResourceParam[ObjectStore],
         table: dg.ResourceParam[MetricsTable],
     ):
-        failed: list[str] = []
-        accepted = refused = 0
+        tally = Tally()
+        groups: dict[str, list[ObjectInfo]] = {}
         for key in config.uploads:
-            info = bucket.head(key) or bucket.head(layout.archive_key(layout.file_name(key)))
+            info = bucket.head(key)
+            if info is None and not layout.in_inbox_subfolder(key):
+                # Handled by an earlier attempt of this run, which stopped before it finished.
+                info = bucket.head(layout.archive_key(layout.file_name(key)))
             if info is None:
                 context.log.info(f"{key} is gone from the inbox and the archive (replaced or removed); nothing to do")
                 continue
-            try:
-                outcome = ingest_upload(bucket, table, settings, info, _now())
-            except Exception as error:  # one file's storage or data error must not stop the others
-                context.log.exception(f"{key} could not be processed; it stays in the inbox for the next attempt")
-                failed.append(f"{layout.file_name(key)}: {type(error).__name__}: {error}")
-                continue
-            if isinstance(outcome, Refused):
-                refused += 1
-                context.log.warning(f"refused {key}: {outcome.refusal.summary}")
-                for event in refused_events(outcome):
-                    context.log_event(event)
-                continue
-            for event in accepted_events(outcome):
-                if isinstance(event, dg.AssetCheckEvaluation):
-                    context.log_event(event)
-                else:
+            groups.setdefault(inbox_group(layout, key), []).append(info)
+        for files in groups.values():
+            for event in ingest_store_day(context.log, bucket, table, files, tally):
+                if isinstance(event, dg.AssetMaterialization):
                     yield event  # recorded before the next line runs
-            finish_upload(bucket, settings, outcome)
-            accepted += 1
-        context.log.info(f"{accepted} accepted, {refused} refused, {len(failed)} failed of {len(config.uploads)}")
+                else:
+                    context.log_event(event)
+        superseded = f", {tally.superseded} superseded" if tally.superseded else ""
+        waiting = f", {tally.waiting} still being written" if tally.waiting else ""
+        context.log.info(
+            f"{tally.accepted} accepted, {tally.refused} refused{superseded}{waiting}, {len(tally.failed)} failed "
+            f"of {len(config.uploads)}"
+        )
+        failed = tally.failed
         if failed:
             more = f"; and {len(failed) - 10} more" if len(failed) > 10 else ""
             raise dg.Failure(
                 description="; ".join(failed[:10]) + more + f" ({len(failed)} of {len(config.uploads)} upload(s) could "
                 "not be processed; they stay in the inbox for the next attempt)",
-                metadata={"failed": len(failed), "accepted": accepted, "refused": refused},
+                metadata={"failed": len(failed), "accepted": tally.accepted, "refused": tally.refused},
                 allow_retries=False,
             )
 

@@ -6,6 +6,11 @@ cost does not grow with history. The cursor remembers which version of each wait
 requested and how often. A file still waiting after its run ended (the run failed: a table that
 could not be written, a crash after Dagster's own retries) is requested again UPLOAD_RETRY_SECONDS
 after that run ended, then after twice that, up to an hour, until it is processed or replaced.
+
+A store-day's files always go together, all of those waiting, since only the newest of them is
+the day's data; and never while a run still has one of them, so two runs never write one day.
+A file is taken once it is whole: unchanged for the settle time (by its modification time, or,
+when that is in the future, by the sensor's own looks) and open for writing nowhere it can see.
 """
 
 
@@ -21,8 +26,9 @@ import dagster as dg
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from sales_platform.defs.ingest_assets import INGEST_JOB, INGEST_OP
-from sales_platform.domain.upload_contract import parse_upload_name
+from sales_platform.domain.storage_layout import StorageLayout
 from sales_platform.resources.object_store import ObjectInfo, ObjectStore
+from sales_platform.services.upload_intake import dated_ahead, inbox_group
 from sales_platform.settings import Settings
 
 UPLOAD_SENSOR = "store_upload_sensor"
@@ -46,22 +52,34 @@ class Request:
     attempts: int
 
 
-def _load(cursor: str | None) -> tuple[dict[str, Request], list[str]]:
+@dataclass(frozen=True)
+class Sighting:
+    """A file not yet whole, as first seen at this version."""
+
+    version: str
+    at: float
+
+
+def _load(cursor: str | None) -> tuple[dict[str, Request], dict[str, Sighting]]:
     data = json.loads(cursor) if cursor else {}
     if "requested" not in data:  # written before uploads were batched: {key: version}
         data = {"requested": {key: {"v": version, "at": 0, "n": 1} for key, version in data.items()}}
     requested = {key: Request(entry["v"], entry["at"], entry["n"]) for key, entry in data["requested"].items()}
-    return requested, list(data.get("settling", []))
+    settling = data.get("settling", {})
+    if isinstance(settling, list):  # written before sightings were kept: keys only
+        settling = {}
+    return requested, {key: Sighting(entry["v"], entry["at"]) for key, entry in settling.items()}
 
 
-def _dump(requested: dict[str, Request], settling: list[str]) -> str:
+def _dump(requested: dict[str, Request], settling: dict[str, Sighting]) -> str:
     entries = {key: {"v": r.version, "at": r.at, "n": r.attempts} for key, r in requested.items()}
-    return json.dumps({"requested": entries, "settling": settling}, sort_keys=True)
+    sightings = {key: {"v": s.version, "at": s.at} for key, s in settling.items()}
+    return json.dumps({"requested": entries, "settling": sightings}, sort_keys=True)
 
 
 def settling_files(cursor: str | None) -> list[str]:
     """The files the last tick saw still being written (a local copy in progress)."""
-    return _load(cursor)[1]
+    return sorted(_load(cursor)[1])
 
 
 def uploads_of(run: dg.DagsterRun) -> list[str]:
@@ -83,26 +101,41 @@ def _in_flight(instance: dg.DagsterInstance) -> set[str]:
     return {key for run in runs for key in uploads_of(run)}
 
 
-def _waiting(info: ObjectInfo, now: dt.datetime, settle_seconds: float) -> bool:
-    """Old enough to be whole when the folder is local (a copy in progress keeps changing)."""
-    return (now - info.last_modified).total_seconds() >= settle_seconds
+def _settled(info: ObjectInfo, earlier: Sighting | None, now: dt.datetime, clock: float, settle_seconds: float) -> bool:
+    """Unchanged for the settle time, so whole if it is local (a copy in progress keeps changing):
+    by its modification time, or by the sensor's own looks when that time is in the future."""
+    if (now - info.last_modified).total_seconds() >= settle_seconds:
+        return True
+    unchanged = earlier is not None and earlier.version == info.version
+    return info.last_modified > now and unchanged and clock - earlier.at >= settle_seconds  # type: ignore[union-attr]
 
 
-def _store_day(info: ObjectInfo) -> str:
-    """Files of one store-day go to the same run, in the order they arrived."""
-    try:
-        upload = parse_upload_name(info.name)
-        return f"{upload.business_date}|{upload.store_id}"
-    except ValueError:
-        return f"~{info.name}"
+def _due_again(earlier: Request | None, info: ObjectInfo, clock: float, retry_seconds: float) -> bool:
+    """New or written again since it was asked for, or asked for and still waiting (its run
+    failed) long enough: the retry delay, doubled at each attempt, up to an hour."""
+    if earlier is None or earlier.version != info.version:
+        return True
+    return clock - earlier.at >= min(retry_seconds * 2 ** (earlier.attempts - 1), _LONGEST_RETRY_WAIT)
 
 
-def batches(files: list[ObjectInfo], parallel_runs: int, max_files: int) -> list[list[ObjectInfo]]:
+def _sighting(info: ObjectInfo, earlier: Sighting | None, clock: float) -> Sighting:
+    return earlier if earlier is not None and earlier.version == info.version else Sighting(info.version, clock)
+
+
+def _arrival(info: ObjectInfo) -> tuple[dt.datetime, str]:
+    return info.last_modified, info.key
+
+
+def batches(
+    files: list[ObjectInfo], parallel_runs: int, max_files: int, layout: StorageLayout | None = None
+) -> list[list[ObjectInfo]]:
     """Split a tick's files into runs: as many as the run slots when the backlog is big enough
     to be worth it, none larger than `max_files`, a store-day never split, days in order."""
+    layout = layout or StorageLayout()
     groups: dict[str, list[ObjectInfo]] = {}
-    for info in sorted(files, key=lambda info: (_store_day(info), info.last_modified, info.key)):
-        groups.setdefault(_store_day(info), []).append(info)
+    grouped = sorted(((inbox_group(layout, info.key), info) for info in files), key=lambda pair: (pair[0], *_arrival(pair[1])))
+    for group, info in grouped:
+        groups.setdefault(group, []).append(info)
     count = max(min(parallel_runs, len(files) // _FILES_WORTH_A_RUN), math.ceil(len(files) / max_files), 1)
     size = math.ceil(len(files) / count)
     runs: list[list[ObjectInfo]] = [[]]
@@ -127,6 +160,7 @@ def _run_request(files: Iterable[ObjectInfo], requested: dict[str, Request]) -> 
 
 def build_upload_sensor(settings: Settings, ingest_job: dg.JobDefinition) -> dg.SensorDefinition:
     prefix = settings.upload_prefix
+    layout = settings.storage_layout
 
     @dg.sensor(
         name=UPLOAD_SENSOR,
@@ -138,43 +172,67 @@ def build_upload_sensor(settings: Settings, ingest_job: dg.JobDefinition) -> dg.
         f"after {settings.upload_retry_seconds} s, then ever more rarely.",
     )
     def store_upload_sensor(context: dg.SensorEvaluationContext, bucket: dg.ResourceParam[ObjectStore]):
-        requested, _ = _load(context.cursor)
+        requested, sightings = _load(context.cursor)
         now = dt.datetime.now(dt.timezone.utc)
         clock = time.time()
         in_flight = _in_flight(context.instance)
         kept: dict[str, Request] = {}
-        settling: list[str] = []
+        settling: dict[str, Sighting] = {}
+        groups: dict[str, list[ObjectInfo]] = {}
+        for info in bucket.list(prefix):
+            if layout.hidden_in_inbox(info.key) or info.key.endswith("/"):
+                continue  # editors' and rsync's temporary files, a script's before its rename
+            earlier = sightings.get(info.key)
+            if not _settled(info, earlier, now, clock, settings.upload_settle_seconds):
+                settling[info.key] = _sighting(info, earlier, clock)
+            groups.setdefault(inbox_group(layout, info.key), []).append(info)
+
+        def ready(files: list[ObjectInfo]) -> bool:
+            """Every file of the day whole, none in a run that is still going, one new or due again."""
+            if any(info.key in settling or info.key in in_flight for info in files):
+                return False
+            return any(_due_again(requested.get(info.key), info, clock, settings.upload_retry_seconds) for info in files)
+
+        candidates = [files for files in groups.values() if ready(files)]
+        # A writer that paused holds its file open; asked only of what would be taken now.
+        held = bucket.open_for_writing(info.key for files in candidates for info in files)
+        for files in candidates:
+            for info in files:
+                if info.key in held:
+                    settling[info.key] = _sighting(info, sightings.get(info.key), clock)
+
         due: list[ObjectInfo] = []
         retried = 0
-        for info in bucket.list(prefix):
-            if info.key.count("/") != prefix.count("/") or info.key.endswith("/") or info.name.startswith("."):
-                continue  # only the inbox itself; editors' and rsync's hidden temporary files
-            if not _waiting(info, now, settings.upload_settle_seconds):
-                settling.append(info.key)
+        for files in groups.values():
+            if not ready(files) or (due and len(due) + len(files) > settings.max_files_per_sensor_tick):
+                # Left for a later look; the wait before asking again for a file of a run that is
+                # still going counts from when it ends, however long it runs.
+                for info in files:
+                    earlier = requested.get(info.key)
+                    if earlier is not None and earlier.version == info.version:
+                        kept[info.key] = Request(earlier.version, clock, earlier.attempts) if info.key in in_flight else earlier
                 continue
-            earlier = requested.get(info.key)
-            if earlier is not None and earlier.version == info.version:
-                if info.key in in_flight:
-                    # The wait before asking again counts from when its run ended, however long it ran.
-                    kept[info.key] = Request(earlier.version, clock, earlier.attempts)
-                    continue
-                wait = min(settings.upload_retry_seconds * 2 ** (earlier.attempts - 1), _LONGEST_RETRY_WAIT)
-                if clock - earlier.at < wait:
-                    kept[info.key] = earlier
-                    continue
-                retried += 1
-                attempts = earlier.attempts + 1
-            else:
-                attempts = 1
-            if len(due) >= settings.max_files_per_sensor_tick:
-                continue  # the rest next tick; the cursor has not recorded them
-            kept[info.key] = Request(info.version, clock, attempts)
-            due.append(info)
+            for info in files:
+                earlier = requested.get(info.key)
+                again = earlier is not None and earlier.version == info.version
+                retried += int(again)
+                kept[info.key] = Request(info.version, clock, earlier.attempts + 1 if earlier and again else 1)
+                due.append(info)
         cursor = _dump(kept, settling)
+        ahead = [info for info in due if dated_ahead(info, now) is not None]
+        if ahead:
+            context.log.warning(
+                f"{len(ahead)} file(s) dated in the future, up to {max(dated_ahead(i, now) or 0 for i in ahead):.0f} s ahead "
+                "of this machine's clock (a wrong clock where they were written, or here): taken once unchanged for "
+                f"{settings.upload_settle_seconds:g} s by this sensor's own looks"
+            )
         if not due:
             still = f" ({len(settling)} still being written)" if settling else ""
             return dg.SensorResult(skip_reason=f"no new files in {prefix}{still}", cursor=cursor)
-        runs = [_run_request(files, kept) for files in batches(due, settings.max_concurrent_runs, settings.max_files_per_run)]
+        runs = [
+            _run_request(files, kept)
+            for files in batches(due, settings.max_concurrent_runs, settings.max_files_per_run, layout)
+        ]
         again = f", {retried} asked for again after a failed run" if retried else ""
         context.log.info(f"{len(due)} file(s) in {prefix}{again}: {len(runs)} run(s)")
         return dg.SensorResult(run_requests=runs, cursor=cursor)

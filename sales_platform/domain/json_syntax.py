@@ -21,6 +21,8 @@ _LOOKAHEAD = 2 << 20
 
 _decoder = json.JSONDecoder()
 
+CUT_OFF_RECORD = "the file ends in the middle of this record: it looks cut off; upload it again"
+
 
 class _Text:
     """Decoded text read on demand, with the line and column of every position."""
@@ -138,7 +140,7 @@ def _scan_array(text: _Text) -> Problem | None:
                 continue
             if text.eof and "]" not in text.buffer[position:]:
                 # The last record breaks off and nothing closes the array: a partial upload.
-                return _syntax(text, position, "the file ends in the middle of this record: it looks cut off; upload it again")
+                return _syntax(text, position, CUT_OFF_RECORD)
             return _decode_error(text, error)
         position = end
         expect_value, after_comma = False, False
@@ -171,6 +173,9 @@ def _scan_lines(path: Path) -> Problem | None:
                 if comma is not None:
                     message = f"a comma before the closing {line[error.pos]}: JSON allows none there; remove it"
                     return Problem(f"the line is not valid JSON: {message}", line=number, column=comma + 1)
+                if not raw.endswith(b"\n") and not line.rstrip().endswith("}"):
+                    # The last line breaks off: a partial upload (one still being written?).
+                    return Problem(CUT_OFF_RECORD, line=number)
                 return Problem(f"the line is not valid JSON: {error.msg}", line=number, column=error.colno)
     return None
 

@@ -8,10 +8,16 @@ import json
 from sales_platform.domain.upload_contract import NAME_RULE, Refusal, UploadName
 
 
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def refusal_document(
     *,
     file_name: str,
     original_key: str,
+    original_version: str,
+    original_modified: dt.datetime,
     rejected_key: str,
     refused_at: dt.datetime,
     refusal: Refusal,
@@ -21,8 +27,10 @@ def refusal_document(
         "file": file_name,
         "status": "rejected",
         "original_key": original_key,
+        "original_version": original_version,
+        "original_modified_at": _utc(original_modified),
         "rejected_key": rejected_key,
-        "rejected_at": refused_at.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+        "rejected_at": _utc(refused_at),
         "summary": refusal.summary,
         "problem_count": refusal.problem_count,
         "problems": [problem.as_dict() for problem in refusal.problems],

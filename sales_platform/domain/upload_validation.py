@@ -9,6 +9,7 @@ its bytes scanned, beside that read, for what DuckDB's lenient JSON reader lets 
 
 from __future__ import annotations
 
+import csv
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,13 @@ from sales_platform.domain.json_syntax import locate_syntax_error
 from sales_platform.domain.json_text_traces import find_traces
 from sales_platform.domain.upload_contract import FIELDS, LINE_ITEM_SCHEMA, Problem, Refusal, UploadName
 from sales_platform.domain.upload_rules import TYPED_COLUMNS, Rule, all_pass, problems_sql, quote, records_sql, rules
-from sales_platform.domain.upload_sources import SourceProblem, csv_source, exact_json_source, fast_json_source
+from sales_platform.domain.upload_sources import (
+    MAX_RECORD_BYTES,
+    SourceProblem,
+    csv_source,
+    exact_json_source,
+    fast_json_source,
+)
 
 _BATCH_ROWS = 64 * 1024
 # DuckDB reports unreadable input as InvalidInputException, or, once results stream through
@@ -91,9 +98,34 @@ def _unreadable(error: Exception, path: Path, upload: UploadName) -> UploadRefus
     """A file DuckDB could not read: say where, in lines and columns a person can go to."""
     detail = str(error).split("\n")[0].replace(str(path), upload.file_name).split(": ", 1)[-1]
     if upload.format == "csv":
-        return _refuse(Problem(f"the CSV cannot be read: {detail}"))
+        return _refuse(_cut_off_row(path) or Problem(f"the CSV cannot be read: {detail}"))
     located = locate_syntax_error(path, _layout(upload))
     return _refuse(located or Problem(f"the file cannot be read as JSON: {detail}"))
+
+
+def _cut_off_row(path: Path) -> Problem | None:
+    """A last row with fewer cells than the header and no line break after it: the file breaks
+    off, as one still being written does."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        header = handle.readline()
+        handle.seek(max(0, size - MAX_RECORD_BYTES))
+        tail = handle.read()
+        if tail.endswith(b"\n") or b"\n" not in tail:
+            return None
+        handle.seek(0)
+        line = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) + 1
+    try:
+        cells = next(csv.reader([tail.rsplit(b"\n", 1)[1].decode("utf-8", "replace")]), [])
+        columns = next(csv.reader([header.decode("utf-8-sig", "replace")]), [])
+    except csv.Error:
+        return None
+    if len(cells) >= len(columns):
+        return None
+    return Problem(
+        f"the last row has {len(cells)} of the {len(columns)} columns and the file ends there: it looks cut off; upload it again",
+        line=line,
+    )
 
 
 def _typed_batches(connection: duckdb.DuckDBPyConnection, sql: str) -> list[pa.RecordBatch] | None:

@@ -18,11 +18,12 @@ import shutil
 import stat
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from sales_platform.resources.object_store import ObjectInfo, ObjectIsLink, ObjectNotFound, ObjectStore
+from sales_platform.resources.open_files import held_for_writing
 
 # Writes land here first and are renamed into place, so a reader never sees half a file.
 # Listing skips it; it sits on the same filesystem so the rename is atomic.
@@ -187,6 +188,20 @@ class LocalObjectStore(ObjectStore):
                 # A plain string: a Path per file costs more than the stat.
                 yield key, entry.path, entry.is_symlink()
 
+    def open_for_writing(self, keys: Iterable[str]) -> set[str]:
+        # Only identities are compared and nothing is read, so a plain stat of the name will do:
+        # a folder swapped for a link meanwhile can at worst make a file wait a look longer.
+        files: dict[tuple[int, int], str] = {}
+        root = str(self.root)
+        for key in keys:
+            try:
+                status = os.stat(f"{root}/{key}", follow_symlinks=False)
+            except (OSError, ValueError):
+                continue
+            if stat.S_ISREG(status.st_mode):
+                files[(status.st_dev, status.st_ino)] = key
+        return {files[identity] for identity in held_for_writing(files)}
+
     def head(self, key: str) -> ObjectInfo | None:
         try:
             folder, name = self._parent(key)
@@ -332,6 +347,23 @@ class LocalObjectStore(ObjectStore):
                 os.close(target)
         except FileNotFoundError:
             raise ObjectNotFound(source) from None
+        finally:
+            os.close(folder)
+
+    def move_link(self, source: str, destination: str) -> None:
+        folder, name = self._parent(source)
+        try:
+            try:
+                status = os.stat(name, dir_fd=folder, follow_symlinks=False)
+            except FileNotFoundError:
+                raise ObjectNotFound(source) from None
+            if not stat.S_ISLNK(status.st_mode):
+                raise ObjectNotFound(source)
+            target, target_name = self._parent(destination, create=True)
+            try:
+                os.replace(name, target_name, src_dir_fd=folder, dst_dir_fd=target)  # renames the link, never its target
+            finally:
+                os.close(target)
         finally:
             os.close(folder)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +89,16 @@ class ObjectStore(abc.ABC):
         """Copy then delete: the object exists at one of the two keys at every moment."""
         self.copy(source, destination)
         self.delete(source)
+
+    def move_link(self, source: str, destination: str) -> None:
+        """Move a symbolic link itself (never what it points at) to another key, so that a link
+        found in the inbox can be set aside with its refusal. Only a folder bucket has links."""
+        raise ObjectNotFound(source)
+
+    def open_for_writing(self, keys: Iterable[str]) -> set[str]:
+        """The keys among `keys` that a process still holds open for writing: a local file being
+        written in place, paused or not. S3 shows an object only once it is whole: none."""
+        return set()
 
     def exists(self, key: str) -> bool:
         return self.head(key) is not None

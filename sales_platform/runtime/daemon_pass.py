@@ -245,10 +245,12 @@ class DaemonPass:
     def _file(self, outcome: FileOutcome) -> None:
         self.summary.files.append(outcome)
         name = outcome.upload.rsplit("/", 1)[-1]
-        if outcome.status == "refused":
-            self.say(f"  refused   {name}: {outcome.detail}")
+        if outcome.status in ("refused", "superseded"):
+            self.say(f"  {outcome.status:<9} {name}: {outcome.detail}")
         elif self.verbose:
             self.say(f"  processed {name}: {outcome.rows:,} lines")
+        if outcome.clock_note:
+            self.say(f"  clock     {name}: {outcome.clock_note}; check the clock of what wrote it (or this one)")
 
     def _collect(self) -> None:
         self._report_finished_runs()

@@ -27,9 +27,10 @@ _READ = {
 @dataclass
 class FileOutcome:
     upload: str
-    status: str  # processed | refused
+    status: str  # processed | refused | superseded
     detail: str = ""
     rows: int = 0
+    clock_note: str = ""  # dated ahead of the platform's clock: how far
 
 
 @dataclass
@@ -52,6 +53,11 @@ def _values(metadata) -> dict[str, object]:
     return {name: value.value for name, value in metadata.items()}
 
 
+def _outcome(metadata: dict[str, object], status: str, rows: int = 0) -> FileOutcome:
+    detail = "" if status == "processed" else str(metadata.get("summary", ""))
+    return FileOutcome(str(metadata.get("upload", "")), status, detail, rows, str(metadata.get("clock_note", "")))
+
+
 def read_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunReadout:
     readout = RunReadout()
     errors = []
@@ -64,7 +70,7 @@ def read_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunReadout:
             metadata = _values(materialization.metadata)
             if materialization.asset_key == STORE_SALES:
                 rows = int(metadata.get("dagster/row_count", 0))  # type: ignore[call-overload]
-                readout.files.append(FileOutcome(str(metadata.get("upload", "")), "processed", rows=rows))
+                readout.files.append(_outcome(metadata, "processed", rows=rows))
             elif materialization.asset_key == DAILY_INSIGHTS and materialization.partition:
                 readout.analysed.append(materialization.partition)
             elif materialization.asset_key == DAILY_REPORT and materialization.partition:
@@ -72,12 +78,11 @@ def read_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunReadout:
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.asset_check_evaluation_data
             if evaluation.check_name == UPLOAD_ACCEPTED and not evaluation.passed:
-                metadata = _values(evaluation.metadata)
-                readout.files.append(FileOutcome(str(metadata.get("upload", "")), "refused", str(metadata.get("summary", ""))))
+                readout.files.append(_outcome(_values(evaluation.metadata), "refused"))
         elif event.event_type == dg.DagsterEventType.ASSET_OBSERVATION:
             metadata = _values(event.asset_observation_data.asset_observation.metadata)
-            if metadata.get("status") == "refused":
-                readout.files.append(FileOutcome(str(metadata.get("upload", "")), "refused", str(metadata.get("summary", ""))))
+            if metadata.get("status") in ("refused", "superseded"):
+                readout.files.append(_outcome(metadata, str(metadata["status"])))
         else:
             error = getattr(event.event_specific_data, "error", None)
             errors.append(error_line(error) or record.event_log_entry.message or "")
