@@ -136,7 +136,7 @@ def test_a_listing_taken_at_any_moment_of_a_refusal_never_shows_it_without_its_r
         LocalObjectStore(tmp_path / "bucket").write_bytes("uploads/store_0001_2025-11-27.json", content)
         info = bucket.head("uploads/store_0001_2025-11-27.json")
         refuse(bucket, StorageLayout(), info, Refusal([Problem(reason)], 1), None, dt.datetime.now(dt.timezone.utc))
-        leave_inbox(bucket, info)
+        leave_inbox(bucket, StorageLayout(), info)
     lister.close()
 
     assert len(snapshots) == 6 + 10  # the second: the first's report and file aside, then as the first
@@ -203,7 +203,7 @@ def test_every_refused_version_is_listed_and_served_and_an_accepted_upload_super
         api.bucket.write_bytes(f"uploads/{name}", content)
         info = api.bucket.head(f"uploads/{name}")
         refuse(api.bucket, layout, info, Refusal([Problem(reason)], 1), None, dt.datetime.now(dt.timezone.utc))
-        leave_inbox(api.bucket, info)
+        leave_inbox(api.bucket, layout, info)
 
     listed = api.client.get("/files", params={"status": "rejected"}).json()["files"]
     assert sorted(entry["error"] for entry in listed) == sorted(sent.values())

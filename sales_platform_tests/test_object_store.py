@@ -354,7 +354,7 @@ def test_a_refused_link_is_set_aside_as_a_link_and_its_secret_never_copied(linke
     info = linked.head("uploads/store_0003_2025-11-27.json")
     assert info is not None and info.is_link
     rejected_key, report_key = refuse(linked, StorageLayout(), info, Refusal([Problem("a link")], 1), None, dt.datetime.now(dt.timezone.utc))
-    leave_inbox(linked, info)
+    leave_inbox(linked, StorageLayout(), info)
 
     assert linked.head(info.key) is None
     moved = linked.head(rejected_key)

@@ -244,7 +244,7 @@ def build_ingest_definitions(settings: Settings) -> tuple[dg.AssetsDefinition, d
             )
 
     def ingest_store_day(
-        log, bucket: ObjectStore, table: MetricsTable, files: list[ObjectInfo], tally: Tally
+        log: dg.DagsterLogManager, bucket: ObjectStore, table: MetricsTable, files: list[ObjectInfo], tally: Tally
     ) -> Iterator[Event]:
         """The files of one store-day, newest first: the first accepted is the day's data and the
         older ones are superseded by it, unread; a refused one leaves the day to the next older.

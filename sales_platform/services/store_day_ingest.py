@@ -157,7 +157,7 @@ def finish_upload(bucket: ObjectStore, settings: Settings, outcome: Accepted | R
     inbox, its copy being in rejected/."""
     if isinstance(outcome, Accepted):
         return archive(bucket, settings.storage_layout, outcome.info, outcome.upload, outcome.processed_key)
-    leave_inbox(bucket, outcome.info)
+    leave_inbox(bucket, settings.storage_layout, outcome.info)
     return None
 
 

@@ -111,9 +111,10 @@ def refuse(
     return rejected_key, report_key
 
 
-def leave_inbox(bucket: ObjectStore, info: ObjectInfo) -> None:
-    """A refused upload's original leaves the inbox, once its copy and its reasons are written."""
-    if not info.is_link:  # a link was moved into rejected/ itself
+def leave_inbox(bucket: ObjectStore, layout: StorageLayout, info: ObjectInfo) -> None:
+    """A refused upload's original leaves the inbox, once its copy and its reasons are written
+    (a link was moved into rejected/ itself; nothing outside the inbox is ever removed)."""
+    if not info.is_link and info.key.startswith(layout.upload_prefix):
         bucket.delete(info.key)
 
 
