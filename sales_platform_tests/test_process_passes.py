@@ -175,6 +175,13 @@ def test_killed_at_any_moment_again_and_again_nothing_is_lost_or_doubled(tmp_pat
     assert final.returncode == 0, log.read_text()[-3000:]
     wait_until_nothing_runs(home)
     assert_same_outcome(home, reference_home, files)
+    # No run the kills interrupted is left STARTED: monitoring failed each, and it was retried.
+    import dagster as dg
+
+    from sales_platform.defs.upload_sensor import IN_FLIGHT
+
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        assert instance.get_runs_count(dg.RunsFilter(statuses=IN_FLIGHT)) == 0
 
 
 def test_a_second_pass_on_the_same_home_waits_and_nothing_is_ingested_twice(tmp_path: Path) -> None:
