@@ -30,7 +30,7 @@ KILLS = int(os.environ.get("SALES_PLATFORM_TEST_KILLS", "4"))
 # What differs between two homes doing the same work: when, by which run, and the versions
 # of the uploads (file times and inodes), which the fingerprints are made of.
 _VOLATILE = {
-    "processed_at", "analyzed_at", "created_at", "generated_at", "source_version", "source_fingerprint",
+    "processed_at", "analyzed_at", "created_at", "generated_at", "written_at", "source_version", "source_fingerprint",
     "analysing_fingerprint", "trigger",
 }
 
