@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,8 +30,8 @@ from sales_platform.defs.ingest_assets import STORE_SALES
 from sales_platform.defs.run_errors import error_line
 from sales_platform.defs.upload_sensor import IN_FLIGHT, UPLOAD_SENSOR, settling_files
 from sales_platform.runtime.dagster_notices import silence_dagster_notices
-from sales_platform.runtime.home_lock import Holder, HomeLock
-from sales_platform.runtime.local_instance import CODE_LOCATION, prepare_dagster_home, workspace_file
+from sales_platform.runtime.daemon_process import RunningDaemon
+from sales_platform.runtime.local_instance import CODE_LOCATION
 from sales_platform.runtime.process_group import GuardedGroup
 from sales_platform.runtime.run_readout import FailedRun, FileOutcome, read_run
 from sales_platform.settings import Settings
@@ -41,7 +39,6 @@ from sales_platform.settings import Settings
 _POLL_SECONDS = 0.5
 # Long enough for the code location to load on a slow machine; then something is wrong.
 _FIRST_TICK_TIMEOUT = 120.0
-_KEPT_LOGS = 10
 
 
 class PassFailed(Exception):
@@ -81,47 +78,27 @@ class DaemonPass:
         self._progress_cursor: str | None = None
 
     # -------------------------------------------------------------------- the pass
-    def run(self, on_busy: Callable[[Holder | None], bool]) -> PassSummary:
-        """One pass. `on_busy(holder)` says whether to wait when another command holds the home
-        (True) or to give up (False: HomeBusy is raised)."""
-        silence_dagster_notices()
-        logging.getLogger("dagster").setLevel(logging.WARNING)
-        started = time.time()
-        home = prepare_dagster_home(self.settings)
-        lock = HomeLock(self.settings.home_path, self.command)
-        lock.acquire(wait_for=on_busy, on_wait=lambda holder: self.say(f"waiting for {holder.describe() if holder else 'another command'} to finish"))
+    def run(self, daemon: RunningDaemon) -> PassSummary:
+        """Watch the daemon until the work is done, stop it, and say what happened."""
+        self.started = daemon.started
+        self.summary.log_path = daemon.log_path
         try:
+            silence_dagster_notices()
+            logging.getLogger("dagster").setLevel(logging.WARNING)
             with dg.DagsterInstance.get() as instance:
                 self.instance = instance
-                self.started = started
-                log = self._open_log(self.settings.home_path / "logs")
-                self.summary.log_path = Path(log.name)
-                daemon = GuardedGroup(
-                    [sys.executable, "-m", "dagster._daemon", "run", "-w", str(workspace_file(self.settings))],
-                    env={**os.environ, "DAGSTER_HOME": str(home), "SALES_PLATFORM_HOME": str(self.settings.home_path)},
-                    output=log,
-                    keep_fds=[lock.fileno()],
-                )
                 try:
-                    # Read while the daemon starts, which takes longer.
                     self.sensor_names = self._sensors_to_wait_for()
-                    self._watch(daemon)
+                    self._watch(daemon.group)
                 except KeyboardInterrupt:
                     self.summary.interrupted = True
                 finally:
                     daemon.stop()
-                    log.close()
                 self._collect()
         finally:
-            lock.release()
-        self.summary.seconds = time.time() - started
+            daemon.close()
+        self.summary.seconds = time.time() - self.started
         return self.summary
-
-    def _open_log(self, folder: Path):
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in sorted(folder.glob("daemon-*.log"))[:-_KEPT_LOGS]:
-            old.unlink(missing_ok=True)
-        return open(folder / f"daemon-{dt.datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log", "ab")
 
     def _sensors_to_wait_for(self) -> set[str]:
         from sales_platform.defs import build_definitions
