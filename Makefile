@@ -30,7 +30,7 @@ demo: $(INSTALLED)
 	$(BIN)/sales-platform demo
 
 test: $(TEST_INSTALLED) $(CHECKOV)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 4
 
 dev: $(INSTALLED)
 	$(BIN)/sales-platform dev

@@ -7,7 +7,6 @@ import logging
 import datetime as dt
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -79,12 +78,15 @@ def generate_sample_data(args: argparse.Namespace) -> int:
 def _run_pass(settings: Settings, command: str, verbose: bool):
     """One pass of the Dagster daemon over what waits; another pass on this home is waited for,
     `sales-platform dev` (whose daemon already does the work) is not."""
-    from sales_platform.runtime.daemon_pass import DaemonPass
+    from sales_platform.runtime.daemon_process import start_daemon
 
-    def wait_unless_dev(holder) -> bool:
-        return holder is None or holder.command != "dev"
+    def say(line: str) -> None:
+        print(line, flush=True)
 
-    return DaemonPass(settings, command, say=lambda line: print(line, flush=True), verbose=verbose).run(wait_unless_dev)
+    daemon = start_daemon(settings, command, on_busy=lambda holder: holder is None or holder.command != "dev", say=say)
+    from sales_platform.runtime.daemon_pass import DaemonPass  # Dagster loads while the daemon starts
+
+    return DaemonPass(settings, command, say=say, verbose=verbose).run(daemon)
 
 
 def _busy_message(error) -> str:
@@ -144,7 +146,6 @@ def _exit_code(summary) -> int:
 
 
 def _pass_or_exit(settings: Settings, command: str, verbose: bool):
-    from sales_platform.runtime.daemon_pass import PassFailed
     from sales_platform.runtime.home_lock import HomeBusy
 
     # Stopped like Ctrl-C, so the daemon and its runs stop with this command.
@@ -155,7 +156,11 @@ def _pass_or_exit(settings: Settings, command: str, verbose: bool):
     except HomeBusy as error:
         print(f"sales-platform {command}: {_busy_message(error)}", file=sys.stderr)
         raise SystemExit(3) from None
-    except PassFailed as error:
+    except Exception as error:
+        from sales_platform.runtime.daemon_pass import PassFailed
+
+        if not isinstance(error, PassFailed):
+            raise
         print(f"sales-platform {command}: {error}", file=sys.stderr)
         raise SystemExit(1) from None
 

@@ -247,6 +247,26 @@ def test_a_complete_day_waits_while_an_earlier_days_upload_is_still_coming_in(lo
     )
 
 
+def test_a_day_whose_analysis_is_under_way_is_not_asked_for_again(local_platform: Platform) -> None:
+    day = days_ago(2)
+    for store_id in STORES:
+        ingest(local_platform, store_id, day)
+    [request] = analysis_tick(local_platform).run_requests
+    # The daemon launched it; it is still running (its company summary is written, not yet done).
+    job = local_platform.defs.resolve_job_def(ANALYSIS_JOB)
+    run = local_platform.instance.create_run_for_job(job, tags={"dagster/partition": str(day)})
+    local_platform.instance.report_dagster_event(
+        dg.DagsterEvent(dg.DagsterEventType.RUN_START.value, job_name=ANALYSIS_JOB), run_id=run.run_id
+    )
+    local_platform.defs.resolve_job_def(ANALYSIS_JOB).execute_in_process(
+        instance=local_platform.instance, partition_key=day.isoformat(), asset_selection=[dg.AssetKey("company_metrics")]
+    )
+
+    again = analysis_tick(local_platform)
+    assert again.run_requests == []
+    assert f"{day} being analysed" in again.skip_message
+
+
 def test_an_analysis_that_stopped_half_way_is_done_again_whatever_the_days_age(make_local_platform) -> None:
     platform = make_local_platform(REANALYSIS_WINDOW_DAYS="0")
     day = days_ago(5)

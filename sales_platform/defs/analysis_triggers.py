@@ -71,6 +71,7 @@ def build_analysis_sensor(settings: Settings, analysis_job: UnresolvedAssetJobDe
         # crash left) is analysed in date order with its whole history.
         pending = _pending_upload_days(context.instance, bucket, settings)
         first_pending = min(pending) if pending else None
+        analysing = _days_being_analysed(context.instance)
         newest = context.instance.fetch_materializations(STORE_METRICS, limit=1).records
         if not newest:
             return dg.SensorResult(skip_reason="no store has reported yet", cursor=context.cursor)
@@ -95,15 +96,19 @@ def build_analysis_sensor(settings: Settings, analysis_job: UnresolvedAssetJobDe
                 today,
                 settings.reanalysis_window_days,
             )
-            if verdict.due and first_pending is not None and day >= first_pending:
+            if verdict.due and day in analysing:
+                waiting.append(f"{key} being analysed")
+                deferred.append(key)
+            elif verdict.due and first_pending is not None and day >= first_pending:
                 deferred.append(key)
             elif verdict.due:
                 context.log.info(f"{key}: analysis due ({verdict.reason})")
                 due.append((day, verdict.fingerprint))
             else:
                 waiting.append(f"{key} {verdict.reason}")
-        if deferred:
-            waiting.append(f"{', '.join(deferred)} due, waiting for the uploads of {first_pending} and later to be ingested")
+        held = [key for key in deferred if dt.date.fromisoformat(key) not in analysing]
+        if held:
+            waiting.append(f"{', '.join(held)} due, waiting for the uploads of {first_pending} and later to be ingested")
         # A deferred day has no new store metrics to come: look at it again from the same place.
         cursor = context.cursor if deferred else str(top)
         requests = [_range_request(group) for group in _consecutive(due)]
@@ -114,6 +119,21 @@ def build_analysis_sensor(settings: Settings, analysis_job: UnresolvedAssetJobDe
         return dg.SensorResult(skip_reason="no day became due: " + "; ".join(waiting[:10]), cursor=cursor)
 
     return daily_analysis_sensor
+
+
+def _days_being_analysed(instance: dg.DagsterInstance) -> set[dt.date]:
+    """Days of analysis runs not finished yet: a day whose run is under way is not asked for again
+    (its fingerprint is stamped once the run is through)."""
+    days: set[dt.date] = set()
+    for run in instance.get_runs(dg.RunsFilter(job_name=ANALYSIS_JOB, statuses=IN_FLIGHT)):
+        first = run.tags.get(ASSET_PARTITION_RANGE_START_TAG) or run.tags.get("dagster/partition")
+        last = run.tags.get(ASSET_PARTITION_RANGE_END_TAG) or first
+        if first and last:
+            day, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+            while day <= end:
+                days.add(day)
+                day += dt.timedelta(days=1)
+    return days
 
 
 def _pending_upload_days(instance: dg.DagsterInstance, bucket: ObjectStore, settings: Settings) -> set[dt.date]:

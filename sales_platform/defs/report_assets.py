@@ -180,20 +180,17 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
 
 # A person materializing `daily_insights` on its own (the UI, a backfill of the analysis assets
-# alone) still gets the day's report and export: they follow new insights of their day. The
-# analysis job includes both, so new insights from a run that also reports (the report is in
-# progress while the insights are written) count as handled. Not `eager()`, which only looks at
-# the latest day and would send a report for every old day it finds without one.
-_HANDLED = (
-    dg.AutomationCondition.newly_requested()
-    | dg.AutomationCondition.newly_updated()
-    | dg.AutomationCondition.in_progress()
-)
+# alone) still gets the day's report and export: they follow new insights of their day written
+# by a run that did not also report (the analysis job includes both, so its runs need nothing).
+# Not `eager()`, which only looks at the latest day and would send a report for every old day it
+# finds without one.
 AFTER_NEW_INSIGHTS = (
-    dg.AutomationCondition.any_deps_updated().since(_HANDLED)
+    dg.AutomationCondition.any_deps_match(
+        dg.AutomationCondition.newly_updated() & ~dg.AutomationCondition.executed_with_root_target()
+    ).since_last_handled()
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
-).with_label("after new insights from another run")
+).with_label("after new insights from a run that did not report")
 REPORT_AUTOMATION_SENSOR = "daily_report_automation"
 
 

@@ -6,17 +6,15 @@ fails a run whose process died and run retries try it again. This module only st
 watches the instance until nothing is left to do, stops it, and says what happened, from the
 runs and events the instance recorded. It decides nothing about the work itself.
 
-"Nothing left to do" means: no run queued or in progress, no retry about to be launched, every
-sensor has looked again since the last run changed, and no file in the inbox is still being
-written (those are waited for a little, then reported).
+"Nothing left to do" means: no run queued or in progress, no retry about to be launched, no
+backfill still asking for runs, every sensor has looked again since the last run changed, and
+no file in the inbox is still being written (those are waited for a little, then reported).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,14 +23,15 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.scheduler.instigation import InstigatorTick, InstigatorType, TickStatus
 from dagster._core.storage.dagster_run import RunRecord
+from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from sales_platform.defs.ingest_assets import STORE_SALES
 from sales_platform.defs.run_errors import error_line
 from sales_platform.defs.upload_sensor import IN_FLIGHT, UPLOAD_SENSOR, settling_files
 from sales_platform.runtime.dagster_notices import silence_dagster_notices
-from sales_platform.runtime.home_lock import Holder, HomeLock
-from sales_platform.runtime.local_instance import CODE_LOCATION, prepare_dagster_home, workspace_file
+from sales_platform.runtime.daemon_process import RunningDaemon
+from sales_platform.runtime.local_instance import CODE_LOCATION
 from sales_platform.runtime.process_group import GuardedGroup
 from sales_platform.runtime.run_readout import FailedRun, FileOutcome, read_run
 from sales_platform.settings import Settings
@@ -40,7 +39,6 @@ from sales_platform.settings import Settings
 _POLL_SECONDS = 0.5
 # Long enough for the code location to load on a slow machine; then something is wrong.
 _FIRST_TICK_TIMEOUT = 120.0
-_KEPT_LOGS = 10
 
 
 class PassFailed(Exception):
@@ -80,47 +78,27 @@ class DaemonPass:
         self._progress_cursor: str | None = None
 
     # -------------------------------------------------------------------- the pass
-    def run(self, on_busy: Callable[[Holder | None], bool]) -> PassSummary:
-        """One pass. `on_busy(holder)` says whether to wait when another command holds the home
-        (True) or to give up (False: HomeBusy is raised)."""
-        silence_dagster_notices()
-        logging.getLogger("dagster").setLevel(logging.WARNING)
-        started = time.time()
-        home = prepare_dagster_home(self.settings)
-        lock = HomeLock(self.settings.home_path, self.command)
-        lock.acquire(wait_for=on_busy, on_wait=lambda holder: self.say(f"waiting for {holder.describe() if holder else 'another command'} to finish"))
+    def run(self, daemon: RunningDaemon) -> PassSummary:
+        """Watch the daemon until the work is done, stop it, and say what happened."""
+        self.started = daemon.started
+        self.summary.log_path = daemon.log_path
         try:
+            silence_dagster_notices()
+            logging.getLogger("dagster").setLevel(logging.WARNING)
             with dg.DagsterInstance.get() as instance:
                 self.instance = instance
-                self.started = started
-                log = self._open_log(self.settings.home_path / "logs")
-                self.summary.log_path = Path(log.name)
-                daemon = GuardedGroup(
-                    [sys.executable, "-m", "dagster._daemon", "run", "-w", str(workspace_file(self.settings))],
-                    env={**os.environ, "DAGSTER_HOME": str(home), "SALES_PLATFORM_HOME": str(self.settings.home_path)},
-                    output=log,
-                    keep_fds=[lock.fileno()],
-                )
                 try:
-                    # Read while the daemon starts, which takes longer.
                     self.sensor_names = self._sensors_to_wait_for()
-                    self._watch(daemon)
+                    self._watch(daemon.group)
                 except KeyboardInterrupt:
                     self.summary.interrupted = True
                 finally:
                     daemon.stop()
-                    log.close()
                 self._collect()
         finally:
-            lock.release()
-        self.summary.seconds = time.time() - started
+            daemon.close()
+        self.summary.seconds = time.time() - self.started
         return self.summary
-
-    def _open_log(self, folder: Path):
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in sorted(folder.glob("daemon-*.log"))[:-_KEPT_LOGS]:
-            old.unlink(missing_ok=True)
-        return open(folder / f"daemon-{dt.datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log", "ab")
 
     def _sensors_to_wait_for(self) -> set[str]:
         from sales_platform.defs import build_definitions
@@ -178,6 +156,8 @@ class DaemonPass:
             return False
         if self._retry_pending():
             return False
+        if self.instance.get_backfills(status=BulkActionStatus.REQUESTED, limit=1):
+            return False  # a backfill someone asked for is the daemon's work too
         last_change = self.started
         latest = self.instance.get_run_records(limit=1, order_by="update_timestamp", ascending=False)
         if latest:
@@ -201,11 +181,14 @@ class DaemonPass:
         )
 
     def _runs_of_this_pass(self) -> list[RunRecord]:
-        return list(
-            self.instance.get_run_records(
-                dg.RunsFilter(created_after=dt.datetime.fromtimestamp(self.started, dt.timezone.utc)), ascending=True
-            )
+        """Runs created during the pass, or queued before it (a backfill) and started during it."""
+        changed = self.instance.get_run_records(
+            dg.RunsFilter(updated_after=dt.datetime.fromtimestamp(self.started, dt.timezone.utc)), ascending=True
         )
+        return [
+            record for record in changed
+            if record.create_timestamp.timestamp() >= self.started or (record.start_time or 0) >= self.started
+        ]
 
     def _files_processed_so_far(self) -> int:
         while True:

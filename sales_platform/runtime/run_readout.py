@@ -10,7 +10,7 @@ import dagster as dg
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from sales_platform.defs.ingest_assets import INGEST_JOB, STORE_SALES, UPLOAD_ACCEPTED
-from sales_platform.defs.run_errors import error_line
+from sales_platform.defs.run_errors import readable_error
 from sales_platform.defs.upload_sensor import uploads_of
 
 DAILY_INSIGHTS = dg.AssetKey("daily_insights")
@@ -85,7 +85,7 @@ def read_run(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunReadout:
                 readout.files.append(_outcome(metadata, str(metadata["status"])))
         else:
             error = getattr(event.event_specific_data, "error", None)
-            errors.append(error_line(error) or record.event_log_entry.message or "")
+            errors.append(readable_error(error).removeprefix("Failure: ") or record.event_log_entry.message or "")
     if run.status == dg.DagsterRunStatus.FAILURE and run.tags.get(WILL_RETRY_TAG) != "true":
         what = run.tags.get("dagster/partition") or (
             f"{len(uploads_of(run))} upload(s)" if run.job_name == INGEST_JOB else run.job_name
