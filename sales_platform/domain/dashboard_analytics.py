@@ -59,7 +59,12 @@ def _ratio(numerator: Decimal, denominator: int) -> Decimal:
 
 
 def _by_net_sales(store: Item) -> dict[str, Any]:
-    return {"store_id": store["store_id"], "net_sales": to_cents(store.get("net_sales") or 0)}
+    """The best or worst store: ranked by net, its gross beside it as the old system showed."""
+    return {
+        "store_id": store["store_id"],
+        "net_sales": to_cents(store.get("net_sales") or 0),
+        "total_sales": to_cents(store.get("total_sales") or 0),
+    }
 
 
 def kpis_from_store_summaries(stores: Sequence[Item], expected_stores: Sequence[str]) -> dict[str, Any]:
@@ -85,6 +90,7 @@ def kpis_from_store_summaries(stores: Sequence[Item], expected_stores: Sequence[
         "item_count": int(_sum(stores, "item_count")),
         "avg_transaction": _ratio(net, transactions),
         "avg_net_sales_per_store": _ratio(net, len(stores)),
+        "avg_store_sales": _ratio(gross, len(stores)),  # gross per store, the old name and meaning
         "stores_reported": len(reported),
         "stores_expected": len(expected_stores),
         "reported_stores": reported,
@@ -95,17 +101,24 @@ def kpis_from_store_summaries(stores: Sequence[Item], expected_stores: Sequence[
     }
 
 
-def _kpis_from_company_summary(summary: Item) -> dict[str, Any]:
+def _kpis_from_company_summary(summary: Item, stores: Sequence[Item]) -> dict[str, Any]:
     kpis = {
         name: summary.get(name)
         for name in (
             "total_sales", "total_discount", "net_sales", "transaction_count", "line_item_count", "item_count",
-            "avg_transaction", "avg_net_sales_per_store", "stores_reported", "stores_expected",
+            "avg_transaction", "avg_net_sales_per_store", "avg_store_sales", "stores_reported", "stores_expected",
             "reported_stores", "missing_stores", "best_store", "worst_store", "payment_breakdown",
         )
     }
     kpis["reported_stores"] = sorted(kpis["reported_stores"] or [])
     kpis["missing_stores"] = sorted(kpis["missing_stores"] or [])
+    # A summary written before the gross figures sat beside the net ones: from the same stores.
+    by_id = {store["store_id"]: store for store in stores}
+    if kpis["avg_store_sales"] is None:
+        kpis["avg_store_sales"] = _ratio(Decimal(kpis["total_sales"] or 0), len(kpis["reported_stores"]))
+    for rank in ("best_store", "worst_store"):
+        if kpis[rank] and "total_sales" not in kpis[rank] and kpis[rank].get("store_id") in by_id:
+            kpis[rank] = _by_net_sales(by_id[kpis[rank]["store_id"]])
     return kpis
 
 
@@ -146,7 +159,7 @@ def analytics_view(
     reported = [store["store_id"] for store in stores]
     analysis = _analysis_state(summary, reported)
     if analysis["status"] == "complete":
-        kpis = _kpis_from_company_summary(summary)  # type: ignore[arg-type]
+        kpis = _kpis_from_company_summary(summary, stores)  # type: ignore[arg-type]
     else:
         kpis = kpis_from_store_summaries(stores, expected_stores)
     kpis["total_transactions"] = kpis["transaction_count"]  # the name the trends series use
