@@ -243,7 +243,8 @@ def test_a_store_with_too_little_history_is_not_compared_and_the_report_says_why
         "0005": "0 earlier Saturday(s) in the last 8 weeks, 3 needed",
     }
     assert "0003" not in report.compared_stores and len(report.compared_stores) == 6
-    assert "store 0003: not compared with its history (2 earlier Saturday(s) in the last 8 weeks, 3 needed)" in report.notes
+    assert "not compared with their history (2 earlier Saturday(s) in the last 8 weeks, 3 needed): store 0003" in report.notes
+    assert "not compared with their history (0 earlier Saturday(s) in the last 8 weeks, 3 needed): store 0005" in report.notes
 
 
 def test_the_peer_comparison_says_when_too_few_stores_can_be_compared() -> None:

@@ -259,7 +259,7 @@ def test_a_days_analysis_writes_company_products_and_insights_with_checks(platfo
     # Nothing to compare a first day with: said, not guessed, and kept for the report.
     notes = json.loads(platform.bucket.read_bytes(f"analysis/{day}/anomalies.json"))["notes"]
     weekday = f"{day:%A}"
-    assert f"store 0001: not compared with its history (0 earlier {weekday}(s) in the last 8 weeks, 3 needed)" in notes
+    assert f"not compared with their history (0 earlier {weekday}(s) in the last 8 weeks, 3 needed): stores 0001, 0002 and 0003" in notes
     coverage = {i["insight_id"]: i for i in insights if i["insight_type"] == "coverage"}
     assert coverage["anomalies"]["compared_stores"] == []
     assert [entry["store_id"] for entry in coverage["anomalies"]["not_compared"]] == list(STORES)

@@ -215,3 +215,13 @@ def test_a_product_on_a_day_some_stores_are_missing_is_judged_against_those_stor
     falling = by_id(trends_of(days, units(A=40), same_weekdays(*[units(A=200)] * 4), expected_stores=["0001", "0002"]))
     assert "scaled to the 1 of 2 stores that reported today" in falling["product_trend-A"].description
     assert summary_window(TODAY)[0] == TODAY - dt.timedelta(days=28)
+
+
+def test_the_payment_mix_compares_the_same_stores_when_one_is_missing_today() -> None:
+    # A cash-heavy store and a card-heavy one; today only the card-heavy one has reported.
+    cashy = {"cash": Decimal("800"), "credit": Decimal("200")}
+    cards = {"cash": Decimal("100"), "credit": Decimal("900")}
+    days = {d: [store_day("0001", d, Decimal(1000), cashy), store_day("0002", d, Decimal(1000), cards)] for d in summary_window(TODAY)}
+    days[TODAY] = [store_day("0002", TODAY, Decimal(1000), cards)]
+
+    assert "payment_mix_shift" not in by_id(trends_of(days, expected_stores=["0001", "0002"]))

@@ -105,8 +105,9 @@ def day_products_and_baskets(
     copy of each store's Parquet file (one download each on S3)."""
     keyed = [(store.store_id, store.processed_key) for store in stores if store.processed_key]
     with local_copies(bucket, [key for _, key in keyed]) as paths:
-        baskets, names = baskets_by_store({store_id: path for (store_id, _), path in zip(keyed, paths)})
-        return compute_product_metrics(paths), baskets, names
+        products = compute_product_metrics(paths)
+        baskets = baskets_by_store({store_id: path for (store_id, _), path in zip(keyed, paths)})
+    return products, baskets, {p.sku: p.name for p in products}
 
 
 def stored_baskets(

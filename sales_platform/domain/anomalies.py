@@ -301,8 +301,8 @@ def _against_baseline(
 def _payment_mixes(
     today: StoreDay, history: Sequence[StoreDay], baskets: Baskets | None, limits: AnomalyThresholds
 ) -> tuple[dict[str, float] | None, list[dict[str, float]], str]:
-    """Today's and the earlier days' payment shares in percent: of transactions when the day's
-    baskets are known, else of net sales."""
+    """Today's and the earlier days' payment shares in percent: of transactions when the
+    baskets of the day and of enough earlier days are known, else of net sales."""
 
     def shares(counts: Mapping[str, Decimal | int]) -> dict[str, float] | None:
         whole = sum(counts.values())
@@ -315,7 +315,8 @@ def _payment_mixes(
             for d in history[: limits.payment_days]
             if store_id in baskets.earlier.get(d.date, {}) and baskets.earlier[d.date][store_id].payments
         ]
-        return shares(baskets.today[store_id].payments), [m for m in map(shares, earlier) if m], "transactions"
+        if len(earlier) >= limits.min_spread_days:
+            return shares(baskets.today[store_id].payments), [m for m in map(shares, earlier) if m], "transactions"
     earlier_sales = [shares(d.payment_breakdown) for d in history[: limits.payment_days]]
     return shares(today.payment_breakdown), [m for m in earlier_sales if m], "net sales"
 
@@ -381,8 +382,8 @@ def _stopped_products(
     recent = counted[:WEEK]
     if len(same) < limits.min_same_weekdays or len(recent) < WEEK:
         return (
-            f"store {store_id}: products not checked, {len(same)} earlier {weekday_name(today.date)}s and {len(recent)} of "
-            f"the last {WEEK} days with product figures, {limits.min_same_weekdays} and {WEEK} needed"
+            f"{limits.min_same_weekdays} earlier {weekday_name(today.date)}s and the last {WEEK} days with product "
+            "figures needed"
         )
     sold_today = baskets.today[store_id].products if store_id in baskets.today else {}
     bought = lambda day, sku: baskets.earlier[day.date][store_id].products.get(sku, 0)  # noqa: E731
@@ -495,6 +496,17 @@ def _peer_outliers(
     return found, []
 
 
+def _by_reason(why_by_store: Mapping[str, str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for store_id, why in sorted(why_by_store.items()):
+        grouped.setdefault(why, []).append(store_id)
+    return grouped
+
+
+def _stores(stores: Sequence[str]) -> str:
+    return f"store{'s' if len(stores) > 1 else ''} {names(list(stores), limit=10)}"
+
+
 def _window(days: Iterable[StoreDay], business_date: dt.date, limits: AnomalyThresholds) -> list[StoreDay]:
     """A store's reported days within the window before `business_date`, newest first."""
     earliest = business_date - dt.timedelta(days=WEEK * limits.window_weeks)
@@ -520,13 +532,13 @@ def detect_anomalies(
     anomalies: list[Anomaly] = []
     baselines: dict[str, _StoreBaselines] = {}
     not_compared: dict[str, str] = {}
+    products_unchecked: dict[str, list[str]] = {}  # why -> stores
     flagged: set[tuple[str, bool]] = set()
     for store_id, day in sorted(by_store.items()):
         earlier = _window(history.get(store_id, ()), day.date, limits)
         net = _measure(earlier, day.date, lambda d: d.net_sales, limits)
         if isinstance(net, str):
             not_compared[store_id] = net
-            notes.append(f"store {store_id}: not compared with its history ({net})")
             continue
         span = f"its last {net.days} {weekday_name(day.date)}s"
         base = _StoreBaselines(
@@ -550,10 +562,15 @@ def detect_anomalies(
         if baskets is not None and store_id in baskets.today:
             stopped = _stopped_products(day, baskets, earlier, limits)
             if isinstance(stopped, str):
-                notes.append(stopped)
+                products_unchecked.setdefault(stopped, []).append(store_id)
             else:
                 found.append(stopped)
         anomalies += [a for a in found if a]
+    # One note per reason, naming the stores: a chain's first weeks leave every store unchecked.
+    for why, stores in _by_reason(not_compared).items():
+        notes.append(f"not compared with their history ({why}): {_stores(stores)}")
+    for why, stores in products_unchecked.items():
+        notes.append(f"products not checked ({why}): {_stores(stores)}")
     peers, peer_notes = _peer_outliers(by_store, baselines, flagged, limits)
     anomalies += peers
     notes += peer_notes if by_store else []

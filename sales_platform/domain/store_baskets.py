@@ -26,37 +26,32 @@ class StoreBaskets:
     payments: Mapping[str, int] = field(default_factory=dict)  # method -> transactions paid with it
 
 
-def baskets_by_store(files: Mapping[str, Path]) -> tuple[dict[str, StoreBaskets], dict[str, str]]:
-    """(store -> its baskets, SKU -> name) from each store's Parquet file of the day."""
+def baskets_by_store(files: Mapping[str, Path]) -> dict[str, StoreBaskets]:
+    """Each store's baskets, from its Parquet file of the day."""
     if not files:
-        return {}, {}
+        return {}
     store_of = {str(path): store_id for store_id, path in files.items()}
     connection = duckdb.connect()
     try:
-        connection.read_parquet(list(store_of), filename=True).create_view("lines")
-        products = connection.execute(
+        # One read of the files for both counts.
+        rows = connection.execute(
             """
-            SELECT filename, item_sku, count(DISTINCT transaction_id), arg_max(item_name, transaction_timestamp)
-            FROM lines GROUP BY filename, item_sku ORDER BY filename, item_sku
-            """
-        ).fetchall()
-        payments = connection.execute(
-            """
-            SELECT filename, payment_method, count(DISTINCT transaction_id)
-            FROM lines GROUP BY filename, payment_method ORDER BY filename, payment_method
-            """
+            SELECT filename, grouping(item_sku) AS by_payment, item_sku, payment_method, count(DISTINCT transaction_id)
+            FROM read_parquet(?, filename = true)
+            GROUP BY GROUPING SETS ((filename, item_sku), (filename, payment_method))
+            """,
+            [list(store_of)],
         ).fetchall()
     finally:
         connection.close()
     by_product: dict[str, dict[str, int]] = {store_id: {} for store_id in files}
     by_payment: dict[str, dict[str, int]] = {store_id: {} for store_id in files}
-    names: dict[str, str] = {}
-    for filename, sku, count, name in products:
-        by_product[store_of[filename]][sku] = int(count)
-        names[sku] = name
-    for filename, method, count in payments:
-        by_payment[store_of[filename]][method] = int(count)
-    return {store_id: StoreBaskets(by_product[store_id], by_payment[store_id]) for store_id in files}, names
+    for filename, by_payment_method, sku, method, count in rows:
+        if by_payment_method:
+            by_payment[store_of[filename]][method] = int(count)
+        else:
+            by_product[store_of[filename]][sku] = int(count)
+    return {store_id: StoreBaskets(by_product[store_id], by_payment[store_id]) for store_id in files}
 
 
 # Two documents a day: the product counts are read for a few same weekdays, the small payment
