@@ -1,6 +1,7 @@
-# HTTPS in front of the API (/) and the Dagster UI (/dagster). The UI has no login of its own,
-# so the load balancer authenticates every UI request first (Cognito or your OIDC provider), or
-# the UI sits behind an internal load balancer only private networks reach.
+# HTTPS in front of the API (/api), the stores' dashboard (/) and the Dagster UI (/dagster). The
+# UI and the dashboard have no login of their own, so the load balancer authenticates people first
+# (Cognito or your OIDC provider), or the UI sits behind an internal load balancer only private
+# networks reach.
 
 resource "aws_lb" "public" {
   #checkov:skip=CKV2_AWS_28:No WAF by default: the API requires an API key, the UI is behind Cognito/OIDC, and a web ACL with managed rules adds about $10/month that light use does not need. Associate one with aws_wafv2_web_acl_association when the API is exposed widely.
@@ -45,7 +46,7 @@ resource "aws_lb_target_group" "api" {
   deregistration_delay = 30
 
   health_check {
-    path                = var.api_health_check_path
+    path                = local.api_health_path
     matcher             = "200"
     interval            = 30
     healthy_threshold   = 2
@@ -83,15 +84,44 @@ resource "aws_lb_listener" "https" {
   }
 }
 
-resource "aws_lb_listener_rule" "ui" {
-  count = var.ui_access == "internal" ? 0 : 1
+# Behind the login (Cognito or OIDC), all on one host: the Dagster UI, the stores' dashboard at /
+# (its static build, served by the API from the bucket) and the API under /api. The API's rule
+# lets a request without a login session through, so store systems and scripts keep calling with
+# X-Api-Key; for a browser that has logged in, the load balancer adds the signed identity
+# (x-amzn-oidc-data) that the API verifies. With ui_access = "internal" the public load balancer
+# has no login, and only the default action (the API) is left on it.
+locals {
+  login_rules = var.ui_access == "internal" ? {} : {
+    dagster = {
+      priority        = 10
+      paths           = [local.ui_path, "${local.ui_path}/*"]
+      target_group    = aws_lb_target_group.webserver.arn
+      unauthenticated = "authenticate"
+    }
+    api = {
+      priority        = 20
+      paths           = [local.api_path, "${local.api_path}/*"]
+      target_group    = aws_lb_target_group.api.arn
+      unauthenticated = "allow"
+    }
+    dashboard = {
+      priority        = 30
+      paths           = ["/*"]
+      target_group    = aws_lb_target_group.api.arn
+      unauthenticated = "authenticate"
+    }
+  }
+}
+
+resource "aws_lb_listener_rule" "login" {
+  for_each = local.login_rules
 
   listener_arn = aws_lb_listener.https.arn
-  priority     = 10
+  priority     = each.value.priority
 
   condition {
     path_pattern {
-      values = [local.ui_path, "${local.ui_path}/*"]
+      values = each.value.paths
     }
   }
 
@@ -100,10 +130,11 @@ resource "aws_lb_listener_rule" "ui" {
     content {
       type = "authenticate-cognito"
       authenticate_cognito {
-        user_pool_arn       = aws_cognito_user_pool.ui[0].arn
-        user_pool_client_id = aws_cognito_user_pool_client.ui[0].id
-        user_pool_domain    = aws_cognito_user_pool_domain.ui[0].domain
-        session_timeout     = 43200
+        user_pool_arn              = aws_cognito_user_pool.ui[0].arn
+        user_pool_client_id        = aws_cognito_user_pool_client.ui[0].id
+        user_pool_domain           = aws_cognito_user_pool_domain.ui[0].domain
+        session_timeout            = 43200
+        on_unauthenticated_request = each.value.unauthenticated
       }
     }
   }
@@ -113,20 +144,21 @@ resource "aws_lb_listener_rule" "ui" {
     content {
       type = "authenticate-oidc"
       authenticate_oidc {
-        issuer                 = var.oidc_issuer
-        authorization_endpoint = var.oidc_authorization_endpoint
-        token_endpoint         = var.oidc_token_endpoint
-        user_info_endpoint     = var.oidc_user_info_endpoint
-        client_id              = var.oidc_client_id
-        client_secret          = var.oidc_client_secret
-        session_timeout        = 43200
+        issuer                     = var.oidc_issuer
+        authorization_endpoint     = var.oidc_authorization_endpoint
+        token_endpoint             = var.oidc_token_endpoint
+        user_info_endpoint         = var.oidc_user_info_endpoint
+        client_id                  = var.oidc_client_id
+        client_secret              = var.oidc_client_secret
+        session_timeout            = 43200
+        on_unauthenticated_request = each.value.unauthenticated
       }
     }
   }
 
   action {
     type             = "forward"
-    target_group_arn = aws_lb_target_group.webserver.arn
+    target_group_arn = each.value.target_group
   }
 }
 

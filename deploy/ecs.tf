@@ -115,9 +115,9 @@ locals {
       execution_role = aws_iam_role.service["api-execution"].arn
       port           = local.api_port
       command        = ["sales-platform", "api", "--host", "0.0.0.0", "--port", tostring(local.api_port)]
-      environment    = local.platform_environment
+      environment    = merge(local.platform_environment, local.api_environment)
       secrets        = [for key, secret in local.api_secrets : { name = secret.variable, valueFrom = aws_secretsmanager_secret.api[key].arn }]
-      healthcheck    = ["sales-platform", "healthcheck", "--http", "http://127.0.0.1:${local.api_port}${var.api_health_check_path}"]
+      healthcheck    = ["sales-platform", "healthcheck", "--http", "http://127.0.0.1:${local.api_port}${local.api_health_path}"]
     }
   }
 

@@ -16,6 +16,7 @@ locals {
     reports      = "${local.bucket_arn}/${local.reports_prefix}*"
     quicksight   = "${local.bucket_arn}/${local.quicksight_prefix}*"
     compute_logs = "${local.bucket_arn}/${local.compute_logs_prefix}*"
+    dashboard    = "${local.bucket_arn}/${local.dashboard_prefix}*"
   }
 
   table_arns = [aws_dynamodb_table.metrics.arn, "${aws_dynamodb_table.metrics.arn}/index/*"]
@@ -314,6 +315,12 @@ data "aws_iam_policy_document" "api" {
     sid       = "ReadResults"
     actions   = ["s3:GetObject"]
     resources = [local.objects.uploads, local.objects.processed, local.objects.rejected, local.objects.reports, local.objects.quicksight]
+  }
+
+  statement {
+    sid       = "ServeTheDashboard"
+    actions   = ["s3:GetObject"]
+    resources = [local.objects.dashboard]
   }
 
   statement {

@@ -22,7 +22,11 @@ locals {
   compute_logs_prefix = "dagster-compute-logs/"
 
   ui_path              = "/dagster"
-  api_url              = "https://${var.domain_name}"
+  site_url             = "https://${var.domain_name}"
+  api_path             = "/api"
+  api_url              = "${local.site_url}${local.api_path}"
+  api_health_path      = "${local.api_path}/health"
+  dashboard_prefix     = "dashboard/"
   ui_host              = var.ui_access == "internal" ? coalesce(var.internal_ui_domain_name, var.domain_name) : var.domain_name
   ui_url               = "https://${local.ui_host}${local.ui_path}"
   service_namespace    = "${local.name}.internal"
@@ -34,6 +38,12 @@ locals {
   db_name              = "dagster"
   db_username          = "dagster"
   db_master_secret_arn = aws_db_instance.dagster.master_user_secret[0].secret_arn
+
+  # Browser origins CORS allows: the platform's own host, where the dashboard is served, and any
+  # more that frontend_origin names.
+  frontend_origins = distinct(concat(
+    [local.site_url], [for origin in split(",", var.frontend_origin) : trimspace(origin) if trimspace(origin) != ""],
+  ))
 
   # Bedrock: a plain model id is a foundation model in this region; a geo inference profile
   # (us.…, eu.…, apac.…, global.…) routes to the same model in several regions.
@@ -71,8 +81,16 @@ locals {
     SNS_REPORT_TOPIC_ARN      = aws_sns_topic.daily_report.arn
     SNS_ALERT_TOPIC_ARN       = aws_sns_topic.alerts.arn
     DAGSTER_UI_URL            = local.ui_url
-    FRONTEND_ORIGIN           = var.frontend_origin
+    FRONTEND_ORIGIN           = join(",", local.frontend_origins)
     PUBLIC_API_URL            = local.api_url
+  }
+
+  # What only the API reads: where its paths start, the dashboard's build it serves at /, and the
+  # load balancer whose signed login header it trusts (none without a login on the public one).
+  api_environment = {
+    API_PATH_PREFIX  = local.api_path
+    DASHBOARD_PREFIX = var.ui_access == "internal" ? "" : local.dashboard_prefix
+    ALB_ARN          = var.ui_access == "internal" ? "" : aws_lb.public.arn
   }
 
   # What docker/dagster.yaml and docker/workspace.yaml read. The database user and password are

@@ -1,6 +1,16 @@
 output "api_url" {
-  description = "Base URL of the REST API (send an API key from api_keys_secret_arn)."
+  description = "Base URL of the REST API: store systems send an API key from api_keys_secret_arn; the dashboard is built with it as REACT_APP_API_URL."
   value       = local.api_url
+}
+
+output "dashboard_url" {
+  description = "The stores' dashboard, behind the same login as the Dagster UI (ui_access cognito or oidc)."
+  value       = var.ui_access == "internal" ? null : "${local.site_url}/"
+}
+
+output "dashboard_upload_command" {
+  description = "Puts the dashboard's static build (run from its build folder) where the API serves it from."
+  value       = "aws s3 sync . s3://${aws_s3_bucket.data.bucket}/${local.dashboard_prefix} --delete --region ${local.region}"
 }
 
 output "dagster_ui_url" {

@@ -1,7 +1,8 @@
 # The data bucket (same layout as locally), the log bucket, the metrics table and the Glue table.
 
 # ---------------------------------------------------------------------------------------------
-# Data bucket: uploads/, processed/, rejected/, archive/, reports/, quicksight/, Dagster step logs.
+# Data bucket: uploads/, processed/, rejected/, archive/, reports/, quicksight/, Dagster step logs,
+# and dashboard/ (the stores' dashboard's static build, which the API serves).
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_s3_bucket" "data" {
@@ -34,13 +35,13 @@ resource "aws_s3_bucket_notification" "data" {
   eventbridge = true
 }
 
-# Browsers on frontend_origin upload store files with presigned PUT URLs from the API and
-# download reports with presigned GET URLs.
+# The dashboard (on the platform's host, and any frontend_origin) uploads store files with
+# presigned PUT URLs from the API and downloads reports with presigned GET URLs.
 resource "aws_s3_bucket_cors_configuration" "data" {
   bucket = aws_s3_bucket.data.id
 
   cors_rule {
-    allowed_origins = [var.frontend_origin]
+    allowed_origins = local.frontend_origins
     allowed_methods = ["GET", "PUT", "HEAD"]
     allowed_headers = ["Content-Type", "Content-MD5", "x-amz-*"]
     expose_headers  = ["ETag"]

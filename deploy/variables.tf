@@ -53,8 +53,8 @@ variable "report_email_addresses" {
 
 variable "frontend_origin" {
   type        = string
-  description = "Origin of the web dashboard (FRONTEND_ORIGIN): allowed by the API's CORS and the bucket's CORS for presigned uploads."
-  default     = "http://localhost:3000"
+  description = "More browser origins, comma-separated, that the API's CORS and the bucket's CORS (presigned uploads) allow besides https://<domain_name>, where the dashboard is served; empty for none (FRONTEND_ORIGIN)."
+  default     = ""
 }
 
 variable "upload_prefix" {
@@ -198,12 +198,6 @@ variable "api_desired_count" {
   type        = number
   description = "Number of API tasks (2 spreads them over both availability zones)."
   default     = 1
-}
-
-variable "api_health_check_path" {
-  type        = string
-  description = "Path of the API's health endpoint, used by the load balancer."
-  default     = "/health"
 }
 
 variable "run_cpu" {

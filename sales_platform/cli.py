@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import datetime as dt
 import os
@@ -17,7 +16,6 @@ from pathlib import Path
 
 from sales_platform.settings import Settings, SettingsError, load_settings
 
-DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
 EPILOG = "Configuration comes from the environment or a .env file; see README.md and .env.example."
 
 
@@ -78,59 +76,84 @@ def generate_sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_outcome(outcome) -> None:
-    name = (outcome.upload_key or outcome.partition_key or outcome.job_name).rsplit("/", 1)[-1]
-    if outcome.status == "rejected":
-        print(f"  refused   {name}: {outcome.detail}")
-    elif outcome.status == "failed":
-        print(f"  FAILED    {name} ({outcome.job_name}, run {outcome.run_id}): {outcome.detail}")
+def _run_pass(settings: Settings, command: str, verbose: bool):
+    """One pass of the Dagster daemon over what waits; another pass on this home is waited for,
+    `sales-platform dev` (whose daemon already does the work) is not."""
+    from sales_platform.runtime.daemon_pass import DaemonPass
+
+    def wait_unless_dev(holder) -> bool:
+        return holder is None or holder.command != "dev"
+
+    return DaemonPass(settings, command, say=lambda line: print(line, flush=True), verbose=verbose).run(wait_unless_dev)
 
 
-def _run_pass(settings: Settings, verbose: bool, workers: int):
-    from sales_platform.defs import build_definitions
-    from sales_platform.defs.analysis_triggers import ANALYSIS_JOB
-    from sales_platform.local_runner import local_instance, process_pending, quiet_dagster
-
-    quiet_dagster()
-    definitions = build_definitions(settings)
-    with local_instance(settings) as instance:
-        done = 0
-
-        def progress(outcome) -> None:
-            nonlocal done
-            done += 1
-            if verbose and outcome.status == "processed":
-                print(f"  processed {outcome.upload_key}: {outcome.rows:,} lines")
-            if verbose and outcome.status == "done" and outcome.job_name == ANALYSIS_JOB:
-                print(f"  analysed  {outcome.partition_key}")
-            _print_outcome(outcome)
-            if not verbose and done % 25 == 0:
-                print(f"  ... {done} runs", flush=True)
-
-        return process_pending(settings, definitions, instance, on_outcome=progress, workers=workers)
+def _busy_message(error) -> str:
+    holder = error.holder
+    if holder is not None and holder.command == "dev":
+        return (
+            f"{error}: its Dagster daemon already processes what arrives in the inbox (see its UI); "
+            "stop it first to run a pass from here"
+        )
+    return str(error)
 
 
-def _report(report, started: float) -> None:
-    from sales_platform.defs.analysis_triggers import ANALYSIS_JOB
+def _report(summary, settings: Settings) -> None:
+    rows = sum(outcome.rows for outcome in summary.files)
+    if not summary.runs and not summary.still_written and not summary.interrupted:
+        print(f"nothing to do: no new files in {settings.upload_prefix} and no day due for analysis")
+    elif summary.runs:
+        print(
+            f"{summary.runs} runs in {summary.seconds:.1f} s: {summary.count('processed')} files processed "
+            f"({rows:,} lines), {summary.count('refused')} refused, {len(summary.failed)} failed, "
+            f"{len(set(summary.analysed))} day(s) analysed, {len(set(summary.reports))} report(s)"
+        )
+    if summary.still_written:
+        print(
+            f"{len(summary.still_written)} file(s) in {settings.upload_prefix} still being written; "
+            "they will be processed on the next pass"
+        )
+    if any(failure.job_name == "ingest_store_uploads" for failure in summary.failed):
+        print(
+            f"uploads that could not be processed stay in {settings.upload_prefix}: the next pass (or a running daemon, "
+            f"after UPLOAD_RETRY_SECONDS={settings.upload_retry_seconds}) tries them again; re-executing the run in the "
+            "Dagster UI tries at once"
+        )
+    for problem in summary.sensor_errors:
+        print(f"sensor error: {problem}")
+    if not summary.ok and summary.log_path:
+        print(f"the Dagster daemon's log: {summary.log_path}")
+    if summary.interrupted:
+        print("interrupted: what was under way is finished by the next pass")
 
-    rows = sum(outcome.rows for outcome in report.outcomes)
-    analysed = sum(outcome.job_name == ANALYSIS_JOB and outcome.status == "done" for outcome in report.outcomes)
-    print(
-        f"{len(report.outcomes)} runs in {time.monotonic() - started:.1f} s: {report.count('processed')} files "
-        f"processed ({rows:,} lines), {report.count('rejected')} refused, {len(report.failed)} failed, "
-        f"{analysed} day(s) analysed"
-    )
+
+def _exit_code(summary) -> int:
+    if summary.interrupted:
+        return 130
+    return 0 if summary.ok else 1
+
+
+def _pass_or_exit(settings: Settings, command: str, verbose: bool):
+    from sales_platform.runtime.daemon_pass import PassFailed
+    from sales_platform.runtime.home_lock import HomeBusy
+
+    # Stopped like Ctrl-C, so the daemon and its runs stop with this command.
+    for name in ("SIGTERM", "SIGHUP"):
+        signal.signal(getattr(signal, name), signal.default_int_handler)
+    try:
+        return _run_pass(settings, command, verbose)
+    except HomeBusy as error:
+        print(f"sales-platform {command}: {_busy_message(error)}", file=sys.stderr)
+        raise SystemExit(3) from None
+    except PassFailed as error:
+        print(f"sales-platform {command}: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def process(args: argparse.Namespace) -> int:
     settings = _settings()
-    started = time.monotonic()
-    report = _run_pass(settings, args.verbose, args.workers)
-    if not report.outcomes:
-        print(f"nothing to do: no new files in {settings.upload_prefix}")
-    else:
-        _report(report, started)
-    return 1 if report.failed else 0
+    summary = _pass_or_exit(settings, "process", args.verbose)
+    _report(summary, settings)
+    return _exit_code(summary)
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -138,7 +161,6 @@ def demo(args: argparse.Namespace) -> int:
     from sales_platform.resources.factory import build_bucket
 
     settings = _settings()
-    started = time.monotonic()
     end_date = args.end_date or default_end_date(settings.daily_analysis_timezone)
     bucket = build_bucket(settings)
     with tempfile.TemporaryDirectory(prefix="sales-platform-sample-") as folder:
@@ -157,12 +179,11 @@ def demo(args: argparse.Namespace) -> int:
     print(
         f"dropped {len(paths)} files ({sample.lines:,} good lines, {len(sample.bad_files)} deliberately bad files) "
         f"for {len(settings.expected_stores)} stores x {args.days} days up to {end_date} into "
-        f"{bucket.description}/{settings.upload_prefix}"
+        f"{bucket.description}/{settings.upload_prefix}",
+        flush=True,
     )
-    # The inbox watcher leaves files alone until they have stopped changing.
-    time.sleep(settings.upload_settle_seconds)
-    report = _run_pass(settings, verbose=False, workers=args.workers)
-    _report(report, started)
+    summary = _pass_or_exit(settings, "demo", verbose=False)
+    _report(summary, settings)
     layout = settings.storage_layout
     print("\nwhere to look:")
     print(f"  bucket        {bucket.description} ({layout.processed_prefix}, {layout.rejected_prefix}, {layout.archive_prefix})")
@@ -172,14 +193,22 @@ def demo(args: argparse.Namespace) -> int:
     print(f"  reports       {settings.reports_prefix} in the bucket; sent on {', '.join(settings.notify_channels)}"
           + (f" ({settings.outbox_path})" if "outbox" in settings.notify_channels else ""))
     print(f"  BI export     {settings.quicksight_prefix} in the bucket")
-    print("  Dagster runs  sales-platform dev, then http://127.0.0.1:3000")
-    return 1 if report.failed else 0
+    print("  Dagster runs  sales-platform dev, then http://127.0.0.1:3000 (any run can be re-executed there)")
+    return _exit_code(summary)
 
 
 def dev(args: argparse.Namespace) -> int:
-    from sales_platform.local_runner import prepare_dagster_home
+    from sales_platform.runtime.home_lock import HomeBusy, HomeLock
+    from sales_platform.runtime.local_instance import prepare_dagster_home, workspace_file
+    from sales_platform.runtime.process_group import GuardedGroup
 
     settings = _settings()  # a bad setting stops here, not inside the webserver
+    lock = HomeLock(settings.home_path, "dev")
+    try:
+        lock.acquire()
+    except HomeBusy as error:
+        print(f"sales-platform dev: {error}; wait for it to finish or stop it", file=sys.stderr)
+        return 3
     env = {**os.environ, "SALES_PLATFORM_HOME": str(settings.home_path)}
     env["DAGSTER_HOME"] = str(prepare_dagster_home(settings))
     if settings.resolved_storage_backend == "local":
@@ -188,8 +217,10 @@ def dev(args: argparse.Namespace) -> int:
         (settings.bucket_path / settings.upload_prefix).mkdir(parents=True, exist_ok=True)
     commands = {
         "Dagster": [
-            sys.executable, "-m", "dagster", "dev", "-m", "sales_platform.definitions",
+            sys.executable, "-m", "dagster", "dev", "-w", str(workspace_file(settings)),
             "--host", args.host, "--port", str(args.port),
+            # Every sensor tick would print a dozen lines; runs, ticks and their logs are in the UI.
+            "--log-level", "warning",
         ],
     }
     print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops everything)", flush=True)
@@ -197,14 +228,15 @@ def dev(args: argparse.Namespace) -> int:
         commands["API"] = [
             sys.executable, "-m", "sales_platform.cli", "api", "--host", args.host, "--port", str(args.api_port),
         ]
-    # Each in its own session, so Ctrl-C reaches each as one signal we forward, and dagster dev's
-    # webserver, daemon and code server stop together.
-    children = {name: subprocess.Popen(command, env=env, start_new_session=True) for name, command in commands.items()}
-    # In their own sessions they also miss `kill` (SIGTERM) and a closed terminal (SIGHUP) aimed
-    # at this command, which would leave them running: treat both as Ctrl-C.
+    # Each under a guard of its own, which stops everything it started when asked, when this
+    # command disappears, or when its program exits.
+    children = {
+        name: GuardedGroup(command, env=env, keep_fds=[lock.fileno()] if name == "Dagster" else [])
+        for name, command in commands.items()
+    }
+    # Ctrl-C, `kill` (SIGTERM) and a closed terminal (SIGHUP) all stop everything.
     for name in ("SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.default_int_handler)
+        signal.signal(getattr(signal, name), signal.default_int_handler)
     try:
         while True:
             for name, child in children.items():
@@ -213,30 +245,18 @@ def dev(args: argparse.Namespace) -> int:
                     # One half alone is not what was asked for (e.g. the API port was taken).
                     print(f"sales-platform dev: {name} exited with {code}; stopping the rest", file=sys.stderr, flush=True)
                     _stop_children(children)
-                    return code
+                    return code or 1
             time.sleep(0.5)
     except KeyboardInterrupt:
         return _stop_children(children)
+    finally:
+        lock.release()
 
 
-def _stop_children(children: dict[str, subprocess.Popen]) -> int:
-    """Ctrl-C to every child's process group, then at most 30 s before killing what is left;
-    0 when everything stopped by itself."""
-    for child in children.values():
-        if child.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGINT)
-    deadline = time.monotonic() + 30
-    code = 0
-    for child in children.values():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
-            code = 1
-    return code
+def _stop_children(children) -> int:
+    """0 when everything stopped by itself within the grace period."""
+    codes = [child.stop() for child in children.values()]
+    return 0 if all(code in (0, -signal.SIGINT, 130) for code in codes) else 1
 
 
 def _public_url(host: str, port: int) -> str:
@@ -266,9 +286,11 @@ def api(args: argparse.Namespace) -> int:
         return 2
     if not settings.public_api_url:
         # Read by the workers' own settings: the signed URLs point at this server.
-        os.environ["PUBLIC_API_URL"] = _public_url(args.host, args.port)
+        os.environ["PUBLIC_API_URL"] = _public_url(args.host, args.port) + settings.api_path_prefix
     install_log_redaction()
-    print(f"API on http://{args.host}:{args.port} (docs at /docs; Ctrl-C stops it)", flush=True)
+    api_path = settings.api_path_prefix
+    dashboard = ", the dashboard at /" if settings.dashboard_prefix else ""
+    print(f"API on http://{args.host}:{args.port}{api_path} (docs at {api_path}/docs{dashboard}; Ctrl-C stops it)", flush=True)
     uvicorn.run(
         "sales_platform.api.app:app_from_environment",
         factory=True,
@@ -336,11 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "process",
         help="process what is waiting, once, and exit",
-        description="Evaluate the sensors once, run what they request in this process (recorded in the Dagster "
-        "instance under SALES_PLATFORM_HOME) and exit: non-zero if any run failed. Suits cron.",
+        description="Run the Dagster daemon (sensors, schedules, run queue, retries) on the instance under "
+        "SALES_PLATFORM_HOME until everything waiting is processed and analysed, then exit: 1 if any run failed, "
+        "3 if `sales-platform dev` holds this home. Suits cron.",
     )
     run.add_argument("-v", "--verbose", action="store_true", help="print every processed file")
-    run.add_argument("--workers", type=_positive, default=DEFAULT_WORKERS, help=f"runs at once (default {DEFAULT_WORKERS})")
     run.set_defaults(handler=process)
 
     show = commands.add_parser(
@@ -352,7 +374,6 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--end-date", type=_date, help="last business day (default: yesterday)")
     show.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     show.add_argument("--no-bad-files", action="store_true", help="only good files")
-    show.add_argument("--workers", type=_positive, default=DEFAULT_WORKERS, help=f"runs at once (default {DEFAULT_WORKERS})")
     show.set_defaults(handler=demo)
 
     resend = commands.add_parser(

@@ -1,4 +1,4 @@
-"""The code location Dagster loads (`dagster dev -m sales_platform.definitions`). Configuration
+"""The code location Dagster loads (`dagster dev -w workspace.yaml`). Configuration
 is read here, when the location loads, and a bad value stops the load naming the variable."""
 
 import logging
@@ -6,7 +6,10 @@ import logging
 import dagster as dg
 
 from sales_platform.defs import build_definitions
+from sales_platform.runtime.dagster_notices import silence_dagster_notices
 from sales_platform.settings import load_settings
+
+silence_dagster_notices()
 
 
 @dg.definitions

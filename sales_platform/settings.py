@@ -8,6 +8,7 @@ environment at import time. A wrong value stops the start with a message naming 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -24,6 +25,8 @@ STORE_ID_PATTERN = re.compile(r"^[0-9]{4}$")
 DEFAULT_EXPECTED_STORES = [f"{n:04d}" for n in range(1, 12)]
 EMAIL_ADDRESS_PATTERN = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
 SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+API_PATH_PREFIX_PATTERN = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
+ALB_ARN_PATTERN = re.compile(r"^arn:aws[\w-]*:elasticloadbalancing:([\w-]+):\d{12}:loadbalancer/app/[\w-]+/[0-9a-f]+$")
 
 Deployment = Literal["local", "aws"]
 # Every prefix the platform writes under, by variable name; they must not overlap.
@@ -119,10 +122,18 @@ class Settings(BaseSettings):
     daily_analysis_timezone: str = Field("America/New_York", alias="DAILY_ANALYSIS_TIMEZONE")
     late_close_grace_minutes: int = Field(240, ge=0, le=720, alias="LATE_CLOSE_GRACE_MINUTES")
     max_upload_bytes: int = Field(512 * 1024 * 1024, gt=0, alias="MAX_UPLOAD_BYTES")
-    upload_sensor_interval_seconds: int = Field(
-        30, ge=5, le=3600, alias="UPLOAD_SENSOR_INTERVAL_SECONDS"
+    # The shortest time between two looks at the inbox. Dagster's daemon looks at sensors every
+    # 5 s, so anything up to 5 means every 5 s; the listing is cheap because processed files leave.
+    upload_sensor_interval_seconds: int = Field(1, ge=1, le=3600, alias="UPLOAD_SENSOR_INTERVAL_SECONDS")
+    max_files_per_sensor_tick: int = Field(1000, ge=1, le=100_000, alias="MAX_FILES_PER_SENSOR_TICK")
+    max_files_per_run: int = Field(100, ge=1, le=10_000, alias="MAX_FILES_PER_RUN")
+    # A file still in the inbox after its run failed is asked for again after this long, then
+    # after twice as long each time, up to an hour.
+    upload_retry_seconds: int = Field(60, ge=5, le=3600, alias="UPLOAD_RETRY_SECONDS")
+    # Runs at once (Dagster's run queue); a backlog of uploads is split over this many runs.
+    max_concurrent_runs: int = Field(
+        default_factory=lambda: min(4, max(2, os.cpu_count() or 2)), ge=1, le=100, alias="MAX_CONCURRENT_RUNS"
     )
-    max_runs_per_sensor_tick: int = Field(200, ge=1, le=5000, alias="MAX_RUNS_PER_SENSOR_TICK")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", alias="LOG_LEVEL"
     )
@@ -139,7 +150,8 @@ class Settings(BaseSettings):
     enable_scheduled_analysis: bool = Field(True, alias="ENABLE_SCHEDULED_ANALYSIS")
     # A late or corrected upload re-runs a day's analysis only this many days back (0: today only).
     reanalysis_window_days: int = Field(7, ge=0, le=366, alias="REANALYSIS_WINDOW_DAYS")
-    automation_interval_seconds: int = Field(30, ge=5, le=3600, alias="AUTOMATION_INTERVAL_SECONDS")
+    # The same for the analysis sensor, the report automation and the failure alerts.
+    automation_interval_seconds: int = Field(1, ge=1, le=3600, alias="AUTOMATION_INTERVAL_SECONDS")
     # Where each day's analysis keeps its working documents (anomalies, trends, recommendations).
     analysis_prefix: str = Field("analysis/", alias="ANALYSIS_PREFIX")
 
@@ -222,8 +234,20 @@ class Settings(BaseSettings):
     # Keys accepted in the X-Api-Key header. None configured leaves the API open, which the
     # command only allows on a loopback address (or with --insecure).
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list, alias="API_KEYS")
-    # The one browser origin (the dashboard) allowed to call the API.
-    frontend_origin: str = Field("http://localhost:3000", alias="FRONTEND_ORIGIN")
+    # Browser origins (the dashboard's) allowed to call the API, comma-separated.
+    frontend_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost:3000", "http://127.0.0.1:3000"], alias="FRONTEND_ORIGIN"
+    )
+    # Where the API's paths start, e.g. /api when it shares its host with the dashboard; "": at /.
+    api_path_prefix: str = Field("", alias="API_PATH_PREFIX")
+    # Bucket prefix holding the dashboard's static build, served at / beside the API; unset: none.
+    dashboard_prefix: str | None = Field(None, alias="DASHBOARD_PREFIX")
+    # The load balancer whose signed login header (x-amzn-oidc-data) lets a person's browser in
+    # without an API key; unset: the header is never trusted.
+    alb_arn: str | None = Field(None, alias="ALB_ARN")
+    # Where that load balancer's public keys are fetched (<url>/<key id>); default: the region's
+    # https://public-keys.auth.elb.<region>.amazonaws.com.
+    alb_public_keys_url: str | None = Field(None, alias="ALB_PUBLIC_KEYS_URL")
     # Signs the API's own upload/download URLs when the bucket is a local folder (S3 presigns
     # its own). Unset locally: generated once and kept under SALES_PLATFORM_HOME.
     url_signing_secret: SecretStr | None = Field(None, alias="URL_SIGNING_SECRET")
@@ -257,16 +281,55 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 32 characters; use e.g. `openssl rand -hex 32`")
         return value
 
-    @field_validator("frontend_origin")
+    @field_validator("frontend_origins")
     @classmethod
-    def _check_frontend_origin(cls, value: str) -> str:
+    def _check_frontend_origins(cls, value: list[str]) -> list[str]:
+        origins = []
+        for origin in value:
+            origin = origin.rstrip("/")
+            if origin == "*":
+                raise ValueError("name the dashboard's origins, e.g. https://dashboard.example.com; '*' is not allowed")
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
+                raise ValueError(
+                    f"{origin!r} is not an origin such as http://localhost:3000 (scheme, host, optional port)"
+                )
+            origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+        return list(dict.fromkeys(origins))
+
+    @field_validator("api_path_prefix")
+    @classmethod
+    def _check_api_path_prefix(cls, value: str) -> str:
         value = value.strip().rstrip("/")
-        if value == "*":
-            raise ValueError("name the dashboard's origin, e.g. https://dashboard.example.com; '*' is not allowed")
+        if value and not API_PATH_PREFIX_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not a path such as /api (letters, digits, '-', '_', '.' between slashes)")
+        return value
+
+    @field_validator("dashboard_prefix")
+    @classmethod
+    def _check_dashboard_prefix(cls, value: str | None) -> str | None:
+        return None if value is None else _prefix(value)
+
+    @field_validator("alb_arn")
+    @classmethod
+    def _check_alb_arn(cls, value: str | None) -> str | None:
+        if value is not None and not ALB_ARN_PATTERN.match(value):
+            raise ValueError(
+                f"not an application load balancer ARN: {value!r} "
+                "(arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID)"
+            )
+        return value
+
+    @field_validator("alb_public_keys_url")
+    @classmethod
+    def _check_alb_public_keys_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().rstrip("/")
         parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
-            raise ValueError(f"{value!r} is not an origin such as http://localhost:3000 (scheme, host, optional port)")
-        return f"{parts.scheme}://{parts.netloc.lower()}"
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError(f"{value!r} is not a base URL such as https://public-keys.auth.elb.us-east-1.amazonaws.com")
+        return value
 
     @field_validator("public_api_url")
     @classmethod
@@ -292,14 +355,16 @@ class Settings(BaseSettings):
 
     @field_validator(
         "storage_backend", "table_backend", "aws_endpoint_url", "s3_bucket", "smtp_host", "smtp_username",
-        "sns_report_topic_arn", "sns_alert_topic_arn", "url_signing_secret", "public_api_url", mode="before",
+        "sns_report_topic_arn", "sns_alert_topic_arn", "url_signing_secret", "public_api_url", "dashboard_prefix",
+        "alb_arn", "alb_public_keys_url", mode="before",
     )
     @classmethod
     def _blank_means_unset(cls, value: object) -> object:
         return _blank_is_unset(value)
 
     @field_validator(
-        "expected_stores", "notify_channels", "report_recipients", "alert_recipients", "api_keys", mode="before"
+        "expected_stores", "notify_channels", "report_recipients", "alert_recipients", "api_keys", "frontend_origins",
+        mode="before",
     )
     @classmethod
     def _split_lists(cls, value: object) -> object:
@@ -334,6 +399,11 @@ class Settings(BaseSettings):
             problems.append("S3_BUCKET is required when the storage backend is s3")
         # A prefix inside another would make one listing see the other's files.
         named = [(name, getattr(self, field)) for name, field in BUCKET_PREFIXES.items()]
+        if self.dashboard_prefix is not None:
+            named.append(("DASHBOARD_PREFIX", self.dashboard_prefix))
+            if not self.api_path_prefix:
+                # At / the dashboard's own pages (/analytics, /trends) would be the API's paths.
+                problems.append("DASHBOARD_PREFIX needs API_PATH_PREFIX (e.g. /api): the dashboard is served at /")
         for index, (name, prefix) in enumerate(named):
             for other_name, other in named[index + 1 :]:
                 if prefix.startswith(other) or other.startswith(prefix):
@@ -363,6 +433,15 @@ class Settings(BaseSettings):
     @property
     def resolved_recommendation_engine(self) -> Literal["rules", "bedrock"]:
         return self.recommendation_engine or ("bedrock" if self.deployment == "aws" else "rules")
+
+    @property
+    def resolved_alb_public_keys_url(self) -> str | None:
+        """Where ALB_ARN's public keys are: its region's key endpoint unless ALB_PUBLIC_KEYS_URL says."""
+        if self.alb_public_keys_url or not self.alb_arn:
+            return self.alb_public_keys_url
+        match = ALB_ARN_PATTERN.match(self.alb_arn)
+        region = match.group(1) if match else self.aws_region
+        return f"https://public-keys.auth.elb.{region}.amazonaws.com"
 
     @property
     def home_path(self) -> Path:

@@ -55,3 +55,24 @@ def run_cli(cwd: Path, *args: str, timeout: float = 180, **settings: str) -> sub
     print(f"$ sales-platform {' '.join(args)}  -> exit {result.returncode}")
     print(f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr[-4000:]}")
     return result
+
+
+def processes_using(home: Path) -> dict[int, str]:
+    """Live processes (pid -> command line) whose environment names this SALES_PLATFORM_HOME:
+    the command, dagster dev, webserver, daemon, code servers and run workers, even once
+    orphaned."""
+    markers = {f"SALES_PLATFORM_HOME={path}".encode() for path in (home, home.resolve())}
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if markers.isdisjoint((entry / "environ").read_bytes().split(b"\0")):
+                continue
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state == "Z":  # exited, waiting for its parent to collect it
+                continue
+            found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:160]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return found

@@ -27,7 +27,8 @@ from sales_platform.defs import build_definitions
 from sales_platform.defs.upload_sensor import UPLOAD_SENSOR
 from sales_platform.domain import sample_data
 from sales_platform.domain.upload_contract import LINE_ITEM_SCHEMA
-from sales_platform.local_runner import PassReport, process_pending
+from sales_platform.runtime.local_instance import prepare_dagster_home
+from sales_platform_tests.dagster_harness import Harness, PassReport
 from sales_platform.resources.dynamodb_metrics_table import table_definition
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectStore
@@ -74,7 +75,7 @@ def _settings_variables() -> list[str]:
 @pytest.fixture
 def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No `.env`, no SALES_PLATFORM_* / AWS_* variable of the developer's shell, and a
-    DAGSTER_HOME that is restored after the test (local_instance sets it)."""
+    DAGSTER_HOME that is restored after the test (prepare_dagster_home sets it)."""
     monkeypatch.chdir(tmp_path)
     for name in _settings_variables():
         monkeypatch.delenv(name, raising=False)
@@ -166,6 +167,9 @@ class Platform:
     defs: dg.Definitions
     instance: dg.DagsterInstance
 
+    def __post_init__(self) -> None:
+        self.harness = Harness(self.defs, self.instance)
+
     @property
     def bucket(self) -> ObjectStore:
         return self.defs.resources["bucket"]  # type: ignore[return-value]
@@ -190,7 +194,8 @@ class Platform:
         return [info.key for info in self.bucket.list(prefix)]
 
     def process(self) -> PassReport:
-        return process_pending(self.settings, self.defs, self.instance, workers=1)
+        """Sensors and automation evaluated, and their runs executed, in this process."""
+        return self.harness.process()
 
     def all_items(self) -> list[dict[str, Any]]:
         """Every item in the table, whatever the backend."""
@@ -211,9 +216,7 @@ def set_age(path: Path, age_seconds: float) -> None:
 
 
 def _platform(settings: Settings) -> Iterator[Platform]:
-    from sales_platform.local_runner import local_instance
-
-    instance = local_instance(settings)
+    instance = dg.DagsterInstance.from_config(str(prepare_dagster_home(settings)))
     try:
         yield Platform(settings, build_definitions(settings), instance)
     finally:

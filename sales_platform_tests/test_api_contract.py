@@ -142,7 +142,10 @@ def test_listed_files_carry_the_fields_the_dashboard_reads(loaded: Api) -> None:
 
 def test_time_series_points_are_named_as_the_charts_expect(loaded: Api) -> None:
     point = loaded.client.get("/trends").json()["time_series"][0]
-    assert set(point) == {"date", "total_sales", "total_transactions", "0001_sales", "0001_transactions", "0002_sales", "0002_transactions"}
+    assert set(point) == {
+        "date", "total_sales", "total_transactions", "reported_stores",
+        "0001_sales", "0001_transactions", "0002_sales", "0002_transactions",
+    }
 
 
 @pytest.mark.parametrize("path,method", sorted({(p, m) for p, m, _ in CONTRACT_OPERATIONS}))

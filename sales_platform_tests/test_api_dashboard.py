@@ -22,7 +22,7 @@ import pytest
 
 from sales_platform.api.view_cache import TOKEN_CHECK_SECONDS
 from sales_platform.domain.dashboard_analytics import analytics_view, dates_from_sort_keys, kpis_from_store_summaries
-from sales_platform.domain.dashboard_trends import trends_view, window
+from sales_platform.domain.dashboard_trends import sales_trend, trends_view, window
 from sales_platform_tests.api_support import (
     Api,
     company_summary_item,
@@ -81,11 +81,14 @@ INSIGHTS = [
 ]
 
 HAND_KPIS = {
+    # the dashboard's names (contracts/dashboard-fields.md)
+    "total_transactions": 6,
+    "total_items": 19,
+    "store_count": 2,
     "total_sales": 150.5,
     "total_discount": 10.5,
     "net_sales": 140.0,
     "transaction_count": 6,
-    "total_transactions": 6,
     "line_item_count": 13,
     "item_count": 19,
     "avg_transaction": 23.33,
@@ -97,7 +100,7 @@ HAND_KPIS = {
     "missing_stores": ["0003"],
     "best_store": {"store_id": "0001", "net_sales": 90.0, "total_sales": 100.0},
     "worst_store": {"store_id": "0002", "net_sales": 50.0, "total_sales": 50.5},
-    "payment_breakdown": {"cash": 40.0, "credit": 80.0, "mobile": 20.0},
+    "payment_breakdown": {"cash": 40.0, "credit": 80.0, "debit": 0.0, "gift_card": 0.0, "mobile": 20.0},
 }
 
 
@@ -128,7 +131,17 @@ def test_kpis_add_up_store_summaries_by_the_metric_definitions() -> None:
     assert kpis["best_store"] == {"store_id": "0001", "net_sales": Decimal("90.00"), "total_sales": Decimal("100.00")}
     assert kpis["avg_store_sales"] == Decimal("75.25")  # the old name keeps its old meaning: gross per store
     assert kpis["missing_stores"] == ["0003"]
-    assert kpis["payment_breakdown"] == {"cash": Decimal("40.00"), "credit": Decimal("80.00"), "mobile": Decimal("20.00")}
+    assert kpis["payment_breakdown"] == {
+        "cash": Decimal("40.00"), "credit": Decimal("80.00"), "debit": Decimal("0.00"), "gift_card": Decimal("0.00"),
+        "mobile": Decimal("20.00"),
+    }, "every payment method is named: the dashboard's pie chart reads each one"
+
+
+def test_kpis_name_the_same_best_and_worst_store_as_the_company_summary_on_a_tie() -> None:
+    level = {"net_sales": money("50.00"), "total_sales": money("50.00")}
+    tied = [store_day_item("0002", DAY, **level), store_day_item("0001", DAY, **level)]
+    kpis = kpis_from_store_summaries(tied, EXPECTED)
+    assert kpis["best_store"]["store_id"] == kpis["worst_store"]["store_id"] == "0001"
 
 
 def test_available_days_come_from_sort_keys_newest_first() -> None:
@@ -151,11 +164,26 @@ def test_analytics_view_without_analysis_has_empty_analysis_lists() -> None:
     assert "PK" not in view["stores"][0] and "item_type" not in view["stores"][0]
 
 
-def test_trends_view_gaps_a_store_that_did_not_report() -> None:
+def test_trends_view_zeroes_a_store_without_a_file_and_says_who_reported() -> None:
     view = trends_view(30, [DAY, BEFORE], [STORE_0001, STORE_0002, STORE_0001_BEFORE], PRODUCTS)
     before, day = view["time_series"]
-    assert before["date"] == BEFORE and "0002_sales" not in before
-    assert day["0002_sales"] == Decimal("50.50")
+    assert before["date"] == BEFORE and before["0002_sales"] == 0 and before["0002_transactions"] == 0
+    assert before["reported_stores"] == ["0001"]
+    assert day["0002_sales"] == Decimal("50.50") and day["reported_stores"] == ["0001", "0002"]
+
+
+def test_a_trend_is_a_robust_line_through_every_day_not_the_first_day_against_the_last() -> None:
+    # An outage on the first day, then a flat week: first-against-last said +900%.
+    outage = [("2025-11-01", Decimal(10))] + [(f"2025-11-0{n}", Decimal(100)) for n in range(2, 8)]
+    assert sales_trend(outage) == (Decimal("0.0"), "stable")
+    # +10 a day from 100: the line rises 30 over the span, on an average day of 115.
+    rising = [(f"2025-11-0{n + 1}", Decimal(100 + 10 * n)) for n in range(4)]
+    assert sales_trend(rising) == (Decimal("26.1"), "increasing")
+    # Days apart count as calendar days: 100 then 90 four days later, then 80 four days later.
+    falling = [("2025-11-01", Decimal(100)), ("2025-11-05", Decimal(90)), ("2025-11-09", Decimal(80))]
+    assert sales_trend(falling) == (Decimal("-22.2"), "decreasing")  # -20 over 8 days on 90
+    assert sales_trend([("2025-11-01", Decimal(100)), ("2025-11-02", Decimal(103))]) == (Decimal("0.0"), "insufficient_data")
+    assert sales_trend([(f"2025-11-0{n}", Decimal(100 + n)) for n in range(1, 5)])[1] == "stable"
 
 
 # --------------------------------------------------------------------------- over HTTP
@@ -190,10 +218,11 @@ def test_analytics_of_an_analysed_day_shows_the_analysis(analysed: Api) -> None:
     assert [(p["rank"], p["sku"], p["net_revenue"], p["units"]) for p in body["top_products"]] == [
         (1, "SKU-A", 60.0, 6), (2, "SKU-B", 40.0, 2),
     ]
+    assert [(p["name"], p["units_sold"], p["revenue"]) for p in body["top_products"]] == [("Apples", 6, 60.0), ("Bread", 2, 40.0)]
     # most severe first; high priority first
     assert [a["insight_id"] for a in body["anomalies"]] == ["0001-historical_high", "0002-sudden_drop"]
     assert body["anomalies"][1]["deviation_percent"] == -37.5
-    assert [t["type"] for t in body["trends"]] == ["week_over_week"]
+    assert [(t["type"], t["trend_type"]) for t in body["trends"]] == [("week_over_week", "week_over_week")]
     assert [r["insight_id"] for r in body["recommendations"]] == ["promote-0002", "restock-sku-a"]
     assert "PK" not in body["recommendations"][0] and body["recommendations"][0]["engine"] == "rules"
 
@@ -210,20 +239,35 @@ def test_a_store_reporting_after_the_analysis_keeps_kpis_and_stores_in_agreement
     assert body["anomalies"], "the last analysis still shows until the next one"
 
 
-def test_analytics_refuses_unknown_and_malformed_dates(summaries_only: Api) -> None:
+def test_a_day_without_data_shows_the_latest_day_and_malformed_dates_are_refused(summaries_only: Api) -> None:
     unknown = summaries_only.client.get("/analytics", params={"date": "2025-11-01"})
-    assert unknown.status_code == 404
-    assert unknown.json() == {"message": "no data for 2025-11-01", "available_dates": [DAY, BEFORE]}
+    assert unknown.status_code == 200, "the dashboard expects the latest day, as the old API gave"
+    body = unknown.json()
+    assert (body["date"], body["requested_date"]) == (DAY, "2025-11-01")
+    assert body["kpis"] == HAND_KPIS and "message" not in body
+    asked = summaries_only.client.get("/analytics", params={"date": BEFORE}).json()
+    assert (asked["date"], asked["requested_date"], asked["kpis"]["net_sales"]) == (BEFORE, BEFORE, 80.0)
     for bad in ("2025-02-30", "27-11-2025", "2025-11-27T00:00", "yesterday", "2025-1-27"):
         answer = summaries_only.client.get("/analytics", params={"date": bad})
         assert answer.status_code == 422, bad
         assert "date" in answer.json()["message"]
 
 
-def test_analytics_with_no_data_at_all_is_404(api: Api) -> None:
+def test_analytics_with_no_data_at_all_is_a_message_and_zeroes(api: Api) -> None:
     answer = api.client.get("/analytics")
-    assert answer.status_code == 404
-    assert answer.json()["available_dates"] == []
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["message"] == "No data available" and body["available_dates"] == [] and body["date"] is None
+    assert body["stores"] == body["top_products"] == body["anomalies"] == body["trends"] == body["recommendations"] == []
+    kpis = body["kpis"]
+    assert kpis["total_sales"] == kpis["total_transactions"] == kpis["total_items"] == kpis["store_count"] == 0
+    assert kpis["avg_transaction"] == 0 and set(kpis["payment_breakdown"].values()) == {0}
+    assert kpis["missing_stores"] == EXPECTED
+    asked = api.client.get("/analytics", params={"date": DAY}).json()
+    assert (asked["message"], asked["date"], asked["requested_date"]) == ("No data available", DAY, DAY)
+    trends = api.client.get("/trends")
+    assert trends.status_code == 200
+    assert trends.json()["message"] == "No data available" and trends.json()["time_series"] == []
 
 
 def test_trends_over_the_fixture(analysed: Api) -> None:
@@ -233,29 +277,44 @@ def test_trends_over_the_fixture(analysed: Api) -> None:
     assert body["dates"] == [BEFORE, DAY]
     assert body["available_dates"] == [DAY, BEFORE]
     assert body["time_series"] == [
-        {"date": BEFORE, "total_sales": 80.0, "total_transactions": 5, "0001_sales": 80.0, "0001_transactions": 5},
-        {"date": DAY, "total_sales": 150.5, "total_transactions": 6, "0001_sales": 100.0, "0001_transactions": 4,
-         "0002_sales": 50.5, "0002_transactions": 2},
+        {"date": BEFORE, "total_sales": 80.0, "total_transactions": 5, "reported_stores": ["0001"],
+         "0001_sales": 80.0, "0001_transactions": 5, "0002_sales": 0, "0002_transactions": 0},
+        {"date": DAY, "total_sales": 150.5, "total_transactions": 6, "reported_stores": ["0001", "0002"],
+         "0001_sales": 100.0, "0001_transactions": 4, "0002_sales": 50.5, "0002_transactions": 2},
     ]
     first = body["store_summaries"][0]
     assert first == {
-        "store_id": "0001", "days_reported": 2, "total_sales": 180.0, "total_discount": 10.0, "net_sales": 170.0,
-        "total_transactions": 9, "avg_daily_sales": 90.0, "avg_daily_net_sales": 85.0,
+        "store_id": "0001", "days_reported": 2, "days_with_data": 2, "total_sales": 180.0, "total_discount": 10.0,
+        "net_sales": 170.0, "total_transactions": 9, "avg_daily_sales": 90.0, "avg_daily_net_sales": 85.0,
         "avg_transaction": 18.89,  # 170.00 / 9
         "best_day": {"date": DAY, "net_sales": 90.0}, "worst_day": {"date": BEFORE, "net_sales": 80.0},
+        "trend_percent": 0.0, "trend_direction": "insufficient_data",  # two days make no line
     }
     bread, apples = body["product_trends"]
     assert (bread["sku"], bread["name"], bread["units"], bread["net_revenue"], bread["gross_revenue"], bread["days_sold"]) == (
         "SKU-B", "Bread", 3, 70.0, 71.0, 2,
     )
-    assert bread["daily"] == [{"date": BEFORE, "units": 1, "net_revenue": 30.0}, {"date": DAY, "units": 2, "net_revenue": 40.0}]
-    assert apples["sku"] == "SKU-A" and apples["net_revenue"] == 60.0
+    # the dashboard's names: over the two analysed days
+    assert (bread["total_units_sold"], bread["total_revenue"], bread["avg_daily_units"], bread["avg_daily_revenue"]) == (
+        3, 70.0, 1.5, 35.0,
+    )
+    assert bread["daily_history"] == [
+        {"date": BEFORE, "units_sold": 1, "revenue": 30.0}, {"date": DAY, "units_sold": 2, "revenue": 40.0},
+    ]
+    assert bread["trend_direction"] == "insufficient_data"
+    assert apples["sku"] == "SKU-A" and apples["net_revenue"] == 60.0 and apples["days_sold"] == 1
+    assert apples["daily_history"] == [
+        {"date": BEFORE, "units_sold": 0, "revenue": 0.0}, {"date": DAY, "units_sold": 6, "revenue": 60.0},
+    ], "a sparkline point for every analysed day, 0 where the product did not sell"
 
 
 def test_trends_of_one_store_and_a_short_window(analysed: Api) -> None:
     one = analysed.client.get("/trends", params={"store_id": "0002"}).json()
     assert one["stores"] == ["0002"] and one["store_id"] == "0002"
-    assert one["time_series"] == [{"date": DAY, "total_sales": 50.5, "total_transactions": 2, "0002_sales": 50.5, "0002_transactions": 2}]
+    assert one["time_series"] == [
+        {"date": DAY, "total_sales": 50.5, "total_transactions": 2, "reported_stores": ["0002"], "0002_sales": 50.5,
+         "0002_transactions": 2},
+    ]
     short = analysed.client.get("/trends", params={"days": 1}).json()
     assert short["dates"] == [DAY] and short["days_requested"] == 1
     assert short["start_date"] == short["end_date"] == DAY

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -80,7 +81,16 @@ def test_health_and_docs_are_open_and_say_nothing_about_the_data(api: Api) -> No
     health = anonymous.get("/health")
     assert health.status_code == 200
     assert health.json() == {"status": "ok", "storage": "ok", "table": "ok", "storage_backend": "local", "table_backend": "sqlite"}
-    assert anonymous.get("/docs").status_code == 200
+    docs = anonymous.get("/docs")
+    assert docs.status_code == 200
+    # Swagger UI comes from the API itself: /docs works on a machine without internet.
+    assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", docs.text)
+    assert {"/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"} <= set(assets)
+    assert not [asset for asset in assets if "//" in asset], "nothing is fetched from another host"
+    for asset in assets:
+        fetched = anonymous.get(asset)
+        assert fetched.status_code == 200 and len(fetched.content) > 100, asset
+    assert "SwaggerUIBundle" in anonymous.get("/docs/assets/swagger-ui-bundle.js").text
     schema = anonymous.get("/openapi.json").json()
     assert schema["components"]["securitySchemes"]["ApiKey"] == {
         "type": "apiKey", "in": "header", "name": "X-Api-Key", "description": "One of API_KEYS."
@@ -149,6 +159,10 @@ def test_cors_preflight_from_the_dashboard_is_allowed(api: Api) -> None:
     assert answer.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
     assert "X-Api-Key" in answer.headers["access-control-allow-headers"]
     assert answer.headers["access-control-allow-credentials"] == "true"
+    other_name = api.anonymous().options(
+        "/analytics", headers={"Origin": "http://127.0.0.1:3000", "Access-Control-Request-Method": "GET"}
+    )
+    assert other_name.headers["access-control-allow-origin"] == "http://127.0.0.1:3000", "the same machine by its IP"
     put = api.anonymous().options(
         "/bucket/uploads/x.json",
         headers={"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "content-type"},
@@ -174,11 +188,14 @@ def test_cors_headers_are_on_answers_and_errors_for_the_dashboard(api: Api) -> N
     assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
 
 
-def test_the_frontend_origin_is_configurable_and_never_a_wildcard(make_api, make_settings) -> None:
-    api = make_api(FRONTEND_ORIGIN="https://dash.example.com/")
-    answer = api.anonymous().options("/files", headers={"Origin": "https://dash.example.com", "Access-Control-Request-Method": "GET"})
-    assert answer.headers["access-control-allow-origin"] == "https://dash.example.com"
-    for bad in ("*", "dash.example.com", "https://dash.example.com/app"):
+def test_the_frontend_origins_are_a_configurable_list_and_never_a_wildcard(make_api, make_settings) -> None:
+    api = make_api(FRONTEND_ORIGIN="https://dash.example.com/, http://localhost:3000,http://127.0.0.1:3000")
+    for origin in ("https://dash.example.com", "http://localhost:3000", "http://127.0.0.1:3000"):
+        answer = api.anonymous().options("/files", headers={"Origin": origin, "Access-Control-Request-Method": "GET"})
+        assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == origin
+    refused = api.anonymous().options("/files", headers={"Origin": "http://127.0.0.1:3001", "Access-Control-Request-Method": "GET"})
+    assert refused.status_code == 400
+    for bad in ("*", "dash.example.com", "https://dash.example.com/app", "http://localhost:3000,*"):
         with pytest.raises(SettingsError, match="FRONTEND_ORIGIN"):
             make_settings(FRONTEND_ORIGIN=bad)
 

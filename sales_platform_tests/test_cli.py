@@ -72,8 +72,8 @@ def processed_file(home: Path, day: dt.date, store_id: str) -> Path:
 
 SUBCOMMAND_OPTIONS = {
     "generate-sample-data": ["--out", "--stores", "--days", "--end-date", "--seed", "--timezone", "--with-bad-files"],
-    "process": ["--verbose", "--workers"],
-    "demo": ["--days", "--end-date", "--seed", "--no-bad-files", "--workers"],
+    "process": ["--verbose"],
+    "demo": ["--days", "--end-date", "--seed", "--no-bad-files"],
     "dev": ["--host", "--port", "--api-port", "--no-api"],
     "api": ["--host", "--port", "--workers", "--insecure"],
 }
@@ -174,6 +174,12 @@ def test_generate_sample_data_refuses_malformed_store_ids(tmp_path: Path) -> Non
 # --------------------------------------------------------------------------- demo
 
 
+SUMMARY = re.compile(
+    r"(\d+) runs in [\d.]+ s: (\d+) files processed \(([\d,]+) lines\), (\d+) refused, (\d+) failed, "
+    r"(\d+) day\(s\) analysed, (\d+) report\(s\)"
+)
+
+
 def test_demo_processes_every_file_prints_a_summary_and_records_the_runs_in_dagster(
     tmp_path: Path, home: Path, platform_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -185,22 +191,20 @@ def test_demo_processes_every_file_prints_a_summary_and_records_the_runs_in_dags
     files, good_lines, bad = int(dropped[1]), int(dropped[2].replace(",", "")), int(dropped[3])
     good = 2 * 2  # two stores, two days
     assert files == good + bad and bad >= 5
-    summary = re.search(
-        r"(\d+) runs in [\d.]+ s: (\d+) files processed \(([\d,]+) lines\), (\d+) refused, (\d+) failed, "
-        r"(\d+) day\(s\) analysed",
-        result.stdout,
-    )
+    summary = SUMMARY.search(result.stdout)
     assert summary, "no summary line"
-    days = 2  # every store reported on both days, so both are analysed
+    days = 2  # every store reported on both days, so both are analysed and reported
     runs_total, *counts = (int(group.replace(",", "")) for group in summary.groups())
-    assert tuple(counts) == (good, good_lines, bad, 0, days)
-    assert runs_total >= files + days  # what follows an analysis may add runs of its own
+    assert tuple(counts) == (good, good_lines, bad, 0, days, days)
     refused = re.findall(r"^\s+refused\s+(\S+): (.+)$", result.stdout, re.MULTILINE)
     assert len(refused) == bad and all(reason.strip() for _, reason in refused)
     assert "where to look" in result.stdout
     assert str(home / "bucket") in result.stdout
     assert str(home / "sales.db") in result.stdout
     assert "sales-platform dev" in result.stdout
+    # Only the command's own words: Dagster's narration is in the daemon's log.
+    assert "alembic" not in result.stdout + result.stderr and "dagster.daemon" not in result.stdout + result.stderr
+    assert "Warning" not in result.stderr
 
     bucket = home / "bucket"
     assert files_under(bucket / "uploads") == []
@@ -210,18 +214,20 @@ def test_demo_processes_every_file_prints_a_summary_and_records_the_runs_in_dags
     assert len(rejected) == 2 * bad  # each refused file with its reasons beside it
     assert (home / "sales.db").is_file()
 
-    # The runs are in the local Dagster instance, so `sales-platform dev` shows them.
+    # The runs are in the local Dagster instance, launched by its daemon with their code
+    # location's origin, so `sales-platform dev` shows them and can re-execute any of them.
     import dagster as dg
+
+    from sales_platform.defs.upload_sensor import uploads_of
 
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
         runs = instance.get_runs()
         assert len(runs) == runs_total
         assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
-        upload_runs = [run for run in runs if "sales_platform/upload_key" in run.tags]
-        assert len(upload_runs) == files
-        uploads = {run.tags["sales_platform/upload_key"] for run in upload_runs}
-        analysed = sorted(run.tags["dagster/partition"] for run in runs if run.job_name == "daily_analysis")
+        assert all(run.remote_job_origin is not None for run in runs)
+        uploads = {key for run in runs if run.job_name == "ingest_store_uploads" for key in uploads_of(run)}
+        analysed = sorted(instance.get_materialized_partitions(dg.AssetKey("daily_insights")))
     assert uploads == {f"uploads/{name}" for name in files_under(bucket / "archive")} | {
         f"uploads/{name}" for name, _ in refused
     }
@@ -237,6 +243,7 @@ def test_demo_processes_every_file_prints_a_summary_and_records_the_runs_in_dags
                 ).fetchall()
             )
             assert kinds["SUMMARY#"] == 1 and kinds["PRODUCT#"] > 20 and kinds["INSIGHT#"] >= 1, kinds
+    assert len(list((home / "outbox").glob("*-report-*.eml"))) == days
 
 
 # --------------------------------------------------------------------------- process
@@ -262,7 +269,7 @@ def test_process_accepts_a_good_file_and_refuses_a_bad_one(tmp_path: Path, home:
     result = run_cli(tmp_path, "process", "--verbose", **platform_env)
 
     assert result.returncode == 0
-    assert re.search(rf"processed uploads/{good_name}: {len(good_records):,} lines", result.stdout)
+    assert re.search(rf"processed {good_name}: {len(good_records):,} lines", result.stdout)
     assert re.search(rf"refused\s+{bad_name}: .*customer_id", result.stdout)
     assert re.search(r"1 files processed .*, 1 refused, 0 failed", result.stdout)
 
@@ -308,30 +315,64 @@ def test_process_exits_non_zero_when_a_run_fails_and_keeps_the_upload(
     records = generate_store_day("0001", day, stores=["0001", "0002"])
     drop_upload(home, name, render_json(records), tmp_path / "copying")
     # Something (a stray folder, a broken sync) sits where the store-day's Parquet file goes,
-    # so writing it fails for real, every retry included.
+    # so writing it fails for real.
     obstacle = processed_file(home, day, "0001")
     obstacle.mkdir(parents=True)
     (obstacle / "not-a-parquet-file").write_text("in the way")
+    env = {**platform_env, "UPLOAD_RETRY_SECONDS": "20"}
 
-    failed = run_cli(tmp_path, "process", "--workers", "1", **platform_env)
+    started = time.monotonic()
+    failed = run_cli(tmp_path, "process", **env)
 
-    assert failed.returncode != 0
-    failure = re.search(rf"FAILED\s+{name} \(ingest_store_upload, run [0-9a-f-]+\): (.+)", failed.stdout)
-    assert failure, "the failed file is not named"
-    assert "data.parquet" in failure[1], "the failure does not say what went wrong"
+    assert failed.returncode == 1
+    failure = re.search(r"FAILED\s+1 upload\(s\) \(ingest_store_uploads, run [0-9a-f-]+\): (.+)", failed.stdout)
+    assert failure, "the failed run is not named"
+    assert name in failure[1] and "data.parquet" in failure[1], "the failure does not say what went wrong"
     assert re.search(r"0 files processed .*, 0 refused, 1 failed", failed.stdout)
+    assert "stay in uploads/" in failed.stdout
     assert files_under(home / "bucket" / "uploads") == [name], "a failed run lost the upload"
     assert files_under(home / "bucket" / "rejected") == []
 
-    # Once the obstacle is gone, the next pass processes the same file.
+    # Once the obstacle is gone, and the retry delay has passed, a pass processes the same file.
     (obstacle / "not-a-parquet-file").unlink()
     obstacle.rmdir()
-    retried = run_cli(tmp_path, "process", "--workers", "1", **platform_env)
+    time.sleep(max(0.0, 21 - (time.monotonic() - started)))
+    retried = run_cli(tmp_path, "process", **env)
 
     assert retried.returncode == 0
     assert re.search(r"1 files processed .*, 0 refused, 0 failed", retried.stdout)
     assert pq.read_table(processed_file(home, day, "0001")).num_rows == len(records)
     assert files_under(home / "bucket" / "uploads") == []
+
+
+def test_process_waits_for_a_file_copied_in_a_moment_ago(tmp_path: Path, home: Path, platform_env: dict[str, str]) -> None:
+    day = default_end_date(NEW_YORK)
+    inbox = home / "bucket" / "uploads"
+    inbox.mkdir(parents=True)
+    (inbox / f"store_0001_{day}.json").write_bytes(render_json(generate_store_day("0001", day, stores=["0001", "0002"])))
+
+    result = run_cli(tmp_path, "process", **platform_env)  # at once: the file is younger than the settle time
+
+    assert result.returncode == 0
+    assert "nothing to do" not in result.stdout
+    assert re.search(r"1 files processed .*, 0 refused, 0 failed", result.stdout)
+
+
+def test_a_file_that_keeps_changing_is_reported_not_hidden(tmp_path: Path, home: Path, platform_env: dict[str, str]) -> None:
+    day = default_end_date(NEW_YORK)
+    inbox = home / "bucket" / "uploads"
+    inbox.mkdir(parents=True)
+    growing = inbox / f"store_0001_{day}.json"
+    growing.write_bytes(b"[")
+    future = time.time() + 3600  # a clock that is off, or a writer that never finishes
+    os.utime(growing, (future, future))
+
+    result = run_cli(tmp_path, "process", **platform_env)
+
+    assert result.returncode == 0
+    assert "1 file(s) in uploads/ still being written; they will be processed on the next pass" in result.stdout
+    assert "nothing to do" not in result.stdout
+    assert growing.exists()
 
 
 # --------------------------------------------------------------------------- bad settings

@@ -17,10 +17,11 @@ import dagster as dg
 import pytest
 from botocore.stub import ANY, Stubber
 
+from sales_platform.runtime.local_instance import prepare_dagster_home
 from sales_platform.defs import build_definitions
 from sales_platform.defs.analysis_assets import TRIGGER_TAG
 from sales_platform.defs.analysis_triggers import ANALYSIS_JOB, ANALYSIS_SCHEDULE, ANALYSIS_SENSOR
-from sales_platform.defs.upload_sensor import INGEST_JOB
+from sales_platform.defs.ingest_assets import INGEST_JOB
 from sales_platform.domain.store_metrics import compute_store_metrics
 from sales_platform.domain.table_items import store_day_summary_item, upload_tracking_item
 from sales_platform.resources.factory import build_resources
@@ -47,9 +48,7 @@ def ingest(platform: Platform, store_id: str, day: dt.date, transactions: int = 
     """A store's file for the day through the real ingest job, as the upload sensor runs it."""
     key = platform.upload(upload_name(store_id, day), render(small_records(store_id, day, transactions)))
     platform.defs.resolve_job_def(INGEST_JOB).execute_in_process(
-        instance=platform.instance,
-        partition_key=f"{day}|{store_id}",
-        run_config={"ops": {"store_sales": {"config": {"upload_key": key}}}},
+        instance=platform.instance, run_config={"ops": {"ingest_uploads": {"config": {"uploads": [key]}}}}
     )
 
 
@@ -429,7 +428,9 @@ def test_the_schedule_follows_its_settings(make_local_platform) -> None:
     off = make_local_platform(ENABLE_SCHEDULED_ANALYSIS="false").defs.resolve_schedule_def(ANALYSIS_SCHEDULE)
     assert off.default_status == dg.DefaultScheduleStatus.STOPPED
     sensor = platform.defs.resolve_sensor_def(ANALYSIS_SENSOR)
-    assert (sensor.default_status, sensor.minimum_interval_seconds) == (dg.DefaultSensorStatus.RUNNING, 30)
+    assert (sensor.default_status, sensor.minimum_interval_seconds) == (
+        dg.DefaultSensorStatus.RUNNING, platform.settings.automation_interval_seconds
+    )
 
 
 # --------------------------------------------------------------------------- Bedrock through Dagster
@@ -438,8 +439,6 @@ def test_the_schedule_follows_its_settings(make_local_platform) -> None:
 @pytest.fixture
 def bedrock_platform(make_settings: Callable[..., Any], monkeypatch: pytest.MonkeyPatch):
     """A local platform whose recommendations come from Bedrock, through a stubbed client."""
-    from sales_platform.local_runner import local_instance
-
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     settings = make_settings(RECOMMENDATION_ENGINE="bedrock")
@@ -447,7 +446,7 @@ def bedrock_platform(make_settings: Callable[..., Any], monkeypatch: pytest.Monk
     resources = build_resources(settings)
     assert isinstance(resources["recommendation_engine"], BedrockEngine)  # what the settings choose
     resources["recommendation_engine"] = BedrockEngine(settings.bedrock_model_id, 10, client_factory=lambda: client)
-    instance = local_instance(settings)
+    instance = dg.DagsterInstance.from_config(str(prepare_dagster_home(settings)))
     with Stubber(client) as stubber:
         yield Platform(settings, build_definitions(settings, resources), instance), stubber
     instance.dispose()

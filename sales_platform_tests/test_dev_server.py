@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -25,9 +26,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
-from sales_platform_tests.command_line import clean_environment, cli_command, free_port, interruptible
+from sales_platform_tests.command_line import clean_environment, cli_command, free_port, interruptible, processes_using
 
 STORES = ["0001", "0002"]
 NEW_YORK = "America/New_York"
@@ -39,27 +41,6 @@ STOP_DEADLINE = 30.0
 # --------------------------------------------------------------------------- the server
 
 
-
-
-def _processes_with_home(home: Path) -> dict[int, str]:
-    """Live processes (pid -> command line) whose environment names this SALES_PLATFORM_HOME:
-    the command, dagster dev, webserver, daemon, code servers and run workers, even once
-    orphaned."""
-    markers = {f"SALES_PLATFORM_HOME={path}".encode() for path in (home, home.resolve())}
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if markers.isdisjoint((entry / "environ").read_bytes().split(b"\0")):
-                continue
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            if state == "Z":  # exited, waiting for its parent to collect it
-                continue
-            found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:160]
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return found
 
 
 @dataclass
@@ -85,7 +66,7 @@ class DevServer:
     def diagnostics(self) -> str:
         files = sorted(str(p.relative_to(self.bucket)) for p in self.bucket.rglob("*") if p.is_file()) if self.bucket.exists() else []
         return (
-            f"\n--- bucket files: {files}\n--- processes: {_processes_with_home(self.home)}"
+            f"\n--- bucket files: {files}\n--- processes: {processes_using(self.home)}"
             f"\n--- last lines of `sales-platform dev` output:\n{self.output_tail()}"
         )
 
@@ -101,8 +82,12 @@ class DevServer:
             return error.code, json.loads(error.read())
 
     def graphql(self, query: str) -> dict:
+        return self.graphql_with(query)
+
+    def graphql_with(self, query: str, **variables: object) -> dict:
+        body = {"query": query, "variables": variables}
         request = urllib.request.Request(
-            self.url + "/graphql", data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
+            self.url + "/graphql", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
@@ -131,10 +116,10 @@ class DevServer:
             self.process.wait(timeout=max(1.0, started + STOP_DEADLINE - time.monotonic()))
         except subprocess.TimeoutExpired:
             pytest.fail(f"`sales-platform dev` still running {STOP_DEADLINE:.0f} s after the signal{self.diagnostics()}")
-        survivors = _processes_with_home(self.home)
+        survivors = processes_using(self.home)
         while survivors and time.monotonic() < started + STOP_DEADLINE:
             time.sleep(0.5)
-            survivors = _processes_with_home(self.home)
+            survivors = processes_using(self.home)
         assert not survivors, f"still running {STOP_DEADLINE:.0f} s after the signal: {survivors}{self.diagnostics()}"
         for port in (self.port, self.api_port):
             with pytest.raises(OSError):
@@ -167,7 +152,7 @@ def start_dev(tmp_path: Path, api_port: int | None = None) -> DevServer:
 
 def kill_everything(server: DevServer) -> None:
     """Whatever the test did, nothing it started outlives it."""
-    leftovers = _processes_with_home(server.home)
+    leftovers = processes_using(server.home)
     if server.process.poll() is None:
         leftovers[server.process.pid] = "sales-platform dev"
     for pid in leftovers:
@@ -202,18 +187,19 @@ def processed_file(bucket: Path, day: dt.date, store_id: str) -> Path:
 
 
 RUNS_QUERY = """
-{ runsOrError { __typename ... on Runs { results { runId status jobName tags { key value } } } } }
+{ runsOrError { __typename ... on Runs { results { runId status jobName runConfigYaml } } } }
 """
 
 
 def runs_by_upload(server: DevServer) -> dict[str, tuple[str, str]]:
-    """What the Dagster UI lists: upload key -> (job, status) for every run."""
+    """What the Dagster UI lists: upload key -> (job, status) of the run that took it."""
     answer = server.graphql(RUNS_QUERY)["data"]["runsOrError"]
     assert answer["__typename"] == "Runs", answer
     runs = {}
     for run in answer["results"]:
-        tags = {tag["key"]: tag["value"] for tag in run["tags"]}
-        runs[tags.get("sales_platform/upload_key", run["runId"])] = (run["jobName"], run["status"])
+        config = yaml.safe_load(run["runConfigYaml"]) or {}
+        for key in config.get("ops", {}).get("ingest_uploads", {}).get("config", {}).get("uploads", []):
+            runs[key] = (run["jobName"], run["status"])
     return runs
 
 
@@ -234,7 +220,7 @@ def test_dev_processes_copied_uploads_by_itself_and_ctrl_c_stops_everything(tmp_
 
     parquet = processed_file(dev_server.bucket, day, "0001")
     rejected = dev_server.bucket / "rejected"
-    expected_runs = {f"uploads/{good}": ("ingest_store_upload", "SUCCESS"), f"uploads/{bad}": ("ingest_store_upload", "SUCCESS")}
+    expected_runs = {f"uploads/{good}": ("ingest_store_uploads", "SUCCESS"), f"uploads/{bad}": ("ingest_store_uploads", "SUCCESS")}
     deadline = time.monotonic() + PROCESSING_DEADLINE
     runs: dict[str, tuple[str, str]] = {}
     while time.monotonic() < deadline:
@@ -275,6 +261,8 @@ def test_dev_processes_copied_uploads_by_itself_and_ctrl_c_stops_everything(tmp_
     [
         pytest.param(lambda pid: os.kill(pid, signal.SIGTERM), id="kill-sigterm"),
         pytest.param(lambda pid: os.killpg(pid, signal.SIGHUP), id="terminal-closed-sighup"),
+        # No handler runs: the guards notice their parent is gone and stop what they started.
+        pytest.param(lambda pid: os.kill(pid, signal.SIGKILL), id="kill-9"),
     ],
 )
 def test_dev_stopped_without_ctrl_c_leaves_no_server_behind(dev_server: DevServer, stop) -> None:
@@ -302,10 +290,71 @@ def test_dev_stops_dagster_when_the_api_cannot_start(tmp_path: Path) -> None:
                 pytest.fail(f"`sales-platform dev` kept running without its API{server.diagnostics()}")
             assert server.process.returncode != 0
             assert "API exited with" in server.output_tail()
-            survivors = _processes_with_home(server.home)
+            survivors = processes_using(server.home)
             while survivors and time.monotonic() < started + START_DEADLINE + STOP_DEADLINE:
                 time.sleep(0.5)
-                survivors = _processes_with_home(server.home)
+                survivors = processes_using(server.home)
             assert not survivors, f"left running: {survivors}{server.diagnostics()}"
         finally:
             kill_everything(server)
+
+
+REEXECUTE = """
+mutation($parent: String!) {
+  launchPipelineReexecution(reexecutionParams: {parentRunId: $parent, strategy: ALL_STEPS}) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}
+"""
+RUN_QUERY = """
+query($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status jobName parentRunId } } }
+"""
+
+
+def test_any_run_process_made_is_re_executed_from_the_ui_without_duplicating_anything(tmp_path: Path) -> None:
+    from sales_platform_tests.command_line import run_cli
+
+    home = tmp_path / "home"
+    day = default_end_date(NEW_YORK)
+    inbox = home / "bucket" / "uploads"
+    inbox.mkdir(parents=True)
+    for store in STORES:
+        copy_into_inbox(inbox, f"store_{store}_{day}.json", render_json(generate_store_day(store, day, stores=STORES)), tmp_path / "downloads")
+    settings = {"SALES_PLATFORM_HOME": str(home), "EXPECTED_STORES": ",".join(STORES)}
+    assert run_cli(tmp_path, "process", **settings).returncode == 0
+    with sqlite3.connect(home / "sales.db") as connection:
+        items_before = connection.execute("SELECT PK, SK, data FROM items ORDER BY PK, SK").fetchall()
+    reports_before = sorted((home / "outbox").glob("*-report-*.eml"))
+
+    server = start_dev(tmp_path)
+    try:
+        server.wait_until_serving()
+        answer = server.graphql(RUNS_QUERY)["data"]["runsOrError"]["results"]
+        parents = {run["jobName"]: run["runId"] for run in answer}
+        assert set(parents) == {"ingest_store_uploads", "daily_analysis"}, answer
+        children = {}
+        for job, parent in parents.items():
+            launched = server.graphql_with(REEXECUTE, parent=parent)["data"]["launchPipelineReexecution"]
+            assert launched["__typename"] == "LaunchRunSuccess", launched
+            children[job] = launched["run"]["runId"]
+        deadline = time.monotonic() + PROCESSING_DEADLINE
+        statuses = {}
+        while time.monotonic() < deadline:
+            statuses = {job: server.graphql_with(RUN_QUERY, id=run)["data"]["runOrError"] for job, run in children.items()}
+            if all(run["status"] in ("SUCCESS", "FAILURE", "CANCELED") for run in statuses.values()):
+                break
+            time.sleep(1)
+        assert {job: run["status"] for job, run in statuses.items()} == dict.fromkeys(parents, "SUCCESS"), (
+            f"{statuses}{server.diagnostics()}"
+        )
+        assert {job: run["parentRunId"] for job, run in statuses.items()} == parents
+    finally:
+        kill_everything(server)
+
+    # The same items, written again with the same keys: nothing added, nothing lost.
+    with sqlite3.connect(home / "sales.db") as connection:
+        items_after = connection.execute("SELECT PK, SK FROM items ORDER BY PK, SK").fetchall()
+    assert items_after == [(pk, sk) for pk, sk, _ in items_before]
+    assert sorted((home / "outbox").glob("*-report-*.eml")) == reports_before  # same content: not sent again

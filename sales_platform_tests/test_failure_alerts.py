@@ -1,6 +1,6 @@
-"""Failure alerts: a run that fails under `sales-platform process` (as under the daemon) sends an
-alert naming the run, the asset, the partition, the error and a link to the run; once per run,
-never for an attempt Dagster is about to retry."""
+"""Failure alerts: a run that fails sends an alert naming the run, what failed (the uploads, or
+the asset and partition), the error and a link to the run; once per run, never for an attempt
+Dagster is about to retry."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ import email.policy
 import dagster as dg
 import pytest
 
-from sales_platform.defs import ingest_assets
+from sales_platform.defs import upload_sensor
 from sales_platform.defs.failure_alerts import ALERT_SENT_TAG, FAILURE_ALERT_SENSOR
-from sales_platform.defs.upload_sensor import INGEST_JOB
-from sales_platform.local_runner import process_pending
+from sales_platform.defs.ingest_assets import INGEST_JOB
 from sales_platform_tests.conftest import Platform, days_ago, render, small_records, upload_name
 
 UI_URL = "https://dagster.example.com"
@@ -26,11 +25,9 @@ def alerts(platform: Platform) -> list[email.message.EmailMessage]:
 
 @pytest.fixture
 def broken_storage_platform(make_local_platform, monkeypatch: pytest.MonkeyPatch) -> Platform:
-    """A platform whose bucket cannot write processed files: every ingest run fails (after the
-    product's step retries, without waiting between them)."""
-    policy = ingest_assets.TRANSIENT_RETRIES
-    monkeypatch.setattr(ingest_assets, "TRANSIENT_RETRIES", dg.RetryPolicy(max_retries=policy.max_retries))
-    platform = make_local_platform(DAGSTER_UI_URL=UI_URL + "/")
+    """A platform whose bucket cannot write processed files: every ingest run fails. One file per
+    run, so each failing file is a failed run."""
+    platform = make_local_platform(DAGSTER_UI_URL=UI_URL + "/", MAX_FILES_PER_RUN="1")
 
     def broken_write_file(*args, **kwargs):
         raise OSError("no space left on device")
@@ -49,25 +46,28 @@ def test_a_failed_ingest_run_sends_an_alert_with_everything_needed(broken_storag
     [failed] = report.failed
     [alert] = alerts(platform)
     subject, text = alert["Subject"], alert.get_body(("plain",)).get_content()
-    assert subject.startswith(f"Run failed: store_sales [{day}|0001]")
-    assert "no space left on device" in subject
+    assert subject.startswith("Run failed: ")
+    assert upload_name("0001", day) in subject and "no space left on device" in subject
     assert f"Run:        {failed.run_id}" in text
     assert f"Job:        {INGEST_JOB}" in text
-    assert "Asset:      store_sales" in text
-    assert f"Partition:  {day}|0001" in text
-    assert "OSError: no space left on device" in text
+    assert f"{upload_name('0001', day)}: OSError: no space left on device" in text
     assert f"Run in the Dagster UI: {UI_URL}/runs/{failed.run_id}" in text
     assert platform.instance.get_run_by_id(failed.run_id).tags.get(ALERT_SENT_TAG)
 
 
-def test_each_failure_is_alerted_once_even_with_many_failures_in_one_pass(broken_storage_platform: Platform) -> None:
+def test_each_failure_is_alerted_once_even_with_many_failures_in_one_pass(
+    broken_storage_platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
     platform = broken_storage_platform
     for back in range(1, 7):  # more failed runs than one sensor tick handles (5)
         day = days_ago(back)
         platform.upload(upload_name("0002", day), render(small_records("0002", day)))
 
     first = platform.process()
-    second = platform.process()  # the files wait in the inbox: tried again, failing again
+    # The files wait in the inbox; once the retry delay has passed they are tried again, and fail again.
+    later = upload_sensor.time.time() + platform.settings.upload_retry_seconds + 1
+    monkeypatch.setattr(upload_sensor.time, "time", lambda: later)
+    second = platform.process()
 
     failed_runs = {o.run_id for o in first.failed} | {o.run_id for o in second.failed}
     assert len(failed_runs) == 12
@@ -100,13 +100,14 @@ def test_an_attempt_that_dagster_will_retry_waits_for_the_last_one(local_platfor
     """Under the daemon a failed run may be retried (run_retries in dagster.yaml): only the
     final failure is announced. Checked through the sensor's own test harness."""
     day = days_ago(3)
-    job = local_platform.defs.resolve_job_def(INGEST_JOB)
+    job = local_platform.defs.resolve_implicit_global_asset_job_def()
     sensor = local_platform.defs.resolve_sensor_def(FAILURE_ALERT_SENSOR)
 
     def evaluate(tags):
         # A manual materialization of a partition that has no upload fails, naming store and day.
         result = job.execute_in_process(
-            partition_key=f"{day}|0003", instance=local_platform.instance, raise_on_error=False, tags=tags
+            partition_key=f"{day}|0003", instance=local_platform.instance, raise_on_error=False, tags=tags,
+            asset_selection=[dg.AssetKey("store_sales"), dg.AssetKey("store_metrics")],
         )
         run = local_platform.instance.get_run_by_id(result.run_id)
         failure = next(event for event in result.all_events if event.event_type == dg.DagsterEventType.RUN_FAILURE)
@@ -121,7 +122,8 @@ def test_an_attempt_that_dagster_will_retry_waits_for_the_last_one(local_platfor
         sensor(context)
         return run
 
-    first = evaluate({})  # the instance retries failed runs twice: this one will be retried
+    # Run retries are for crashes; a run that asks to be retried on a failed step too shows it.
+    first = evaluate({"dagster/retry_on_asset_or_op_failure": "true"})  # this one will be retried
     assert local_platform.instance.get_run_by_id(first.run_id).tags.get("dagster/will_retry") == "true"
     assert alerts(local_platform) == []
 
@@ -133,14 +135,14 @@ def test_an_attempt_that_dagster_will_retry_waits_for_the_last_one(local_platfor
     assert "Failure: no upload" in text and "dagster._core" not in text
 
 
-def test_the_failure_sensor_runs_by_default_and_watches_every_run(local_platform: Platform) -> None:
+def test_the_failure_sensor_runs_by_default_and_does_not_announce_old_failures(local_platform: Platform) -> None:
     sensor = local_platform.defs.resolve_sensor_def(FAILURE_ALERT_SENSOR)
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    # Runs executed by `process` in-process belong to no code location; it must see them too.
     assert isinstance(sensor, dg.RunStatusSensorDefinition)
     day = days_ago(2)
-    result = local_platform.defs.resolve_job_def(INGEST_JOB).execute_in_process(
-        partition_key=f"{day}|0002", instance=local_platform.instance, raise_on_error=False, tags={"dagster/max_retries": "0"}
+    result = local_platform.defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        partition_key=f"{day}|0002", instance=local_platform.instance, raise_on_error=False, tags={"dagster/max_retries": "0"},
+        asset_selection=[dg.AssetKey("store_sales"), dg.AssetKey("store_metrics")],
     )
     assert not result.success
     cursor = None
@@ -150,5 +152,5 @@ def test_the_failure_sensor_runs_by_default_and_watches_every_run(local_platform
         )
         cursor = data.cursor
     assert alerts(local_platform) == []  # a failure from before the sensor started is not re-announced
-    process_pending(local_platform.settings, local_platform.defs, local_platform.instance)
+    local_platform.process()
     assert alerts(local_platform) == []

@@ -1,6 +1,7 @@
-"""Store uploads through the whole ingest layer: the sensor picks files up, runs execute in
-process and are recorded in the Dagster instance, accepted files become Parquet and table
-items, refused files end in rejected/ with their reasons; reruns never duplicate anything.
+"""Store uploads through the whole ingest layer: the sensor picks files up and asks for one
+batch run, each store-day gets its own materializations and checks in the Dagster instance,
+accepted files become Parquet and table items, refused files end in rejected/ with their
+reasons and a failed check on their store-day; reruns never duplicate anything.
 
 The core scenarios run on the folder bucket + SQLite and on S3 + DynamoDB (moto)."""
 
@@ -12,12 +13,13 @@ from decimal import Decimal
 from typing import Any
 
 import dagster as dg
+from dagster._core.event_api import PartitionKeyFilter
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sales_platform.defs import ingest_assets
-from sales_platform.defs.upload_sensor import INGEST_JOB, REFUSAL_JOB, UPLOAD_KEY_TAG
+from sales_platform.defs import upload_sensor
+from sales_platform.defs.ingest_assets import INGEST_JOB, UPLOAD_ACCEPTED
 from sales_platform.domain import sample_data
 from sales_platform.domain.store_metrics import compute_store_metrics
 from sales_platform.domain.table_items import (
@@ -39,7 +41,12 @@ from sales_platform_tests.conftest import (
 
 STORE_SALES = dg.AssetKey("store_sales")
 STORE_METRICS = dg.AssetKey("store_metrics")
-CHECKS = {"store_sales_has_rows", "store_sales_has_no_duplicate_lines", "store_metrics_net_within_gross"}
+CHECKS = {
+    (STORE_SALES, UPLOAD_ACCEPTED),
+    (STORE_SALES, "store_sales_has_rows"),
+    (STORE_SALES, "store_sales_has_no_duplicate_lines"),
+    (STORE_METRICS, "store_metrics_net_within_gross"),
+}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -106,23 +113,29 @@ def assert_summary_matches(
     assert stored["item_count"] == sum(r["quantity"] for r in records)
 
 
-def runs_by_upload(platform: Platform) -> dict[str, list[dg.DagsterRun]]:
-    runs: dict[str, list[dg.DagsterRun]] = {}
-    for run in platform.instance.get_runs():
-        runs.setdefault(run.tags[UPLOAD_KEY_TAG], []).append(run)
-    return runs
-
-
-def check_results(platform: Platform, run_id: str) -> dict[str, bool]:
-    events = platform.instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-    return {
-        event.dagster_event.asset_check_evaluation_data.check_name: event.dagster_event.asset_check_evaluation_data.passed
-        for event in events
-    }
+def latest_checks(platform: Platform, partition: str) -> dict[str, bool]:
+    """Each store-day check's latest result for one partition, as the UI shows it."""
+    results = {}
+    for asset, name in CHECKS:
+        history = platform.instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(asset, name), limit=1, partition_filter=PartitionKeyFilter(key=partition)
+        )
+        if history:
+            results[name] = history[0].event.dagster_event.asset_check_evaluation_data.passed
+    return results
 
 
 def statuses(report) -> dict[str, str]:
-    return {outcome.upload_key: outcome.status for outcome in report.outcomes}
+    return report.statuses()
+
+
+def rematerialize(platform: Platform, partition: str) -> dg.ExecuteInProcessResult:
+    """What "Materialize" on a store-day partition does in the UI."""
+    job = platform.defs.resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(
+        partition_key=partition, instance=platform.instance, asset_selection=[STORE_SALES, STORE_METRICS],
+        raise_on_error=False,
+    )
 
 
 # --------------------------------------------------------------------------- core, both backends
@@ -148,10 +161,10 @@ def test_good_and_bad_uploads_end_to_end(platform: Platform) -> None:
     assert statuses(report) == {
         keys[upload_name("0001", day)]: "processed",
         keys[upload_name("0002", day, "csv")]: "processed",
-        keys[upload_name("0003", day)]: "rejected",
-        keys["sales_export.json"]: "rejected",
-        keys[upload_name(UNKNOWN_STORE, day)]: "rejected",
-        keys[upload_name("0002", tomorrow)]: "rejected",
+        keys[upload_name("0003", day)]: "refused",
+        keys["sales_export.json"]: "refused",
+        keys[upload_name(UNKNOWN_STORE, day)]: "refused",
+        keys[upload_name("0002", tomorrow)]: "refused",
     }
 
     # Accepted: typed Parquet in the Hive layout, original archived, inbox empty.
@@ -203,26 +216,29 @@ def test_good_and_bad_uploads_end_to_end(platform: Platform) -> None:
         ("UPLOAD#STORE#0002", upload_name("0002", day, "csv"), len(small), "processed"),
     ]
 
-    # Dagster: one successful run per file, materializations for the accepted store-days only,
-    # the content refusal as an observation on store_sales, and every check passed.
-    runs = runs_by_upload(platform)
-    assert set(runs) == set(keys.values())
-    assert all(len(upload_runs) == 1 for upload_runs in runs.values())
-    assert all(run.status == dg.DagsterRunStatus.SUCCESS for upload_runs in runs.values() for run in upload_runs)
-    assert runs[keys["sales_export.json"]][0].job_name == REFUSAL_JOB
-    assert runs[keys[upload_name(UNKNOWN_STORE, day)]][0].job_name == REFUSAL_JOB
-    assert runs[keys[upload_name("0002", tomorrow)]][0].job_name == REFUSAL_JOB
-    assert runs[keys[upload_name("0003", day)]][0].job_name == INGEST_JOB
+    # Dagster: one run for the whole tick, materializations for the accepted store-days only,
+    # the content refusal as a failed check on its store-day, the unplaceable files as
+    # observations, and every check of the accepted days passed.
+    [run] = platform.instance.get_runs()
+    assert (run.job_name, run.status) == (INGEST_JOB, dg.DagsterRunStatus.SUCCESS)
+    assert sorted(upload_sensor.uploads_of(run)) == sorted(keys.values())
     accepted = {f"{day}|0001", f"{day}|0002"}
     assert platform.instance.get_materialized_partitions(STORE_SALES) == accepted
     assert platform.instance.get_materialized_partitions(STORE_METRICS) == accepted
-    [observation] = platform.instance.fetch_observations(STORE_SALES, limit=10).records
-    assert observation.partition_key == f"{day}|0003"
-    metadata = observation.asset_observation.metadata
-    assert metadata["status"].value == "rejected"
+    for partition in accepted:
+        assert latest_checks(platform, partition) == dict.fromkeys((name for _, name in CHECKS), True)
+    assert latest_checks(platform, f"{day}|0003") == {UPLOAD_ACCEPTED: False}
+    [refusal] = platform.instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(STORE_SALES, UPLOAD_ACCEPTED), limit=1, partition_filter=PartitionKeyFilter(key=f"{day}|0003")
+    )
+    metadata = refusal.event.dagster_event.asset_check_evaluation_data.metadata
     assert metadata["rejected_key"].value == f"rejected/{upload_name('0003', day)}"
-    for name in (upload_name("0001", day), upload_name("0002", day, "csv")):
-        assert check_results(platform, runs[keys[name]][0].run_id) == dict.fromkeys(CHECKS, True)
+    assert "bitcoin" in metadata["summary"].value
+    observed = {
+        record.asset_observation.metadata["upload"].value
+        for record in platform.instance.fetch_observations(STORE_SALES, limit=10).records
+    }
+    assert observed == {keys["sales_export.json"], keys[upload_name(UNKNOWN_STORE, day)], keys[upload_name("0002", tomorrow)]}
 
 
 def test_reuploads_replace_a_store_day_and_a_bad_one_changes_nothing(platform: Platform) -> None:
@@ -260,7 +276,7 @@ def test_reuploads_replace_a_store_day_and_a_bad_one_changes_nothing(platform: P
     items_before = platform.all_items()
     bad = render(bad_payment_records("0001", day))
     platform.upload(name, bad)
-    assert statuses(platform.process()) == {f"uploads/{name}": "rejected"}
+    assert statuses(platform.process()) == {f"uploads/{name}": "refused"}
     assert platform.bucket.read_bytes(processed_key(platform, "0001", day)) == parquet_before
     assert platform.all_items() == items_before
     assert platform.bucket.read_bytes(f"rejected/{name}") == bad
@@ -285,117 +301,89 @@ def test_rematerializing_a_partition_reprocesses_its_archived_upload(local_platf
     local_platform.upload(upload_name("0002", day), render(records))
     local_platform.process()
     assert local_platform.keys("uploads/") == []
+    items = local_platform.all_items()
 
-    # What "Materialize" on the partition does in the UI: the ingest job, default config.
-    result = local_platform.defs.resolve_job_def(INGEST_JOB).execute_in_process(
-        partition_key=f"{day}|0002", instance=local_platform.instance, raise_on_error=False
-    )
+    result = rematerialize(local_platform, f"{day}|0002")
 
     assert result.success
     [materialization] = [
         event.materialization for event in result.get_asset_materialization_events() if event.asset_key == STORE_SALES
     ]
     assert materialization.metadata["upload"].value == f"archive/{upload_name('0002', day)}"
-    assert materialization.metadata["rows"].value == len(records)
+    assert materialization.metadata["dagster/row_count"].value == len(records)
     assert read_parquet(local_platform, processed_key(local_platform, "0002", day)).num_rows == len(records)
     assert_summary_matches(local_platform, "0002", day, records)
+    assert [(item["PK"], item["SK"]) for item in local_platform.all_items()] == [(i["PK"], i["SK"]) for i in items]
     assert local_platform.keys("rejected/") == []
     assert local_platform.keys("archive/") == [f"archive/{upload_name('0002', day)}"]
+    assert latest_checks(local_platform, f"{day}|0002") == dict.fromkeys((name for _, name in CHECKS), True)
 
 
 def test_a_partition_with_no_upload_fails_naming_store_and_day(local_platform: Platform) -> None:
     day = days_ago(3)
-    result = local_platform.defs.resolve_job_def(INGEST_JOB).execute_in_process(
-        partition_key=f"{day}|0003", instance=local_platform.instance, raise_on_error=False
-    )
+    result = rematerialize(local_platform, f"{day}|0003")
 
     assert not result.success
     [failure] = [event for event in result.all_events if event.is_step_failure]
-    assert failure.step_key == "store_sales"
+    assert failure.step_key == "store_day"
     message = failure.step_failure_data.error.message
     assert "store 0003" in message and day.isoformat() in message
     assert local_platform.instance.get_materialized_partitions(STORE_SALES) == set()
 
 
-def test_a_transient_storage_error_is_retried_and_the_run_succeeds(
+def test_one_file_that_cannot_be_written_fails_the_run_but_not_the_others(
     local_platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     day = days_ago(1)
-    records = small_records("0001", day)
-    key = local_platform.upload(upload_name("0001", day), render(records))
+    keys = {store: local_platform.upload(upload_name(store, day), render(small_records(store, day))) for store in ("0001", "0002")}
     bucket = local_platform.bucket
     write_file = bucket.write_file
-    attempts: list[str] = []
+
+    def no_space_for_store_1(key, *args, **kwargs):
+        if "store_id=0001" in key:
+            raise OSError("no space left on device")
+        return write_file(key, *args, **kwargs)
+
+    monkeypatch.setattr(bucket, "write_file", no_space_for_store_1)
+    report = local_platform.process()
+
+    [outcome] = report.outcomes
+    assert outcome.status == "failed"
+    assert "1 of 2 upload(s) could not be processed" in outcome.detail and "no space left on device" in outcome.detail
+    assert statuses(report) == {keys["0002"]: "processed"}
+    assert local_platform.keys("uploads/") == [keys["0001"]]  # still waiting, never lost
+    assert local_platform.table.get_item(*store_day_key("0001", day)) is None
+    assert local_platform.instance.get_materialized_partitions(STORE_METRICS) == {f"{day}|0002"}
+
+
+def test_a_file_whose_run_failed_is_asked_for_again_after_the_retry_delay(
+    make_local_platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = make_local_platform(UPLOAD_RETRY_SECONDS="60")
+    day = days_ago(1)
+    records = small_records("0001", day)
+    key = platform.upload(upload_name("0001", day), render(records))
+    bucket = platform.bucket
+    write_file = bucket.write_file
+    broken = [True]
 
     def flaky_write_file(*args, **kwargs):
-        attempts.append(args[0])
-        if len(attempts) == 1:
+        if broken[0]:
             raise OSError("connection reset by peer")
         return write_file(*args, **kwargs)
 
     monkeypatch.setattr(bucket, "write_file", flaky_write_file)
-    report = local_platform.process()
+    assert [o.status for o in platform.process().outcomes] == ["failed"]
+    broken[0] = False
 
-    assert statuses(report) == {key: "processed"}
-    assert attempts == [processed_key(local_platform, "0001", day)] * 2
-    [run] = local_platform.instance.get_runs()
-    assert run.status == dg.DagsterRunStatus.SUCCESS
-    retries = local_platform.instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
-    assert [event.step_key for event in retries] == ["store_sales"]
-    assert read_parquet(local_platform, processed_key(local_platform, "0001", day)).num_rows == len(records)
-    assert_summary_matches(local_platform, "0001", day, records)
-    assert local_platform.keys("uploads/") == []
-
-
-def test_storage_that_keeps_failing_fails_the_run_and_keeps_the_upload(
-    make_local_platform, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Same number of retries as the product, without waiting between them.
-    policy = ingest_assets.TRANSIENT_RETRIES
-    monkeypatch.setattr(ingest_assets, "TRANSIENT_RETRIES", dg.RetryPolicy(max_retries=policy.max_retries))
-    platform = make_local_platform()
-    day = days_ago(1)
-    data = render(small_records("0001", day))
-    key = platform.upload(upload_name("0001", day), data)
-
-    def broken_write_file(*args, **kwargs):
-        raise OSError("no space left on device")
-
-    monkeypatch.setattr(platform.bucket, "write_file", broken_write_file)
+    # Within the delay the failed file is left alone, then it is asked for again.
+    assert platform.process().outcomes == []
+    clock = upload_sensor.time.time()
+    monkeypatch.setattr(upload_sensor.time, "time", lambda: clock + 61)
     report = platform.process()
 
-    assert statuses(report) == {key: "failed"}
-    assert "no space left on device" in report.outcomes[0].detail
-    [run] = platform.instance.get_runs()
-    assert run.status == dg.DagsterRunStatus.FAILURE
-    retries = platform.instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
-    assert len(retries) == policy.max_retries
-    assert platform.bucket.read_bytes(key) == data  # still waiting in the inbox, never lost
-    assert platform.keys("processed/") == [] and platform.keys("rejected/") == []
-    assert platform.table.get_item(*store_day_key("0001", day)) is None
-
-
-def test_the_duplicate_line_check_fails_on_a_tampered_parquet(local_platform: Platform) -> None:
-    day = days_ago(1)
-    local_platform.upload(upload_name("0001", day), render(small_records("0001", day)))
-    local_platform.process()
-    key = processed_key(local_platform, "0001", day)
-    line_items = read_parquet(local_platform, key)
-    # Someone appends two lines that are already there.
-    pq.write_table(pa.concat_tables([line_items, line_items.slice(0, 2)]), local_platform.settings.bucket_path / key)
-
-    checks = local_platform.defs.resolve_job_def(INGEST_JOB).get_subset(
-        asset_selection=set(),
-        asset_check_selection={dg.AssetCheckKey(STORE_SALES, name) for name in ("store_sales_has_rows", "store_sales_has_no_duplicate_lines")},
-    )
-    result = checks.execute_in_process(partition_key=f"{day}|0001", instance=local_platform.instance, raise_on_error=False)
-
-    evaluations = {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
-    assert evaluations["store_sales_has_rows"].passed
-    duplicates = evaluations["store_sales_has_no_duplicate_lines"]
-    assert not duplicates.passed
-    assert duplicates.metadata["duplicate_lines"].value == 2
-    latest = local_platform.instance.get_latest_asset_check_evaluation_record(
-        dg.AssetCheckKey(STORE_SALES, "store_sales_has_no_duplicate_lines")
-    )
-    assert latest.run_id == result.run_id
+    assert statuses(report) == {key: "processed"}
+    assert [run.status for run in platform.instance.get_runs()] == [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
+    assert read_parquet(platform, processed_key(platform, "0001", day)).num_rows == len(records)
+    assert_summary_matches(platform, "0001", day, records)
+    assert platform.keys("uploads/") == []

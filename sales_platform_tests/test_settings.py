@@ -73,7 +73,7 @@ def test_a_dotenv_file_in_the_working_directory_is_read(tmp_path):
         ("DAILY_ANALYSIS_SCHEDULE", "0 23 * * someday", "day of week field"),
         ("ENABLE_SCHEDULED_ANALYSIS", "maybe", "ENABLE_SCHEDULED_ANALYSIS"),
         ("REANALYSIS_WINDOW_DAYS", "-1", "REANALYSIS_WINDOW_DAYS"),
-        ("AUTOMATION_INTERVAL_SECONDS", "1", "AUTOMATION_INTERVAL_SECONDS"),
+        ("AUTOMATION_INTERVAL_SECONDS", "0", "AUTOMATION_INTERVAL_SECONDS"),
         ("ANALYSIS_PREFIX", "processed/analysis", "overlaps"),
     ],
 )
@@ -105,7 +105,7 @@ def test_daily_analysis_defaults_and_the_engine_follows_the_deployment(monkeypat
     assert settings.resolved_recommendation_engine == "rules"
     assert (settings.bedrock_model_id, settings.bedrock_timeout_seconds) == ("amazon.nova-lite-v1:0", 60)
     assert (settings.daily_analysis_schedule, settings.enable_scheduled_analysis) == ("0 23 * * *", True)
-    assert (settings.reanalysis_window_days, settings.automation_interval_seconds) == (7, 30)
+    assert (settings.reanalysis_window_days, settings.automation_interval_seconds) == (7, 1)
     assert settings.analysis_prefix == "analysis/"
 
     monkeypatch.setenv("SALES_PLATFORM_ENV", "aws")

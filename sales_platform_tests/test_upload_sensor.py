@@ -1,17 +1,20 @@
-"""The inbox watcher: which files in uploads/ become runs, of which job, for which store-day,
-and that none is requested twice or forgotten."""
+"""The inbox watcher: which files in uploads/ go into a run, how a backlog is split, and that no
+file is requested twice while its run is under way, nor forgotten when its run failed."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 
+import dagster as dg
 import pytest
+from dagster._core.storage.tags import WILL_RETRY_TAG
 
-from sales_platform.defs import upload_sensor as upload_sensor_module
-from sales_platform.defs.upload_sensor import INGEST_JOB, REFUSAL_JOB, UPLOAD_KEY_TAG
+from sales_platform.defs import upload_sensor
+from sales_platform.defs.ingest_assets import INGEST_JOB
+from sales_platform.defs.upload_sensor import uploads_of
+from sales_platform.resources.object_store import ObjectInfo
 from sales_platform_tests.conftest import (
-    UNKNOWN_STORE,
     Platform,
     days_ago,
     render,
@@ -24,52 +27,57 @@ from sales_platform_tests.conftest import (
 )
 
 
-def _requests_by_key(data) -> dict[str, object]:
-    return {request.tags[UPLOAD_KEY_TAG]: request for request in data.run_requests}
-
-
-def _ingest_config(key: str) -> dict:
-    return {"ops": {"store_sales": {"config": {"upload_key": key}}}}
-
-
-def _refusal_config(key: str) -> dict:
-    return {"ops": {"refuse_upload_file": {"config": {"upload_key": key}}}}
+def _requested(data) -> list[str]:
+    return [key for request in data.run_requests for key in request.run_config["ops"]["ingest_uploads"]["config"]["uploads"]]
 
 
 def _good(platform: Platform, store_id: str, day: dt.date, extension: str = "json") -> str:
     return platform.upload(upload_name(store_id, day, extension), render(small_records(store_id, day)))
 
 
-def test_each_new_good_file_requests_one_ingest_run_for_its_store_day(local_platform: Platform) -> None:
+def _submit(platform: Platform, request: dg.RunRequest, status: dg.DagsterRunStatus) -> dg.DagsterRun:
+    """A run of the request in the instance, in `status`, as the daemon would have left it."""
+    job = platform.defs.resolve_job_def(INGEST_JOB)
+    run = platform.instance.create_run_for_job(job, run_config=request.run_config, tags=request.tags)
+    if status in (dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.FAILURE):
+        start = dg.DagsterEvent(dg.DagsterEventType.RUN_START.value, job_name=INGEST_JOB)
+        platform.instance.report_dagster_event(start, run_id=run.run_id)
+    if status == dg.DagsterRunStatus.FAILURE:
+        platform.instance.report_run_failed(run)
+        # Failed for good: Dagster's run retries are not going to try it again.
+        platform.instance.add_run_tags(run.run_id, {WILL_RETRY_TAG: "false"})
+    return platform.instance.get_run_by_id(run.run_id)
+
+
+def test_everything_new_in_one_look_goes_into_one_run(local_platform: Platform) -> None:
     yesterday, today, first = days_ago(1), store_today(), start_date()
-    keys = {
-        _good(local_platform, "0001", yesterday): f"{yesterday}|0001",
-        _good(local_platform, "0002", yesterday): f"{yesterday}|0002",
-        _good(local_platform, "0003", today): f"{today}|0003",  # the last partition is today
-        _good(local_platform, "0001", first): f"{first}|0001",  # and the first is the start date
-        _good(local_platform, "0002", days_ago(2), "csv"): f"{days_ago(2)}|0002",
-    }
+    keys = [
+        _good(local_platform, "0001", yesterday),
+        _good(local_platform, "0002", yesterday),
+        _good(local_platform, "0003", today),  # the last partition is today
+        _good(local_platform, "0001", first),  # and the first is the start date
+        _good(local_platform, "0002", days_ago(2), "csv"),
+        local_platform.upload("sales_export.json", b"[]"),  # a file with no store-day is refused in the same run
+    ]
 
     data = sensor_tick(local_platform)
 
-    requests = _requests_by_key(data)
-    assert set(requests) == set(keys)
-    for key, partition in keys.items():
-        request = requests[key]
-        assert request.job_name == INGEST_JOB
-        assert str(request.partition_key) == partition
-        assert request.run_config == _ingest_config(key)
-    assert len({request.run_key for request in data.run_requests}) == len(keys)
+    [request] = data.run_requests
+    assert request.job_name == INGEST_JOB
+    assert request.partition_key is None  # each store-day is its own partition inside the run
+    assert sorted(_requested(data)) == sorted(keys)
+    # Store-days in date order, so a day's baselines are in before the day after.
+    dated = [key for key in _requested(data) if "store_" in key]
+    assert dated == sorted(dated, key=lambda key: key.rsplit("_", 1)[-1])
 
 
-def test_cursor_requests_a_file_once_and_an_overwritten_file_again(local_platform: Platform) -> None:
+def test_a_file_is_requested_once_and_an_overwritten_file_again(local_platform: Platform) -> None:
     day = days_ago(1)
     key = _good(local_platform, "0001", day)
     other = _good(local_platform, "0002", day)
 
     first = sensor_tick(local_platform)
-    assert set(_requests_by_key(first)) == {key, other}
-    first_run_key = _requests_by_key(first)[key].run_key
+    assert sorted(_requested(first)) == sorted([key, other])
 
     unchanged = sensor_tick(local_platform, first.cursor)
     assert unchanged.run_requests == []
@@ -78,40 +86,48 @@ def test_cursor_requests_a_file_once_and_an_overwritten_file_again(local_platfor
     # The store sends the day again, corrected: same name, new content.
     local_platform.upload(upload_name("0001", day), render(small_records("0001", day, transactions=4)), age_seconds=10)
     again = sensor_tick(local_platform, unchanged.cursor)
-    assert list(_requests_by_key(again)) == [key]
-    request = again.run_requests[0]
-    assert request.run_key != first_run_key
-    assert request.job_name == INGEST_JOB and str(request.partition_key) == f"{day}|0001"
-
+    assert _requested(again) == [key]
+    assert again.run_requests[0].run_key != first.run_requests[0].run_key
     assert sensor_tick(local_platform, again.cursor).run_requests == []
 
 
-@pytest.mark.parametrize(
-    "name_of",
-    [
-        # Names are made when the test runs, so "today" is the day the sensor sees.
-        pytest.param(lambda: "sales_export.json", id="bad-name"),
-        pytest.param(lambda: "store_1_2025-01-01.json", id="short-store-id"),
-        pytest.param(lambda: upload_name("0001", days_ago(1), "xlsx"), id="unknown-format"),
-        pytest.param(lambda: f"store_0001_{days_ago(1).year}-02-30.json", id="impossible-date"),
-        pytest.param(lambda: upload_name("0001", days_ago(-1)), id="future-date"),
-        pytest.param(lambda: upload_name("0001", start_date() - dt.timedelta(days=1)), id="before-partitions-start"),
-        pytest.param(lambda: upload_name(UNKNOWN_STORE, days_ago(1)), id="unknown-store"),
-    ],
-)
-def test_a_file_without_a_store_day_goes_to_the_refusal_job(local_platform: Platform, name_of) -> None:
-    key = local_platform.upload(name_of(), render(small_records("0001", days_ago(1))))
+def test_a_file_whose_run_failed_is_requested_again_later_and_ever_more_rarely(
+    make_local_platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = make_local_platform(UPLOAD_RETRY_SECONDS="60")
+    key = _good(platform, "0001", days_ago(1))
+    clock = [upload_sensor.time.time()]
+    monkeypatch.setattr(upload_sensor.time, "time", lambda: clock[0])
 
-    data = sensor_tick(local_platform)
+    first = sensor_tick(platform)
+    _submit(platform, first.run_requests[0], dg.DagsterRunStatus.FAILURE)
 
-    assert len(data.run_requests) == 1
-    request = data.run_requests[0]
-    assert request.job_name == REFUSAL_JOB
-    assert request.partition_key is None
-    assert request.run_config == _refusal_config(key)
-    assert request.tags[UPLOAD_KEY_TAG] == key
-    # Requested once, not at every tick.
-    assert sensor_tick(local_platform, data.cursor).run_requests == []
+    clock[0] += 59
+    assert sensor_tick(platform, first.cursor).run_requests == []
+    clock[0] += 2
+    second = sensor_tick(platform, first.cursor)
+    assert _requested(second) == [key]
+    assert second.run_requests[0].run_key != first.run_requests[0].run_key  # a new run, not a duplicate key
+
+    _submit(platform, second.run_requests[0], dg.DagsterRunStatus.FAILURE)
+    clock[0] += 61
+    assert sensor_tick(platform, second.cursor).run_requests == []  # now twice the delay
+    clock[0] += 60
+    assert _requested(sensor_tick(platform, second.cursor)) == [key]
+
+
+def test_a_file_whose_run_is_still_going_is_never_requested_twice(
+    make_local_platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = make_local_platform(UPLOAD_RETRY_SECONDS="5")
+    key = _good(platform, "0001", days_ago(1))
+    first = sensor_tick(platform)
+    _submit(platform, first.run_requests[0], dg.DagsterRunStatus.STARTED)
+    clock = upload_sensor.time.time()
+    monkeypatch.setattr(upload_sensor.time, "time", lambda: clock + 3600)  # however long it takes
+
+    assert sensor_tick(platform, first.cursor).run_requests == []
+    assert key in upload_sensor._in_flight(platform.instance)
 
 
 def test_hidden_files_and_subfolders_of_the_inbox_are_ignored(local_platform: Platform) -> None:
@@ -123,10 +139,10 @@ def test_hidden_files_and_subfolders_of_the_inbox_are_ignored(local_platform: Pl
 
     nothing = sensor_tick(local_platform)
     assert nothing.run_requests == []
-    assert json.loads(nothing.cursor) == {}
+    assert json.loads(nothing.cursor)["requested"] == {}
 
     good = _good(local_platform, "0001", day)
-    assert list(_requests_by_key(sensor_tick(local_platform, nothing.cursor))) == [good]
+    assert _requested(sensor_tick(local_platform, nothing.cursor)) == [good]
 
 
 def test_a_file_still_being_written_waits_until_it_has_settled(local_platform: Platform) -> None:
@@ -137,36 +153,37 @@ def test_a_file_still_being_written_waits_until_it_has_settled(local_platform: P
     young = sensor_tick(local_platform)
     assert young.run_requests == []
     assert "1 still being written" in young.skip_message
+    assert upload_sensor.settling_files(young.cursor) == [key]
 
     set_age(local_platform.settings.bucket_path / key, 3)
     settled = sensor_tick(local_platform, young.cursor)
-    assert list(_requests_by_key(settled)) == [key]
+    assert _requested(settled) == [key]
+    assert upload_sensor.settling_files(settled.cursor) == []
 
 
-def test_a_file_that_breaks_routing_does_not_stop_the_others(
-    local_platform: Platform, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    day = days_ago(1)
-    keys = [_good(local_platform, store, day) for store in ("0001", "0002", "0003")]
-    cursed = upload_name("0002", day)
-    route = upload_sensor_module.route_upload
+def test_a_backlog_is_split_over_the_run_slots_a_store_day_never_split(make_local_platform) -> None:
+    platform = make_local_platform(MAX_CONCURRENT_RUNS="2", MAX_FILES_PER_RUN="40")
+    keys = [_good(platform, store, days_ago(n)) for store in ("0001", "0002", "0003") for n in range(1, 7)]
+    keys += [platform.upload(upload_name("0001", days_ago(1), "csv"), b"transaction_id\n")]  # the same store-day again
 
-    def route_or_blow_up(file_name, *args, **kwargs):
-        if file_name == cursed:
-            raise RuntimeError("routing exploded")
-        return route(file_name, *args, **kwargs)
+    data = sensor_tick(platform)
 
-    monkeypatch.setattr(upload_sensor_module, "route_upload", route_or_blow_up)
-    broken = sensor_tick(local_platform)
-    assert set(_requests_by_key(broken)) == {keys[0], keys[2]}
+    runs = [request.run_config["ops"]["ingest_uploads"]["config"]["uploads"] for request in data.run_requests]
+    assert len(runs) == 1  # 19 files are not worth a second run's start
+    assert sorted(key for run in runs for key in run) == sorted(keys)
 
-    # Once routing works again the file is requested: it was not marked as done.
-    monkeypatch.setattr(upload_sensor_module, "route_upload", route)
-    assert list(_requests_by_key(sensor_tick(local_platform, broken.cursor))) == [keys[1]]
+    files = [
+        ObjectInfo(f"uploads/{upload_name(store, days_ago(n), extension)}", 1, dt.datetime.now(dt.timezone.utc), "v")
+        for store in ("0001", "0002", "0003") for n in range(1, 21) for extension in ("json", "csv")
+    ]
+    batches = upload_sensor.batches(files, parallel_runs=2, max_files=20)
+    assert [len(batch) for batch in batches] == [20] * 6
+    for batch in batches:
+        assert len({info.name[:21] for info in batch}) == len(batch) // 2  # both formats of a store-day together
 
 
-def test_more_files_than_one_tick_allows_are_spread_over_ticks_without_loss(make_local_platform) -> None:
-    platform = make_local_platform(MAX_RUNS_PER_SENSOR_TICK="2")
+def test_more_files_than_one_look_allows_are_spread_over_looks_without_loss(make_local_platform) -> None:
+    platform = make_local_platform(MAX_FILES_PER_SENSOR_TICK="2")
     keys = {_good(platform, store, days_ago(n)) for store in ("0001", "0002", "0003") for n in (1, 2)}
     keys.add(platform.upload("sales_export.json", b"[]"))  # refusals count too
 
@@ -176,8 +193,14 @@ def test_more_files_than_one_tick_allows_are_spread_over_ticks_without_loss(make
     for _ in range(6):
         data = sensor_tick(platform, cursor)
         cursor = data.cursor
-        sizes.append(len(data.run_requests))
-        requested += [request.tags[UPLOAD_KEY_TAG] for request in data.run_requests]
+        sizes.append(len(_requested(data)))
+        requested += _requested(data)
 
     assert sizes == [2, 2, 2, 1, 0, 0]
     assert sorted(requested) == sorted(keys)
+
+
+def test_uploads_of_reads_what_a_run_was_asked_to_process(local_platform: Platform) -> None:
+    key = _good(local_platform, "0001", days_ago(1))
+    run = _submit(local_platform, sensor_tick(local_platform).run_requests[0], dg.DagsterRunStatus.NOT_STARTED)
+    assert uploads_of(run) == [key]

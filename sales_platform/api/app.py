@@ -12,13 +12,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
+from sales_platform.api.alb_login import LOGIN_HEADER, AlbLogin
 from sales_platform.api.context import ApiContext
 from sales_platform.api.dashboard_reads import DashboardReader
+from sales_platform.api.dashboard_site import DashboardFiles
+from sales_platform.api.docs_page import install_offline_docs
 from sales_platform.api.errors import JsonCorsMiddleware, RedactSignatures, RequestGuard, install_error_handlers
 from sales_platform.api.file_listing import FileLister
 from sales_platform.api.routes import bucket_objects, dashboard, downloads, files, health, uploads
-from sales_platform.api.security import API_KEY_HEADER, ApiKeyGuard, ApiKeys, document_api_key
+from sales_platform.api.security import API_KEY_HEADER, AccessGuard, ApiKeys, document_api_key
 from sales_platform.api.url_signing import local_url_signer
 from sales_platform.api.view_cache import ViewCache
 from sales_platform.resources.metrics_table import MetricsTable
@@ -30,19 +35,39 @@ logger = logging.getLogger("sales_platform.api")
 DESCRIPTION = f"""
 Files, analytics and trends of the sales platform, for the dashboard and the stores' upload scripts.
 
-Every endpoint needs an `{API_KEY_HEADER}` header holding one of `API_KEYS`, except `/health`, these
-docs, and the signed `/bucket/...` URLs handed out by `/generate-upload-url` and
-`/generate-download-url` (their signature and expiry are their authorization). Errors are JSON:
-`{{"message": "..."}}`.
+Every endpoint needs an `{API_KEY_HEADER}` header holding one of `API_KEYS`, or (with `ALB_ARN`
+set) a login the load balancer signed in `{LOGIN_HEADER}`, except `/health`, these docs, and the
+signed `/bucket/...` URLs handed out by `/generate-upload-url` and `/generate-download-url` (their
+signature and expiry are their authorization). Errors are JSON: `{{"message": "..."}}`.
 """
 
 
-def create_app(settings: Settings, bucket: ObjectStore | None = None, table: MetricsTable | None = None) -> FastAPI:
+def create_app(settings: Settings, bucket: ObjectStore | None = None, table: MetricsTable | None = None) -> Starlette:
+    """The API, at / or under API_PATH_PREFIX with the dashboard's files (DASHBOARD_PREFIX) at /."""
     if bucket is None or table is None:
         from sales_platform.resources.factory import build_bucket, build_table
 
         bucket = bucket or build_bucket(settings)
         table = table or build_table(settings)
+    api = _api(settings, bucket, table)
+    if not settings.api_path_prefix:
+        return api
+    context: ApiContext = api.state.context
+    routes = [Mount(settings.api_path_prefix, app=api)]
+    if settings.dashboard_prefix:
+        routes.append(Mount("", app=DashboardFiles(bucket, settings.dashboard_prefix)))
+
+    @asynccontextmanager
+    async def lifespan(site: Starlette):  # a mounted app's own lifespan does not run
+        yield
+        context.close()
+
+    site = Starlette(routes=routes, lifespan=lifespan)
+    site.state.context = context
+    return site
+
+
+def _api(settings: Settings, bucket: ObjectStore, table: MetricsTable) -> FastAPI:
     context = ApiContext(
         settings=settings,
         bucket=bucket,
@@ -56,6 +81,9 @@ def create_app(settings: Settings, bucket: ObjectStore | None = None, table: Met
     api_keys = ApiKeys(settings)
     if not api_keys.required:
         logger.warning("API_KEYS is not set: the API answers anyone who can reach it")
+    login = None
+    if settings.alb_arn and settings.resolved_alb_public_keys_url:
+        login = AlbLogin(settings.alb_arn, settings.resolved_alb_public_keys_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -66,7 +94,7 @@ def create_app(settings: Settings, bucket: ObjectStore | None = None, table: Met
         title="sales_platform API",
         version="1.0",
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=lifespan,
@@ -76,6 +104,7 @@ def create_app(settings: Settings, bucket: ObjectStore | None = None, table: Met
     # The dashboard's endpoints first: they are asked most, and routes are matched in order.
     for module in (dashboard, health, uploads, files, downloads, bucket_objects):
         app.include_router(module.router)
+    install_offline_docs(app)
 
     def openapi() -> dict:
         if app.openapi_schema is None:
@@ -85,18 +114,18 @@ def create_app(settings: Settings, bucket: ObjectStore | None = None, table: Met
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    # Added last is outermost: CORS headers also go on the key check's 401/403 and on the
+    # Added last is outermost: CORS headers also go on the access check's 401/403 and on the
     # guard's 413 and 500 answers.
     app.add_middleware(RequestGuard, max_request_bytes=settings.max_request_bytes)
-    app.add_middleware(ApiKeyGuard, keys=api_keys)
+    app.add_middleware(AccessGuard, keys=api_keys, login=login)
     app.add_middleware(
         JsonCorsMiddleware,
-        allow_origins=[settings.frontend_origin],
+        allow_origins=settings.frontend_origins,
         allow_methods=["GET", "POST", "PUT", "OPTIONS"],
         # The request headers the legacy API Gateway allowed, so the dashboard's preflights
         # pass unchanged; the API reads only Content-Type and the key.
         allow_headers=["Content-Type", "X-Amz-Date", "Authorization", API_KEY_HEADER, "X-Amz-Security-Token"],
-        # The legacy API answered with credentials allowed; with one named origin (never "*")
+        # The legacy API answered with credentials allowed; with named origins (never "*")
         # a dashboard that sends them keeps working.
         allow_credentials=True,
         expose_headers=["Content-Disposition"],
@@ -110,7 +139,7 @@ def install_log_redaction() -> None:
         access.addFilter(RedactSignatures())
 
 
-def app_from_environment() -> FastAPI:
+def app_from_environment() -> Starlette:
     """The app as `sales-platform api` serves it, in each uvicorn worker."""
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -37,8 +37,9 @@ class ApiContext:
         )
 
     def public_base_url(self, request: Request) -> str:
-        """Where signed local URLs point: PUBLIC_API_URL, else the address this request reached."""
-        return self.settings.public_api_url or str(request.base_url).rstrip("/")
+        """Where signed local URLs point: PUBLIC_API_URL, else the API's address on the host this
+        request reached."""
+        return self.settings.public_api_url or str(request.base_url).rstrip("/") + self.settings.api_path_prefix
 
     async def available_dates(self) -> list[str]:
         return await self.dates.get("available_dates", self.dashboard.available_dates)

@@ -31,10 +31,10 @@ class DashboardReader:
     def _store_summaries(self, day: str) -> list[Item]:
         return self.table.query_index(date_key(day), "STORE#")
 
-    def analytics(self, day: str, available_dates: list[str]) -> dict[str, Any]:
+    def analytics(self, day: str, available_dates: list[str], requested_date: str | None = None) -> dict[str, Any]:
         day_items = self._pool.submit(self.table.query, date_key(day))
         stores = self._store_summaries(day)
-        return analytics_view(day, available_dates, day_items.result(), stores, self.expected_stores)
+        return analytics_view(day, available_dates, day_items.result(), stores, self.expected_stores, requested_date)
 
     def trends(self, days: int, store_id: str | None, available_dates: list[str]) -> dict[str, Any]:
         _, _, dates = window(available_dates, days)

@@ -23,6 +23,15 @@ _SIGNATURE = re.compile(r"(signature=)[^&\s\"]+")
 SIGNED_OBJECT_PATH = "/bucket/"
 
 
+def route_path(scope: Scope) -> str:
+    """The path below where the app is mounted (API_PATH_PREFIX): `/api/files` -> `/files`."""
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :]
+    return path
+
+
 def redact(text: str) -> str:
     """A request line without the signature of a signed URL, which works as a password."""
     return _SIGNATURE.sub(r"\1REDACTED", text)
@@ -89,7 +98,7 @@ class RequestGuard:
             return
         limit = self.max_request_bytes
         too_large = f"the request body is larger than {limit:,} bytes (MAX_REQUEST_BYTES)"
-        if not scope["path"].startswith(SIGNED_OBJECT_PATH):
+        if not route_path(scope).startswith(SIGNED_OBJECT_PATH):
             length = dict(scope["headers"]).get(b"content-length")
             if length is not None and (not length.isdigit() or int(length) > limit):
                 await json_error(413 if length.isdigit() else 400, too_large if length.isdigit() else "bad Content-Length")(

@@ -1,4 +1,5 @@
-"""Who may call the API: the X-Api-Key header, and where an open API may listen.
+"""Who may call the API: the X-Api-Key header, a login the load balancer signed, and where an
+open API may listen.
 
 The key is checked in front of the routes, not route by route: every path needs it unless it
 is on the short open list below, so an endpoint added later is protected without anyone
@@ -11,20 +12,23 @@ import hmac
 import ipaddress
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sales_platform.api.errors import SIGNED_OBJECT_PATH, json_error
+from sales_platform.api.alb_login import LOGIN_HEADER, AlbLogin, LoginRefused
+from sales_platform.api.docs_page import DOCS_ASSETS_PATH, DOCS_PATH, OAUTH2_REDIRECT_PATH
+from sales_platform.api.errors import SIGNED_OBJECT_PATH, json_error, route_path
 from sales_platform.settings import Settings
 
 API_KEY_HEADER = "X-Api-Key"
 SECURITY_SCHEME = "ApiKey"
-# Open: the health check (load balancers), the docs (they describe, they hold no data), and
-# the signed URLs, whose signature and expiry are their authorization as with S3's.
-OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
+# Open: the health check (load balancers), the docs and their assets (they describe, they hold
+# no data), and the signed URLs, whose signature and expiry are their authorization as with S3's.
+OPEN_PATHS = frozenset({"/health", DOCS_PATH, OAUTH2_REDIRECT_PATH, "/openapi.json"})
 
 
 def is_open(path: str) -> bool:
-    return path in OPEN_PATHS or path.startswith(SIGNED_OBJECT_PATH)
+    return path in OPEN_PATHS or path.startswith((SIGNED_OBJECT_PATH, DOCS_ASSETS_PATH + "/"))
 
 
 class ApiKeys:
@@ -45,22 +49,40 @@ class ApiKeys:
         return matched
 
 
-class ApiKeyGuard:
-    """Answers 401 without a key and 403 with a wrong one, before any route runs."""
+class AccessGuard:
+    """Lets a request through with a valid X-Api-Key (store systems, scripts) or, when ALB_ARN
+    is set, a login the load balancer signed (people in the dashboard, whose browser cannot send
+    a key); otherwise 401, or 403 for a wrong key, before any route runs. A key, when sent, is
+    what counts."""
 
-    def __init__(self, app: ASGIApp, keys: ApiKeys) -> None:
+    def __init__(self, app: ASGIApp, keys: ApiKeys, login: AlbLogin | None = None) -> None:
         self.app = app
         self.keys = keys
+        self.login = login
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.keys.required and not is_open(scope["path"]):
-            offered = next((value for name, value in scope["headers"] if name == b"x-api-key"), None)
-            if not offered:
-                response = json_error(401, f"this endpoint needs an {API_KEY_HEADER} header with one of the API keys")
-                await response(scope, receive, send)
-                return
-            if not self.keys.accepts(offered):
-                await json_error(403, f"the {API_KEY_HEADER} header does not hold a valid API key")(scope, receive, send)
+        if scope["type"] == "http" and self.keys.required and not is_open(route_path(scope)):
+            headers = dict(scope["headers"])
+            offered = headers.get(b"x-api-key")
+            token = headers.get(LOGIN_HEADER.encode()) if self.login is not None else None
+            refusal = None
+            if offered:
+                if not self.keys.accepts(offered):
+                    refusal = json_error(403, f"the {API_KEY_HEADER} header does not hold a valid API key")
+            elif token and self.login is not None:
+                try:
+                    person = await run_in_threadpool(self.login.verify, token.decode("latin-1"))
+                except LoginRefused as refused:
+                    refusal = json_error(401, str(refused))
+                else:
+                    scope.setdefault("state", {})["logged_in"] = person
+            else:
+                wanted = f"an {API_KEY_HEADER} header with one of the API keys"
+                if self.login is not None:
+                    wanted += ", or a login through the load balancer"
+                refusal = json_error(401, f"this endpoint needs {wanted}")
+            if refusal is not None:
+                await refusal(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

@@ -20,7 +20,6 @@ from sales_platform.defs.analysis_reads import (
     units_by_sku,
     upload_tracking,
 )
-from sales_platform.defs.ingest_assets import TRANSIENT_RETRIES
 from sales_platform.defs.partitions import business_days
 from sales_platform.domain.analysis_items import (
     INSIGHT_PREFIX,
@@ -92,7 +91,7 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     every_store_of_the_day = dg.AssetDep(
         "store_metrics", partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
     )
-    common = dict(partitions_def=days, group_name=ANALYSIS_GROUP, retry_policy=TRANSIENT_RETRIES)
+    common = dict(partitions_def=days, group_name=ANALYSIS_GROUP)
 
     def publish(context, bucket: ObjectStore, day: dt.date, name: str, document: dict, notes=()) -> dict[str, object]:
         """Write a step's working document for the next steps; log and show what it could not

@@ -15,6 +15,9 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 
 from sales_platform.defs.analysis_assets import ANALYSIS_ASSETS, TRIGGER_TAG
 from sales_platform.defs.analysis_reads import upload_tracking
+from sales_platform.defs.report_assets import BI_EXPORT, DAILY_REPORT
+from sales_platform.defs.ingest_assets import INGEST_JOB
+from sales_platform.defs.upload_sensor import IN_FLIGHT
 from sales_platform.defs.partitions import accepted_days, business_days, store_and_day
 from sales_platform.domain.analysis_due import analysis_verdict
 from sales_platform.domain.analysis_items import COMPANY_SUMMARY_SK, day_pk
@@ -26,6 +29,7 @@ ANALYSIS_JOB = "daily_analysis"
 ANALYSIS_SENSOR = "daily_analysis_sensor"
 ANALYSIS_SCHEDULE = "daily_analysis_schedule"
 STORE_METRICS = dg.AssetKey("store_metrics")
+REPORT_ASSETS = (DAILY_REPORT.to_user_string(), BI_EXPORT.to_user_string())
 _UNFINISHED = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -37,9 +41,9 @@ _UNFINISHED = [
 def build_analysis_job() -> UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         ANALYSIS_JOB,
-        selection=dg.AssetSelection.assets(*ANALYSIS_ASSETS),
-        description="A business day's analysis: company and product metrics, anomalies, trends, recommendations "
-        "and insights, with their checks.",
+        selection=dg.AssetSelection.assets(*ANALYSIS_ASSETS, *REPORT_ASSETS),
+        description="A business day's analysis (company and product metrics, anomalies, trends, recommendations "
+        "and insights, with their checks), then its report and the BI export.",
     )
 
 
@@ -55,6 +59,11 @@ def build_analysis_sensor(settings: Settings, analysis_job: UnresolvedAssetJobDe
         f"late or corrected upload changes a complete day up to {settings.reanalysis_window_days} days back.",
     )
     def daily_analysis_sensor(context: dg.SensorEvaluationContext, table: dg.ResourceParam[MetricsTable]):
+        ingesting = context.instance.get_runs_count(dg.RunsFilter(job_name=INGEST_JOB, statuses=IN_FLIGHT))
+        if ingesting:
+            # A day's anomalies and trends compare it with the days before: let a backlog of
+            # uploads in first, then analyse the days that became due in date order.
+            return dg.SensorResult(skip_reason=f"waiting for {ingesting} ingest run(s) to finish", cursor=context.cursor)
         newest = context.instance.fetch_materializations(STORE_METRICS, limit=1).records
         if not newest:
             return dg.SensorResult(skip_reason="no store has reported yet", cursor=context.cursor)

@@ -1,10 +1,9 @@
 """An alert for every run that failed for good: ingest, analysis, report, anything.
 
-The sensor runs in the Dagster daemon and in `sales-platform process` alike. It watches every
-run of the instance (runs that `process` executes in-process belong to no code location, so
-a sensor limited to its own location would miss them). A run that Dagster is about to retry
-is not announced; its last attempt is. Each alert is marked on the run with a tag, so a daemon
-started after a `process` pass never announces the same failure twice.
+The sensor runs in the Dagster daemon, whether `sales-platform dev`, `process` or the ECS
+service runs it, and watches the runs of this code location. A run that Dagster is about to
+retry is not announced; its last attempt is. Each alert is marked on the run with a tag, so a
+failure is never announced twice, whichever daemon sees it.
 """
 
 
@@ -67,9 +66,9 @@ def describe_failure(context: dg.RunFailureSensorContext) -> RunFailure:
 def build_failure_alert_sensor(settings: Settings) -> dg.SensorDefinition:
     @dg.run_failure_sensor(
         name=FAILURE_ALERT_SENSOR,
-        monitor_all_code_locations=True,
+        monitor_all_code_locations=False,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=settings.automation_interval_seconds,
         description="Sends an alert (NOTIFY_CHANNELS, alert recipients/topic) for every run that failed and will not "
         "be retried: run, asset, partition, error and a link to the run.",
     )

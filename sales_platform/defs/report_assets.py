@@ -1,10 +1,9 @@
 """After each daily analysis: the daily report (stored, then sent) and the BI export.
 
 Both are partitioned by business day and depend on `daily_insights`, the analysis' last asset.
-`daily_report_sensor` watches that asset's materializations and runs `daily_report_job` for
-each analysed day, whatever started the analysis (its schedule, completeness, a backfill, a
-click in the UI), so every completed analysis gets its report and export without the analysis
-having to know about them.
+The `daily_analysis` job includes them, so a day's analysis and its report are one run (one
+task on ECS); when insights are materialized any other way, an automation condition asks for
+the day's report and export.
 """
 
 
@@ -28,8 +27,7 @@ REPORTING_GROUP = "reporting"
 DAILY_INSIGHTS = dg.AssetKey("daily_insights")
 RECOMMENDATIONS = dg.AssetKey("recommendations")
 DAILY_REPORT = dg.AssetKey("daily_report")
-DAILY_REPORT_JOB = "daily_report_job"
-DAILY_REPORT_SENSOR = "daily_report_sensor"
+BI_EXPORT = dg.AssetKey("bi_export")
 HISTORY_DAYS = 30
 ENGINE_FALLBACK_ALERT = "engine_fallback"
 
@@ -76,6 +74,7 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         deps=[DAILY_INSIGHTS],
         group_name=REPORTING_GROUP,
         kinds={"email"},
+        automation_condition=AFTER_NEW_INSIGHTS,
         description="The day's report (text, HTML, charts) stored under REPORTS_PREFIX/YYYY-MM-DD/ and sent on "
         "NOTIFY_CHANNELS; sent again only when its content changed. Also alerts once per day when Bedrock fell back "
         "to the rules.",
@@ -136,6 +135,7 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         deps=[DAILY_INSIGHTS],
         group_name=REPORTING_GROUP,
         kinds={"parquet", "json"},
+        automation_condition=AFTER_NEW_INSIGHTS,
         description="The last BI_EXPORT_DAYS days of store summaries, top products, anomalies, trends and "
         "recommendations under QUICKSIGHT_PREFIX as NDJSON and Parquet with QuickSight manifests, replaced as a "
         "whole set.",
@@ -163,42 +163,29 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     return [daily_report, bi_export]
 
 
-def build_report_job(settings: Settings):
-    return dg.define_asset_job(
-        DAILY_REPORT_JOB,
-        selection=dg.AssetSelection.assets("daily_report", "bi_export"),
-        description="The daily report and the BI export for one analysed day.",
-    )
+# A person materializing `daily_insights` on its own (the UI, a backfill of the analysis assets
+# alone) still gets the day's report and export: they follow new insights of their day. The
+# analysis job includes both, so new insights from a run that also reports (the report is in
+# progress while the insights are written) count as handled. Not `eager()`, which only looks at
+# the latest day and would send a report for every old day it finds without one.
+_HANDLED = (
+    dg.AutomationCondition.newly_requested()
+    | dg.AutomationCondition.newly_updated()
+    | dg.AutomationCondition.in_progress()
+)
+AFTER_NEW_INSIGHTS = (
+    dg.AutomationCondition.any_deps_updated().since(_HANDLED)
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("after new insights from another run")
+REPORT_AUTOMATION_SENSOR = "daily_report_automation"
 
 
-def build_report_sensor(settings: Settings, report_job) -> dg.SensorDefinition:
-    partitions = business_days(settings)
-
-    @dg.sensor(
-        name=DAILY_REPORT_SENSOR,
-        job=report_job,
-        minimum_interval_seconds=30,
+def build_report_automation(settings: Settings) -> dg.AutomationConditionSensorDefinition:
+    return dg.AutomationConditionSensorDefinition(
+        REPORT_AUTOMATION_SENSOR,
+        target=dg.AssetSelection.assets(DAILY_REPORT, BI_EXPORT),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Runs the daily report and BI export for every day whose daily_insights was materialized after "
-        "the day's report was last attempted.",
+        minimum_interval_seconds=settings.automation_interval_seconds,
+        description="Reports and exports a day whose insights were materialized outside the daily_analysis job.",
     )
-    def daily_report_sensor(context: dg.SensorEvaluationContext):
-        # Compared from the instance's records on every tick rather than kept in a cursor, so
-        # an analysis that finished while nothing was watching (between two `process` passes,
-        # with the daemon stopped) still gets its report, and a report run that was attempted
-        # is not requested again: a failed delivery is re-sent with `send-report`.
-        analysed = context.instance.get_latest_storage_id_by_partition(DAILY_INSIGHTS, dg.DagsterEventType.ASSET_MATERIALIZATION)
-        attempted = context.instance.get_latest_storage_id_by_partition(
-            DAILY_REPORT, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
-        )
-        valid = set(partitions.get_partition_keys())
-        requests = [
-            dg.RunRequest(run_key=f"daily_report:{day}:{storage_id}", partition_key=day)
-            for day, storage_id in sorted(analysed.items())
-            if day in valid and attempted.get(day, -1) < storage_id
-        ]
-        if not requests:
-            return dg.SkipReason("every analysed day has had its report")
-        return requests
-
-    return daily_report_sensor

@@ -42,21 +42,16 @@ def analysis_fingerprint(tracking_items: Iterable[Mapping[str, Any]]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def company_summary_item(
-    metrics: CompanyDayMetrics, *, trigger: str, fingerprint: str, analyzed_at: dt.datetime
-) -> dict[str, Any]:
-    if trigger not in TRIGGERS:
-        raise ValueError(f"trigger is one of {', '.join(TRIGGERS)}, not {trigger!r}")
+def company_figures(metrics: CompanyDayMetrics) -> dict[str, Any]:
+    """The company's day as the summary item and the dashboard's KPIs carry it, in cents. The
+    best and worst store are ranked by net sales and carry their gross beside it, and the old
+    system's `avg_store_sales` (gross per store) sits beside the net `avg_net_sales_per_store`."""
     store = lambda s: (  # noqa: E731
         {"store_id": s.store_id, "net_sales": to_cents(s.net_sales), "total_sales": to_cents(s.total_sales or 0)}
         if s
         else None
     )
     return {
-        "PK": day_pk(metrics.date),
-        "SK": COMPANY_SUMMARY_SK,
-        "item_type": "COMPANY_SUMMARY",
-        "date": metrics.date.isoformat(),
         **sales_totals(metrics),
         "avg_net_sales_per_store": to_cents(metrics.avg_net_sales_per_store),
         "avg_store_sales": to_cents(metrics.avg_store_sales),  # gross, the old system's name and meaning
@@ -66,6 +61,20 @@ def company_summary_item(
         "missing_stores": list(metrics.missing_stores),
         "best_store": store(metrics.best_store),
         "worst_store": store(metrics.worst_store),
+    }
+
+
+def company_summary_item(
+    metrics: CompanyDayMetrics, *, trigger: str, fingerprint: str, analyzed_at: dt.datetime
+) -> dict[str, Any]:
+    if trigger not in TRIGGERS:
+        raise ValueError(f"trigger is one of {', '.join(TRIGGERS)}, not {trigger!r}")
+    return {
+        "PK": day_pk(metrics.date),
+        "SK": COMPANY_SUMMARY_SK,
+        "item_type": "COMPANY_SUMMARY",
+        "date": metrics.date.isoformat(),
+        **company_figures(metrics),
         "trigger": trigger,
         "source_fingerprint": fingerprint,
         "analyzed_at": utc_timestamp(analyzed_at),

@@ -1,11 +1,16 @@
 """One business day as the dashboard shows it (`GET /analytics`), from the table's items.
 
 The store-day summaries are the day's facts and are there as soon as a store's file is
-processed; the company summary, product days and insights come later, from the daily analysis.
-So the KPIs are taken from the company summary only while it covers exactly the stores that
-have reported, and are otherwise added up from the store summaries with the same definitions:
-the numbers on one screen always agree with each other. Amounts stay exact decimals here;
+processed; the product days and insights come later, from the daily analysis. The KPIs are
+always added up from the store summaries shown beside them (`compute_company_metrics`, the same
+rule the analysis writes the company summary with), so the numbers on one screen agree with
+each other even when a store reported after the analysis ran. Amounts stay exact decimals here;
 rounding happens where they are serialised.
+
+Every field the existing dashboard reads (`contracts/dashboard-fields.md`) is there under its
+name, beside the platform's own: `kpis.total_transactions`, `total_items` and `store_count`,
+`top_products[].units_sold` and `revenue`, `trends[].trend_type`, and a payment breakdown that
+names every payment method.
 """
 
 from __future__ import annotations
@@ -15,11 +20,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from sales_platform.domain.analysis_items import company_figures
+from sales_platform.domain.company_metrics import StoreDay, compute_company_metrics
 from sales_platform.domain.money import to_cents
+from sales_platform.domain.upload_contract import PAYMENT_METHODS
 
 Item = Mapping[str, Any]
 
 TOP_PRODUCTS = 10
+NO_DATA_MESSAGE = "No data available"
 # Attributes that locate an item in the table; the dashboard has no use for them.
 _TABLE_ATTRIBUTES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK", "item_type"})
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -50,75 +59,27 @@ def _public(item: Item) -> dict[str, Any]:
     return {name: value for name, value in item.items() if name not in _TABLE_ATTRIBUTES}
 
 
-def _sum(items: Sequence[Item], name: str) -> Decimal:
-    return sum((Decimal(item.get(name) or 0) for item in items), Decimal(0))
-
-
-def _ratio(numerator: Decimal, denominator: int) -> Decimal:
-    return to_cents(numerator / denominator) if denominator else Decimal("0.00")
-
-
-def _by_net_sales(store: Item) -> dict[str, Any]:
-    """The best or worst store: ranked by net, its gross beside it as the old system showed."""
-    return {
-        "store_id": store["store_id"],
-        "net_sales": to_cents(store.get("net_sales") or 0),
-        "total_sales": to_cents(store.get("total_sales") or 0),
-    }
+def every_payment_method(breakdown: Mapping[str, Any] | None) -> dict[str, Decimal]:
+    """Amount per payment method of the upload contract, 0.00 for a method nobody used: the
+    dashboard's pie chart reads each method by name."""
+    breakdown = breakdown or {}
+    return {method: to_cents(Decimal(breakdown.get(method) or 0)) for method in PAYMENT_METHODS}
 
 
 def kpis_from_store_summaries(stores: Sequence[Item], expected_stores: Sequence[str]) -> dict[str, Any]:
     """The company's day added up from its store-day summaries (architecture.md definitions:
     gross `total_sales`, net = gross - discounts, distinct transactions per store summed,
-    average transaction = net / transactions, payment mix in net)."""
-    gross = _sum(stores, "total_sales")
-    discount = _sum(stores, "total_discount")
-    net = gross - discount
-    transactions = int(_sum(stores, "transaction_count"))
-    payments: dict[str, Decimal] = {}
-    for store in stores:
-        for method, amount in (store.get("payment_breakdown") or {}).items():
-            payments[method] = payments.get(method, Decimal(0)) + Decimal(amount)
-    reported = sorted(store["store_id"] for store in stores)
-    ranked = sorted(stores, key=lambda store: (-Decimal(store.get("net_sales") or 0), store["store_id"]))
-    return {
-        "total_sales": to_cents(gross),
-        "total_discount": to_cents(discount),
-        "net_sales": to_cents(net),
-        "transaction_count": transactions,
-        "line_item_count": int(_sum(stores, "line_item_count")),
-        "item_count": int(_sum(stores, "item_count")),
-        "avg_transaction": _ratio(net, transactions),
-        "avg_net_sales_per_store": _ratio(net, len(stores)),
-        "avg_store_sales": _ratio(gross, len(stores)),  # gross per store, the old name and meaning
-        "stores_reported": len(reported),
-        "stores_expected": len(expected_stores),
-        "reported_stores": reported,
-        "missing_stores": sorted(set(expected_stores) - set(reported)),
-        "best_store": _by_net_sales(ranked[0]) if ranked else None,
-        "worst_store": _by_net_sales(ranked[-1]) if ranked else None,
-        "payment_breakdown": {method: to_cents(payments[method]) for method in sorted(payments)},
-    }
-
-
-def _kpis_from_company_summary(summary: Item, stores: Sequence[Item]) -> dict[str, Any]:
-    kpis = {
-        name: summary.get(name)
-        for name in (
-            "total_sales", "total_discount", "net_sales", "transaction_count", "line_item_count", "item_count",
-            "avg_transaction", "avg_net_sales_per_store", "avg_store_sales", "stores_reported", "stores_expected",
-            "reported_stores", "missing_stores", "best_store", "worst_store", "payment_breakdown",
-        )
-    }
-    kpis["reported_stores"] = sorted(kpis["reported_stores"] or [])
-    kpis["missing_stores"] = sorted(kpis["missing_stores"] or [])
-    # A summary written before the gross figures sat beside the net ones: from the same stores.
-    by_id = {store["store_id"]: store for store in stores}
-    if kpis["avg_store_sales"] is None:
-        kpis["avg_store_sales"] = _ratio(Decimal(kpis["total_sales"] or 0), len(kpis["reported_stores"]))
-    for rank in ("best_store", "worst_store"):
-        if kpis[rank] and "total_sales" not in kpis[rank] and kpis[rank].get("store_id") in by_id:
-            kpis[rank] = _by_net_sales(by_id[kpis[rank]["store_id"]])
+    average transaction = net / transactions, payment mix in net), with the dashboard's names."""
+    days = [StoreDay.from_item(store) for store in stores]
+    # The figures do not depend on the date the metrics are labelled with.
+    day = days[0].date if days else dt.date.min
+    kpis = company_figures(compute_company_metrics(day, days, expected_stores))
+    kpis["payment_breakdown"] = every_payment_method(kpis["payment_breakdown"])
+    # The dashboard's names. The old system counted line items as transactions; this is the
+    # distinct count (README: fields whose meaning differs).
+    kpis["total_transactions"] = kpis["transaction_count"]
+    kpis["total_items"] = kpis["item_count"]
+    kpis["store_count"] = kpis["stores_reported"]
     return kpis
 
 
@@ -139,31 +100,37 @@ def _insights(items: Iterable[Item], insight_type: str) -> list[dict[str, Any]]:
     return [_public(item) for item in items if item.get("insight_type") == insight_type]
 
 
+def _store_row(store: Item) -> dict[str, Any]:
+    return {**_public(store), "payment_breakdown": every_payment_method(store.get("payment_breakdown"))}
+
+
+def _top_product(product: Item) -> dict[str, Any]:
+    return {**_public(product), "units_sold": product.get("units"), "revenue": product.get("net_revenue")}
+
+
+def _trend(trend: Item) -> dict[str, Any]:
+    return {**_public(trend), "trend_type": trend.get("type")}
+
+
 def analytics_view(
     day: str,
     available_dates: Sequence[str],
     day_items: Sequence[Item],
     store_summaries: Sequence[Item],
     expected_stores: Sequence[str],
+    requested_date: str | None = None,
 ) -> dict[str, Any]:
     """The `/analytics` answer for one day.
 
     `day_items` are the items under `DATE#<day>` (company summary, product days, insights,
-    upload tracking); `store_summaries` the day's store-day summaries.
+    upload tracking); `store_summaries` the day's store-day summaries. `requested_date` is the
+    day asked for, which differs from `day` when it had no data.
     """
     by_type: dict[str, list[Item]] = {}
     for item in day_items:
         by_type.setdefault(item.get("item_type", ""), []).append(item)
     summary = next(iter(by_type.get("COMPANY_SUMMARY", [])), None)
     stores = sorted(store_summaries, key=lambda store: store["store_id"])
-    reported = [store["store_id"] for store in stores]
-    analysis = _analysis_state(summary, reported)
-    if analysis["status"] == "complete":
-        kpis = _kpis_from_company_summary(summary, stores)  # type: ignore[arg-type]
-    else:
-        kpis = kpis_from_store_summaries(stores, expected_stores)
-    kpis["total_transactions"] = kpis["transaction_count"]  # the name the trends series use
-
     products = sorted(by_type.get("PRODUCT_DAY", []), key=lambda p: (p.get("rank") or 10**9, p.get("sku", "")))
     insights = by_type.get("INSIGHT", [])
     anomalies = sorted(
@@ -180,12 +147,31 @@ def analytics_view(
     )
     return {
         "date": day,
+        "requested_date": requested_date,
         "available_dates": list(available_dates),
-        "kpis": kpis,
-        "stores": [_public(store) for store in stores],
-        "top_products": [_public(product) for product in products[:TOP_PRODUCTS]],
+        "kpis": kpis_from_store_summaries(stores, expected_stores),
+        "stores": [_store_row(store) for store in stores],
+        "top_products": [_top_product(product) for product in products[:TOP_PRODUCTS]],
         "anomalies": anomalies,
-        "trends": trends,
+        "trends": [_trend(trend) for trend in trends],
         "recommendations": recommendations,
-        "analysis": analysis,
+        "analysis": _analysis_state(summary, [store["store_id"] for store in stores]),
+    }
+
+
+def no_data_view(requested_date: str | None, expected_stores: Sequence[str]) -> dict[str, Any]:
+    """What the old API answered before any file was processed: a message, zeroed KPIs and
+    empty lists, with 200 (the dashboard shows the message rather than an error)."""
+    return {
+        "message": NO_DATA_MESSAGE,
+        "date": requested_date,
+        "requested_date": requested_date,
+        "available_dates": [],
+        "kpis": kpis_from_store_summaries([], expected_stores),
+        "stores": [],
+        "top_products": [],
+        "anomalies": [],
+        "trends": [],
+        "recommendations": [],
+        "analysis": _analysis_state(None, []),
     }

@@ -2,8 +2,13 @@
 
 The window is the last `days` calendar days ending at the latest day with data (not today: a
 platform whose newest files are a week old still shows a full chart). Only days with data
-appear in `dates`, and a store that did not report on a day has no `<store>_sales` key on it,
-which a chart draws as a gap; a zero would claim the store sold nothing.
+appear in `dates`. On each `time_series` point every store of the window has its
+`<store>_sales` and `<store>_transactions`, 0 on a day it sent no file, as the dashboard's
+charts expect; `reported_stores` says which stores did report that day, so a client can tell a
+missing file from a day without sales.
+
+`trend_percent`, of a store and of a product, is the change over the window of a straight line
+through every day (`sales_trend`), not the old first-day-against-last-day comparison.
 """
 
 from __future__ import annotations
@@ -13,12 +18,20 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from sales_platform.domain.money import to_cents
+from sales_platform.domain.wording import one_decimal
 
 Item = Mapping[str, Any]
 
 TOP_PRODUCTS = 10
 MAX_DAYS = 366
+NO_DATA_MESSAGE = "No data available"
+# A line through fewer days than this says nothing: `insufficient_data`.
+MIN_TREND_DAYS = 3
+# |trend_percent| under this is `stable`.
+STABLE_BELOW_PERCENT = Decimal(5)
 
 
 def window(available_dates: Sequence[str], days: int) -> tuple[str | None, str | None, list[str]]:
@@ -29,6 +42,32 @@ def window(available_dates: Sequence[str], days: int) -> tuple[str | None, str |
     end = max(available_dates)
     start = (dt.date.fromisoformat(end) - dt.timedelta(days=days - 1)).isoformat()
     return start, end, sorted(day for day in available_dates if start <= day <= end)
+
+
+def sales_trend(daily: Sequence[tuple[str, Decimal]]) -> tuple[Decimal, str]:
+    """(trend_percent, direction) of a day -> amount series.
+
+    The slope is Theil-Sen's: the median, over every pair of days, of the change per calendar
+    day between them, so one outage or one promotion day barely moves it, unlike a comparison
+    of the first day with the last. trend_percent is that slope over the span of the series,
+    in percent of the average day (one decimal); the direction is `increasing`, `decreasing`,
+    `stable` (under STABLE_BELOW_PERCENT) or `insufficient_data` (under MIN_TREND_DAYS days).
+    """
+    if len(daily) < MIN_TREND_DAYS:
+        return Decimal("0.0"), "insufficient_data"
+    points = sorted((dt.date.fromisoformat(day).toordinal(), float(amount)) for day, amount in daily)
+    days = np.array([day for day, _ in points], dtype=float)
+    amounts = np.array([amount for _, amount in points])
+    average = float(amounts.mean())
+    if average <= 0:
+        return Decimal("0.0"), "stable"
+    # Every pair once (366 days: 66,795 pairs), as arrays: the days of a series are distinct.
+    earlier, later = np.triu_indices(len(points), k=1)
+    slope = float(np.median((amounts[later] - amounts[earlier]) / (days[later] - days[earlier])))
+    percent = one_decimal(slope * (days[-1] - days[0]) / average * 100)
+    if abs(percent) < STABLE_BELOW_PERCENT:
+        return percent, "stable"
+    return percent, "increasing" if percent > 0 else "decreasing"
 
 
 def _decimal(value: Any) -> Decimal:
@@ -42,9 +81,11 @@ def _store_summary(store_id: str, rows: Sequence[Item]) -> dict[str, Any]:
     transactions = sum(int(row.get("transaction_count") or 0) for row in rows)
     ranked = sorted(rows, key=lambda row: (_decimal(row.get("net_sales")), row["date"]))
     days = len(rows)
+    trend_percent, trend_direction = sales_trend([(row["date"], _decimal(row.get("total_sales"))) for row in rows])
     return {
         "store_id": store_id,
         "days_reported": days,
+        "days_with_data": days,
         "total_sales": to_cents(gross),
         "total_discount": to_cents(discount),
         "net_sales": to_cents(net),
@@ -54,30 +95,54 @@ def _store_summary(store_id: str, rows: Sequence[Item]) -> dict[str, Any]:
         "avg_transaction": to_cents(net / transactions) if transactions else Decimal("0.00"),
         "best_day": {"date": ranked[-1]["date"], "net_sales": to_cents(_decimal(ranked[-1].get("net_sales")))} if rows else None,
         "worst_day": {"date": ranked[0]["date"], "net_sales": to_cents(_decimal(ranked[0].get("net_sales")))} if rows else None,
+        "trend_percent": trend_percent,
+        "trend_direction": trend_direction,
     }
 
 
 def _product_trends(product_days: Sequence[Item]) -> list[dict[str, Any]]:
-    products: dict[str, dict[str, Any]] = {}
-    for row in sorted(product_days, key=lambda row: row["date"]):
-        product = products.setdefault(
-            row["sku"],
-            {"sku": row["sku"], "name": row.get("name"), "units": 0, "gross_revenue": Decimal(0),
-             "net_revenue": Decimal(0), "days_sold": 0, "daily": []},
+    """The 10 best products of the window by net revenue. Product days exist for the days the
+    daily analysis has run; on such a day a product that sold nothing counts as 0."""
+    analysed = sorted({row["date"] for row in product_days})
+    rows_of: dict[str, list[Item]] = {}
+    for row in product_days:
+        rows_of.setdefault(row["sku"], []).append(row)
+    net_of = {sku: sum((_decimal(row.get("net_revenue")) for row in rows), Decimal(0)) for sku, rows in rows_of.items()}
+    ranked = sorted(net_of, key=lambda sku: (-net_of[sku], sku))[:TOP_PRODUCTS]
+    answers = []
+    for sku in ranked:
+        rows = sorted(rows_of[sku], key=lambda row: row["date"])
+        by_day = {row["date"]: row for row in rows}
+        history = [
+            {
+                "date": day,
+                "units_sold": int(by_day[day].get("units") or 0) if day in by_day else 0,
+                "revenue": to_cents(_decimal(by_day[day].get("net_revenue"))) if day in by_day else Decimal("0.00"),
+            }
+            for day in analysed
+        ]
+        units = sum(point["units_sold"] for point in history)
+        net = to_cents(net_of[sku])
+        trend_percent, trend_direction = sales_trend([(point["date"], point["revenue"]) for point in history])
+        answers.append(
+            {
+                "sku": sku,
+                "name": next((row.get("name") for row in reversed(rows) if row.get("name")), None),  # the latest name
+                "units": units,
+                "gross_revenue": to_cents(sum((_decimal(row.get("gross_revenue")) for row in rows), Decimal(0))),
+                "net_revenue": net,
+                "days_sold": len(rows),
+                # The dashboard's names: units and net revenue over the window, per analysed day.
+                "total_units_sold": units,
+                "total_revenue": net,
+                "avg_daily_units": one_decimal(Decimal(units) / len(analysed)),
+                "avg_daily_revenue": to_cents(net_of[sku] / len(analysed)),
+                "trend_direction": trend_direction,
+                "trend_percent": trend_percent,
+                "daily_history": history,
+            }
         )
-        product["name"] = row.get("name") or product["name"]  # the latest name
-        product["units"] += int(row.get("units") or 0)
-        product["gross_revenue"] += _decimal(row.get("gross_revenue"))
-        product["net_revenue"] += _decimal(row.get("net_revenue"))
-        product["days_sold"] += 1
-        product["daily"].append(
-            {"date": row["date"], "units": int(row.get("units") or 0), "net_revenue": to_cents(_decimal(row.get("net_revenue")))}
-        )
-    ranked = sorted(products.values(), key=lambda p: (-p["net_revenue"], p["sku"]))[:TOP_PRODUCTS]
-    for product in ranked:
-        product["gross_revenue"] = to_cents(product["gross_revenue"])
-        product["net_revenue"] = to_cents(product["net_revenue"])
-    return ranked
+    return answers
 
 
 def trends_view(
@@ -95,20 +160,26 @@ def trends_view(
     rows = [row for row in store_summaries if row["date"] in in_window and (store_id is None or row["store_id"] == store_id)]
     stores = sorted({row["store_id"] for row in rows})
     dates = sorted({row["date"] for row in rows})  # one store's chart skips the days it did not report
-    by_date: dict[str, list[Item]] = {day: [] for day in dates}
+    by_date: dict[str, dict[str, Item]] = {day: {} for day in dates}
     for row in rows:
-        by_date[row["date"]].append(row)
+        by_date[row["date"]][row["store_id"]] = row
     series = []
     for day in dates:
-        point: dict[str, Any] = {"date": day}
-        day_rows = sorted(by_date[day], key=lambda row: row["store_id"])
-        point["total_sales"] = to_cents(sum((_decimal(row.get("total_sales")) for row in day_rows), Decimal(0)))
-        point["total_transactions"] = sum(int(row.get("transaction_count") or 0) for row in day_rows)
-        for row in day_rows:
-            point[f"{row['store_id']}_sales"] = to_cents(_decimal(row.get("total_sales")))
-            point[f"{row['store_id']}_transactions"] = int(row.get("transaction_count") or 0)
+        reported = by_date[day]
+        point: dict[str, Any] = {
+            "date": day,
+            "total_sales": to_cents(sum((_decimal(row.get("total_sales")) for row in reported.values()), Decimal(0))),
+            "total_transactions": sum(int(row.get("transaction_count") or 0) for row in reported.values()),
+            "reported_stores": sorted(reported),
+        }
+        for store in stores:
+            row = reported.get(store, {})
+            point[f"{store}_sales"] = to_cents(_decimal(row.get("total_sales")))
+            point[f"{store}_transactions"] = int(row.get("transaction_count") or 0)
         series.append(point)
+    answer: dict[str, Any] = {"message": NO_DATA_MESSAGE} if not dates else {}
     return {
+        **answer,
         "stores": stores,
         "dates": dates,
         "time_series": series,

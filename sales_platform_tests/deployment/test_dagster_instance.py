@@ -136,7 +136,7 @@ def test_runs_and_schedule_ticks_are_recorded_in_postgresql_and_read_back(
     from dagster._core.scheduler.instigation import InstigatorType, TickData, TickStatus
 
     from sales_platform.defs import build_definitions
-    from sales_platform.local_runner import process_pending
+    from sales_platform_tests.dagster_harness import Harness
 
     settings = make_settings()
     definitions = build_definitions(settings)
@@ -146,9 +146,9 @@ def test_runs_and_schedule_ticks_are_recorded_in_postgresql_and_read_back(
     set_age(settings.bucket_path / key, 60)
 
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-        report = process_pending(settings, definitions, instance, workers=1)
+        report = Harness(definitions, instance).process()
         (outcome,) = report.outcomes
-        assert outcome.status == "processed", outcome.detail
+        assert report.statuses() == {key: "processed"}, outcome.detail
         tick_time = time.time()
         instance.create_tick(
             TickData(
@@ -167,9 +167,10 @@ def test_runs_and_schedule_ticks_are_recorded_in_postgresql_and_read_back(
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         run = instance.get_run_by_id(run_id)
         assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
-        assert run.tags["dagster/partition"] == f"{day.isoformat()}|{STORES[0]}"
+        assert run.job_name == "ingest_store_uploads"
         materialized = instance.get_latest_materialization_event(dg.AssetKey("store_metrics"))
         assert materialized is not None and materialized.run_id == run_id
+        assert materialized.dagster_event.partition == f"{day.isoformat()}|{STORES[0]}"
         (read_back,) = instance.get_ticks("sales_platform:daily_analysis_fallback", "daily_analysis_fallback-selector")
         assert read_back.status == TickStatus.SUCCESS and read_back.run_ids == [run_id]
         assert read_back.timestamp == pytest.approx(tick_time)

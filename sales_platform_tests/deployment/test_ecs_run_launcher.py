@@ -145,11 +145,12 @@ def test_a_run_starts_as_a_fargate_task_with_its_command_role_and_size(
         context = workspace.create_request_context()
         location = context.get_code_location("sales_platform")
         (repository,) = location.get_repositories().values()
-        remote_job = repository.get_full_job("ingest_store_upload")
+        remote_job = repository.get_full_job("ingest_store_uploads")
         from sales_platform.definitions import defs
 
         run = instance.create_run_for_job(
-            job_def=defs().resolve_job_def("ingest_store_upload"),
+            job_def=defs().resolve_job_def("ingest_store_uploads"),
+            run_config={"ops": {"ingest_uploads": {"config": {"uploads": ["uploads/store_0001_2025-11-27.json"]}}}},
             remote_job_origin=remote_job.get_remote_origin(),
             job_code_origin=remote_job.get_python_origin(),
         )
@@ -165,7 +166,7 @@ def test_a_run_starts_as_a_fargate_task_with_its_command_role_and_size(
         assert container["command"][:3] == ["dagster", "api", "execute_run"]
         args = deserialize_value(container["command"][3], ExecuteRunArgs)
         assert args.run_id == run.run_id
-        assert args.job_origin.job_name == "ingest_store_upload"
+        assert args.job_origin.job_name == "ingest_store_uploads"
         # The size Terraform sets (run_cpu/run_memory), for the task and its container.
         assert (call["overrides"]["cpu"], call["overrides"]["memory"]) == (RUN_CPU, RUN_MEMORY)
         assert (container["cpu"], container["memory"]) == (int(RUN_CPU), int(RUN_MEMORY))

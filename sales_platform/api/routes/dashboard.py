@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from sales_platform.api.context import ApiContext
 from sales_platform.api.encoding import to_json
 from sales_platform.api.schemas import AnalyticsResponse, Message, TrendsResponse
-from sales_platform.domain.dashboard_analytics import parse_day
+from sales_platform.domain.dashboard_analytics import no_data_view, parse_day
 from sales_platform.domain.dashboard_trends import MAX_DAYS
 
 router = APIRouter(tags=["dashboard"])
@@ -29,16 +29,19 @@ def _json(body: bytes) -> Response:
 @router.get(
     "/analytics",
     response_model=AnalyticsResponse,
-    responses={
-        404: {"model": Message, "description": "No data for that day (the answer lists the days with data)."},
-        422: {"model": Message, "description": "The date is not a real YYYY-MM-DD date."},
-    },
+    responses={422: {"model": Message, "description": "The date is not a real YYYY-MM-DD date."}},
     summary="One day: KPIs, stores, top products, anomalies, trends, recommendations",
 )
 async def analytics(
     request: Request,
-    date: Annotated[str | None, Query(description="YYYY-MM-DD; the latest day with data when left out.")] = None,
+    date: Annotated[
+        str | None,
+        Query(description="YYYY-MM-DD; the latest day with data when left out or when that day has none."),
+    ] = None,
 ) -> Response:
+    """As the old API: always 200. Without any data, `message` with zeroed KPIs and empty lists;
+    for a day without data, the latest day with data (`date` says which, `requested_date` what
+    was asked)."""
     context: ApiContext = request.app.state.context  # not a dependency: it is this endpoint's main cost
     if date is not None:
         try:
@@ -47,12 +50,10 @@ async def analytics(
             raise HTTPException(422, f"query parameter date: {error}") from None
     available = await context.available_dates()
     if not available:
-        raise HTTPException(404, {"message": "no data yet: no store file has been processed", "available_dates": []})
-    day = date or available[0]
-    if day not in available:
-        raise HTTPException(404, {"message": f"no data for {day}", "available_dates": available})
+        return _json(to_json(no_data_view(date, context.settings.expected_stores)))
+    day = date if date in available else available[0]
     body = await context.views.get(
-        ("analytics", day), lambda: to_json(context.dashboard.analytics(day, available))
+        ("analytics", day, date), lambda: to_json(context.dashboard.analytics(day, available, date))
     )
     return _json(body)
 

@@ -1,4 +1,4 @@
-"""What happens to an upload's bytes: found, refused or accepted, and never lost.
+"""What happens to an upload's bytes: found, refused or kept, and never lost.
 
 Every step writes its result before it removes its input, so a run stopped at any point leaves
 the upload in the inbox (or already archived) and a rerun finishes the job with the same result.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -24,14 +23,6 @@ UPLOAD_EXTENSIONS = ("json", "jsonl", "ndjson", "csv")
 # Recorded in every Parquet file so a processed file says where it came from.
 SOURCE_FILE_KEY = b"sales_platform.source_file"
 SOURCE_VERSION_KEY = b"sales_platform.source_version"
-
-
-@dataclass(frozen=True)
-class Accepted:
-    processed_key: str
-    rows: int
-    bytes: int
-    archived_key: str
 
 
 def find_upload(
@@ -84,14 +75,11 @@ def refuse(
     return rejected_key, report_key
 
 
-def accept(
-    bucket: ObjectStore,
-    layout: StorageLayout,
-    info: ObjectInfo,
-    upload: UploadName,
-    line_items: pa.Table,
-) -> Accepted:
-    """Write the validated line items as Parquet, then archive the original out of the inbox."""
+def write_processed(
+    bucket: ObjectStore, layout: StorageLayout, info: ObjectInfo, upload: UploadName, line_items: pa.Table
+) -> tuple[str, int]:
+    """The validated line items as the store-day's Parquet file, saying which upload and version
+    they came from; returns its key and size."""
     processed_key = layout.processed_key(upload.business_date, upload.store_id)
     metadata = dict(line_items.schema.metadata or {})
     metadata[SOURCE_FILE_KEY] = info.name.encode()
@@ -100,11 +88,16 @@ def accept(
         path = Path(folder) / "data.parquet"
         pq.write_table(line_items.replace_schema_metadata(metadata), path, compression="zstd")
         written = bucket.write_file(processed_key, path, content_type="application/vnd.apache.parquet")
+    return processed_key, written.size
+
+
+def archive(bucket: ObjectStore, layout: StorageLayout, info: ObjectInfo, processed_key: str) -> str:
+    """Move an accepted original from the inbox to archive/ (a no-op for one read from there)."""
     archived_key = layout.archive_key(info.name)
     if info.key != archived_key:
         bucket.move(info.key, archived_key)
     _mark_earlier_refusal_superseded(bucket, layout, info.name, processed_key)
-    return Accepted(processed_key, line_items.num_rows, written.size, archived_key)
+    return archived_key
 
 
 def _mark_earlier_refusal_superseded(bucket: ObjectStore, layout: StorageLayout, file_name: str, processed_key: str) -> None:

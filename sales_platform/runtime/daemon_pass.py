@@ -1,0 +1,259 @@
+"""`sales-platform process`: the Dagster daemon, run until the work is done.
+
+The same daemon `sales-platform dev` and the ECS service run ticks the same sensors and
+schedules; its run queue launches every run with its code location's origin, run monitoring
+fails a run whose process died and run retries try it again. This module only starts it,
+watches the instance until nothing is left to do, stops it, and says what happened, from the
+runs and events the instance recorded. It decides nothing about the work itself.
+
+"Nothing left to do" means: no run queued or in progress, no retry about to be launched, every
+sensor has looked again since the last run changed, and no file in the inbox is still being
+written (those are waited for a little, then reported).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.scheduler.instigation import InstigatorTick, InstigatorType, TickStatus
+from dagster._core.storage.dagster_run import RunRecord
+from dagster._core.storage.tags import WILL_RETRY_TAG
+
+from sales_platform.defs.ingest_assets import STORE_SALES
+from sales_platform.defs.run_errors import error_line
+from sales_platform.defs.upload_sensor import IN_FLIGHT, UPLOAD_SENSOR, settling_files
+from sales_platform.runtime.dagster_notices import silence_dagster_notices
+from sales_platform.runtime.home_lock import Holder, HomeLock
+from sales_platform.runtime.local_instance import CODE_LOCATION, prepare_dagster_home, workspace_file
+from sales_platform.runtime.process_group import GuardedGroup
+from sales_platform.runtime.run_readout import FailedRun, FileOutcome, read_run
+from sales_platform.settings import Settings
+
+_POLL_SECONDS = 0.5
+# Long enough for the code location to load on a slow machine; then something is wrong.
+_FIRST_TICK_TIMEOUT = 120.0
+_KEPT_LOGS = 10
+
+
+class PassFailed(Exception):
+    """The pass could not run: the daemon did not start or stopped; the message says where to look."""
+
+
+@dataclass
+class PassSummary:
+    seconds: float = 0.0
+    runs: int = 0
+    files: list[FileOutcome] = field(default_factory=list)
+    analysed: list[str] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)
+    failed: list[FailedRun] = field(default_factory=list)
+    sensor_errors: list[str] = field(default_factory=list)
+    still_written: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    log_path: Path | None = None
+
+    def count(self, status: str) -> int:
+        return sum(outcome.status == status for outcome in self.files)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.sensor_errors or self.interrupted)
+
+
+class DaemonPass:
+    def __init__(self, settings: Settings, command: str, say: Callable[[str], None], verbose: bool = False) -> None:
+        self.settings = settings
+        self.command = command
+        self.say = say
+        self.verbose = verbose
+        self.summary = PassSummary()
+        self._reported: set[str] = set()
+        self._progress = 0
+        self._progress_cursor: str | None = None
+
+    # -------------------------------------------------------------------- the pass
+    def run(self, on_busy: Callable[[Holder | None], bool]) -> PassSummary:
+        """One pass. `on_busy(holder)` says whether to wait when another command holds the home
+        (True) or to give up (False: HomeBusy is raised)."""
+        silence_dagster_notices()
+        logging.getLogger("dagster").setLevel(logging.WARNING)
+        started = time.time()
+        home = prepare_dagster_home(self.settings)
+        lock = HomeLock(self.settings.home_path, self.command)
+        lock.acquire(wait_for=on_busy, on_wait=lambda holder: self.say(f"waiting for {holder.describe() if holder else 'another command'} to finish"))
+        try:
+            with dg.DagsterInstance.get() as instance:
+                self.instance = instance
+                self.started = started
+                log = self._open_log(self.settings.home_path / "logs")
+                self.summary.log_path = Path(log.name)
+                daemon = GuardedGroup(
+                    [sys.executable, "-m", "dagster._daemon", "run", "-w", str(workspace_file(self.settings))],
+                    env={**os.environ, "DAGSTER_HOME": str(home), "SALES_PLATFORM_HOME": str(self.settings.home_path)},
+                    output=log,
+                    keep_fds=[lock.fileno()],
+                )
+                try:
+                    # Read while the daemon starts, which takes longer.
+                    self.sensor_names = self._sensors_to_wait_for()
+                    self._watch(daemon)
+                except KeyboardInterrupt:
+                    self.summary.interrupted = True
+                finally:
+                    daemon.stop()
+                    log.close()
+                self._collect()
+        finally:
+            lock.release()
+        self.summary.seconds = time.time() - started
+        return self.summary
+
+    def _open_log(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in sorted(folder.glob("daemon-*.log"))[:-_KEPT_LOGS]:
+            old.unlink(missing_ok=True)
+        return open(folder / f"daemon-{dt.datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log", "ab")
+
+    def _sensors_to_wait_for(self) -> set[str]:
+        from sales_platform.defs import build_definitions
+
+        definitions = build_definitions(self.settings)
+        # A definition error stops the pass here, with Dagster's own message, instead of a
+        # daemon that waits for a code location that never loads.
+        dg.Definitions.validate_loadable(definitions)
+        return {sensor.name for sensor in definitions.sensors or [] if sensor.default_status == dg.DefaultSensorStatus.RUNNING}
+
+    def _watch(self, daemon: GuardedGroup) -> None:
+        settling_since: float | None = None
+        shown_progress = 0
+        last_progress = time.monotonic()
+        while True:
+            code = daemon.poll()
+            if code is not None:
+                raise PassFailed(f"the Dagster daemon stopped unexpectedly (exit {code}); see {self.summary.log_path}")
+            self._report_finished_runs()
+            if not self.verbose and time.monotonic() - last_progress > 5:
+                processed = self._files_processed_so_far()
+                if processed > shown_progress:
+                    self.say(f"  ... {processed} files processed so far")
+                    shown_progress = processed
+                last_progress = time.monotonic()
+            ticks = self._latest_ticks()
+            if not ticks and time.time() - self.started > _FIRST_TICK_TIMEOUT:
+                raise PassFailed(
+                    f"no sensor ran within {_FIRST_TICK_TIMEOUT:.0f} s: the code location did not load; see {self.summary.log_path}"
+                )
+            if self._idle(ticks):
+                settling = settling_files(ticks[UPLOAD_SENSOR].cursor) if UPLOAD_SENSOR in ticks else []
+                if not settling:
+                    return
+                settling_since = settling_since or time.monotonic()
+                if time.monotonic() - settling_since > self.settings.upload_settle_seconds + 2 * max(5, self.settings.upload_sensor_interval_seconds):
+                    self.summary.still_written = settling
+                    return
+            time.sleep(_POLL_SECONDS)
+
+    # -------------------------------------------------------------------- reading the instance
+    def _latest_ticks(self) -> dict[str, InstigatorTick]:
+        ticks = {}
+        for state in self.instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+            origin = state.origin.repository_origin.code_location_origin
+            if state.name not in self.sensor_names or origin.location_name != CODE_LOCATION:
+                continue
+            latest = self.instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+            if latest:
+                ticks[state.name] = latest[0]
+        return ticks
+
+    def _idle(self, ticks: dict[str, InstigatorTick]) -> bool:
+        if self.instance.get_runs_count(dg.RunsFilter(statuses=IN_FLIGHT)):
+            return False
+        if self._retry_pending():
+            return False
+        last_change = self.started
+        latest = self.instance.get_run_records(limit=1, order_by="update_timestamp", ascending=False)
+        if latest:
+            last_change = max(last_change, latest[0].update_timestamp.timestamp())
+        for name in self.sensor_names:
+            tick = ticks.get(name)
+            if tick is None or tick.status == TickStatus.STARTED or tick.timestamp <= last_change:
+                return False
+        return True
+
+    def _retry_pending(self) -> bool:
+        failed = self.instance.get_runs(
+            dg.RunsFilter(
+                statuses=[dg.DagsterRunStatus.FAILURE],
+                tags={WILL_RETRY_TAG: "true"},
+                updated_after=dt.datetime.fromtimestamp(self.started, dt.timezone.utc),
+            )
+        )
+        return any(
+            not self.instance.get_runs(dg.RunsFilter(tags={"dagster/parent_run_id": run.run_id}), limit=1) for run in failed
+        )
+
+    def _runs_of_this_pass(self) -> list[RunRecord]:
+        return list(
+            self.instance.get_run_records(
+                dg.RunsFilter(created_after=dt.datetime.fromtimestamp(self.started, dt.timezone.utc)), ascending=True
+            )
+        )
+
+    def _files_processed_so_far(self) -> int:
+        while True:
+            page = self.instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=STORE_SALES, after_timestamp=self.started),
+                limit=1000,
+                cursor=self._progress_cursor,
+                ascending=True,
+            )
+            self._progress += len(page.records)
+            self._progress_cursor = page.cursor
+            if not page.has_more:
+                return self._progress
+
+    def _report_finished_runs(self) -> None:
+        for record in self._runs_of_this_pass():
+            run = record.dagster_run
+            if run.run_id in self._reported or not run.is_finished:
+                continue
+            self._reported.add(run.run_id)
+            self._read_run(run)
+
+    def _read_run(self, run: dg.DagsterRun) -> None:
+        readout = read_run(self.instance, run)
+        for outcome in readout.files:
+            self._file(outcome)
+        self.summary.analysed += readout.analysed
+        self.summary.reports += readout.reports
+        if self.verbose:
+            for day in readout.analysed:
+                self.say(f"  analysed  {day}")
+        if readout.failure is not None:
+            self.summary.failed.append(readout.failure)
+            failure = readout.failure
+            self.say(f"  FAILED    {failure.what} ({failure.job_name}, run {failure.run_id}): {failure.error}")
+
+    def _file(self, outcome: FileOutcome) -> None:
+        self.summary.files.append(outcome)
+        name = outcome.upload.rsplit("/", 1)[-1]
+        if outcome.status == "refused":
+            self.say(f"  refused   {name}: {outcome.detail}")
+        elif self.verbose:
+            self.say(f"  processed {name}: {outcome.rows:,} lines")
+
+    def _collect(self) -> None:
+        self._report_finished_runs()
+        self.summary.runs = len(self._runs_of_this_pass())
+        ticks = self._latest_ticks()
+        for name, tick in sorted(ticks.items()):
+            if tick.status == TickStatus.FAILURE and tick.timestamp > self.started:
+                self.summary.sensor_errors.append(f"{name}: {error_line(tick.error)}")
