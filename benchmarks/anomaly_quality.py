@@ -22,8 +22,9 @@ No store gets two planted days on the same weekday: each is an isolated incident
 
 Every store-day's line items are written as the ingest writes them into a local platform
 (Parquet in a folder bucket; the ingest's own store metrics as store-day summaries in a SQLite
-table); then every day is analysed in date order by the real Dagster assets (`product_metrics`,
-which also counts each store's baskets, and `anomalies`) with `dagster.materialize`, and the
+table); then every day is analysed in date order by the real Dagster assets (`company_metrics`,
+`product_metrics`, which also counts each store's baskets, and `anomalies`, with their checks)
+with `dagster.materialize`, and the
 days from the fourth week on (when every store has 3 earlier same weekdays, the minimum history)
 are scored. The same store-days also go through a faithful copy of the rules the platform used
 before (each store against the plain mean of its previous 7 reported days, the previous day and
@@ -234,7 +235,7 @@ def analyse(settings, days: Sequence[dt.date]) -> dict[dt.date, list[dict]]:
     from sales_platform.resources.factory import build_bucket, build_table
 
     assets = {a.key.to_user_string(): a for a in build_analysis_assets(settings)}
-    chosen = [assets[name] for name in ("product_metrics", "anomalies")]
+    chosen = [assets[name] for name in ("company_metrics", "product_metrics", "anomalies")]
     resources = {"table": build_table(settings), "bucket": build_bucket(settings)}
     found = {}
     with dg.instance_for_test() as instance:

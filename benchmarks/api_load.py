@@ -143,6 +143,8 @@ def serve_ceiling(port: int) -> None:
     import uvicorn
     from fastapi import FastAPI
 
+    from sales_platform.api.server import server_options
+
     app = FastAPI()
 
     @app.get("/ping")
@@ -150,7 +152,7 @@ def serve_ceiling(port: int) -> None:
         return {"ok": True}
 
     # The same uvicorn options as `sales-platform api`.
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="info", server_header=False)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="info", **server_options())
 
 
 def start(command: list[str], env: dict[str, str], url: str, log: Path) -> subprocess.Popen:

@@ -34,7 +34,7 @@ FILE_NAME = f"store_0001_{DAY}.json"
 def platform(source: Path, work: Path) -> dict:
     import datetime as dt
 
-    from sales_platform.defs.upload_intake import accept
+    from sales_platform.services.upload_intake import accept
     from sales_platform.domain.storage_layout import StorageLayout
     from sales_platform.domain.store_metrics import compute_store_metrics
     from sales_platform.domain.upload_contract import parse_upload_name

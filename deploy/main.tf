@@ -83,6 +83,8 @@ locals {
     DAGSTER_UI_URL            = local.ui_url
     FRONTEND_ORIGIN           = join(",", local.frontend_origins)
     PUBLIC_API_URL            = local.api_url
+    # The run queue's limit (docker/dagster.yaml) and how many runs a backlog of uploads is split into.
+    MAX_CONCURRENT_RUNS = tostring(var.max_concurrent_runs)
   }
 
   # What only the API reads: where its paths start, the dashboard's build it serves at /, and the
@@ -101,7 +103,6 @@ locals {
     DAGSTER_PG_DB                  = local.db_name
     DAGSTER_PG_USERNAME_SECRET_ARN = "${local.db_master_secret_arn}:username::"
     DAGSTER_PG_PASSWORD_SECRET_ARN = "${local.db_master_secret_arn}:password::"
-    DAGSTER_MAX_CONCURRENT_RUNS    = tostring(var.max_concurrent_runs)
     DAGSTER_RUN_TASK_FAMILY_PREFIX = local.run_family_prefix
     DAGSTER_RUN_TASK_ROLE_ARN      = aws_iam_role.service["run"].arn
     DAGSTER_RUN_EXECUTION_ROLE_ARN = aws_iam_role.service["dagster-execution"].arn

@@ -198,10 +198,20 @@ def demo(args: argparse.Namespace) -> int:
 
 
 def dev(args: argparse.Namespace) -> int:
+    from sales_platform.api.security import is_loopback
     from sales_platform.runtime.home_lock import HomeBusy, HomeLock
     from sales_platform.runtime.local_instance import prepare_dagster_home, workspace_file
     from sales_platform.runtime.process_group import GuardedGroup
 
+    if not (is_loopback(args.host) or args.insecure):
+        print(
+            f"sales-platform dev: refusing to serve the Dagster UI on {args.host}: it has no login, and anyone who can "
+            "reach it can launch, re-execute and delete runs (its GraphQL endpoint too). Keep the default 127.0.0.1 "
+            "(from another machine, use an SSH tunnel: ssh -L 3000:127.0.0.1:3000 <host>), or pass --insecure to "
+            "serve it, and the REST API, to everyone who can reach that address.",
+            file=sys.stderr,
+        )
+        return 2
     settings = _settings()  # a bad setting stops here, not inside the webserver
     lock = HomeLock(settings.home_path, "dev")
     try:
@@ -227,6 +237,7 @@ def dev(args: argparse.Namespace) -> int:
     if not args.no_api:
         commands["API"] = [
             sys.executable, "-m", "sales_platform.cli", "api", "--host", args.host, "--port", str(args.api_port),
+            *(["--insecure"] if args.insecure else []),
         ]
     # Each under a guard of its own, which stops everything it started when asked, when this
     # command disappears, or when its program exits.
@@ -272,6 +283,7 @@ def api(args: argparse.Namespace) -> int:
 
     from sales_platform.api.app import install_log_redaction
     from sales_platform.api.security import refuse_open_bind
+    from sales_platform.api.server import server_options
     from sales_platform.api.url_signing import local_url_signer
 
     settings = _settings()
@@ -298,8 +310,7 @@ def api(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
-        server_header=False,
-        timeout_graceful_shutdown=10,
+        **server_options(),
     )
     return 0
 
@@ -396,6 +407,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000, help="Dagster UI port (default 3000)")
     serve.add_argument("--api-port", type=int, default=8000, help="REST API port (default 8000)")
     serve.add_argument("--no-api", action="store_true", help="only Dagster, without the REST API")
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback address: the Dagster UI has no login (and the API none without API_KEYS)",
+    )
     serve.set_defaults(handler=dev)
 
     health = commands.add_parser(

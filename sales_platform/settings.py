@@ -261,6 +261,10 @@ class Settings(BaseSettings):
     # How long /analytics and /trends answers are reused when the table cannot tell cheaply
     # whether it changed (DynamoDB; SQLite can, and is read again after every write). 0: never.
     api_cache_seconds: float = Field(2.0, ge=0, le=300, alias="API_CACHE_SECONDS")
+    # A client that takes longer to send a request's line and headers, or that goes silent this
+    # long in the middle of a request body, has its connection closed.
+    api_header_timeout_seconds: float = Field(10.0, gt=0, le=300, alias="API_HEADER_TIMEOUT_SECONDS")
+    api_body_idle_timeout_seconds: float = Field(60.0, gt=0, le=3600, alias="API_BODY_IDLE_TIMEOUT_SECONDS")
 
     @field_validator("api_keys")
     @classmethod

@@ -30,20 +30,18 @@ def test_files_are_listed_with_status_partitions_and_errors_newest_first(api: Ap
     # A file that was itself named like a report, and its own report.
     _write(api, "rejected/weird.error.json", b"?", age_seconds=100)
     _write(api, "rejected/weird.error.json.error.json", _report("file name 'weird.error.json' does not match"), age_seconds=100)
-    _write(api, "rejected/store_0004_2025-11-27.json", b"[]", age_seconds=50)  # its report not written yet
     _write(api, "uploads/store_0005_2025-11-27.json", b"[]")
     _write(api, "archive/store_0001_2025-11-27.json", b"[]")
 
     body = api.client.get("/files").json()
-    assert body["count"] == 5
+    assert body["count"] == 4
     assert [(f["name"], f["status"]) for f in body["files"]] == [
-        ("store_0004_2025-11-27.json", "rejected"),
         ("weird.error.json", "rejected"),
         ("store_0003_2025-11-27.json", "rejected"),
         ("store_0001_2025-11-27.parquet", "processed"),
         ("store_0002_2025-11-26.parquet", "processed"),
     ]
-    newest, weird, refused, processed, _ = body["files"]
+    weird, refused, processed, _ = body["files"]
     assert processed["key"] == PROCESSED and processed["size"] == 4 and processed["error"] is None
     assert processed["partitions"] == {"year": "2025", "month": "11", "day": "27", "store_id": "0001", "date": "2025-11-27"}
     assert processed["last_modified"].endswith("Z")
@@ -52,12 +50,27 @@ def test_files_are_listed_with_status_partitions_and_errors_newest_first(api: Ap
         3, "rejected", "rejected/store_0003_2025-11-27.json.error.json",
     )
     assert weird["error"].startswith("file name 'weird.error.json'")
-    assert newest["error"] is None
 
     assert {f["status"] for f in api.client.get("/files", params={"status": "processed"}).json()["files"]} == {"processed"}
-    assert api.client.get("/files", params={"status": "rejected"}).json()["count"] == 3
+    assert api.client.get("/files", params={"status": "rejected"}).json()["count"] == 2
     pending = api.client.get("/files", params={"status": "pending"}).json()["files"]
     assert [(f["key"], f["status"]) for f in pending] == [("uploads/store_0005_2025-11-27.json", "pending")]
+
+
+def test_a_refusal_is_listed_only_once_its_file_and_its_report_are_both_there(api: Api) -> None:
+    """The pipeline writes the report, then copies the refused file: a listing in between must
+    show neither a refusal without a reason nor the report as a refused file of its own."""
+    report = "rejected/store_0004_2025-11-27.json.error.json"
+    _write(api, report, _report("row 1 quantity: must be at least 1"))
+    assert api.client.get("/files", params={"status": "rejected"}).json()["files"] == []
+    _write(api, "rejected/store_0004_2025-11-27.json", b"[]")
+    [entry] = api.client.get("/files", params={"status": "rejected"}).json()["files"]
+    assert (entry["name"], entry["error"], entry["error_report_key"]) == (
+        "store_0004_2025-11-27.json", "row 1 quantity: must be at least 1", report,
+    )
+    # A file put into rejected/ by hand, with no report: not a refusal anyone can explain.
+    _write(api, "rejected/notes.txt", b"hello")
+    assert [f["name"] for f in api.client.get("/files").json()["files"]] == ["store_0004_2025-11-27.json"]
 
 
 def test_reports_are_read_once_and_again_when_they_change(api: Api) -> None:
@@ -82,3 +95,84 @@ def test_an_unreadable_report_does_not_break_the_listing(api: Api) -> None:
     _write(api, "rejected/store_0001_2025-11-27.json.error.json", b"not json")
     entry = api.client.get("/files").json()["files"][0]
     assert entry["error"] == "refused (the error report cannot be read)"
+
+
+def test_a_listing_taken_at_any_moment_of_a_refusal_never_shows_it_without_its_reason(tmp_path) -> None:
+    import datetime as dt
+
+    from sales_platform.api.file_listing import FileLister
+    from sales_platform.services.upload_intake import refuse
+    from sales_platform.domain.storage_layout import StorageLayout
+    from sales_platform.domain.upload_contract import Problem, Refusal
+    from sales_platform.resources.local_object_store import LocalObjectStore
+
+    snapshots: list[list[dict]] = []
+
+    class Watched(LocalObjectStore):
+        """Lists rejected/ as the dashboard would, before and after every step of the refusal."""
+
+        def _watch(self, step, *args):
+            snapshots.append(lister.list_files("rejected"))
+            step(*args)
+            snapshots.append(lister.list_files("rejected"))
+
+        def write_bytes(self, key, data, content_type=None):
+            self._watch(super().write_bytes, key, data, content_type)
+
+        def copy(self, source, destination):
+            self._watch(super().copy, source, destination)
+
+        def delete(self, key):
+            self._watch(super().delete, key)
+
+    bucket = Watched(tmp_path / "bucket")
+    lister = FileLister(bucket, StorageLayout())
+    LocalObjectStore(tmp_path / "bucket").write_bytes("uploads/store_0001_2025-11-27.json", b"{")
+    info = bucket.head("uploads/store_0001_2025-11-27.json")
+    refuse(bucket, StorageLayout(), info, Refusal([Problem("the file is not valid JSON")], 1), None, dt.datetime.now(dt.timezone.utc))
+    lister.close()
+
+    assert len(snapshots) == 6
+    assert all(entry["error"] for snapshot in snapshots for entry in snapshot)
+    assert [entry["name"] for entry in snapshots[-1]] == ["store_0001_2025-11-27.json"]
+
+
+CONTROL_NAME = "store_0001_2025-11-27\t\x07.json"
+
+
+def test_a_refused_file_whose_name_holds_control_characters_can_still_be_downloaded(api: Api) -> None:
+    _write(api, f"rejected/{CONTROL_NAME}", b"{broken")
+    _write(api, f"rejected/{CONTROL_NAME}.error.json", _report("file name does not match"))
+    [entry] = api.client.get("/files", params={"status": "rejected"}).json()["files"]
+    assert entry["key"] == f"rejected/{CONTROL_NAME}"
+
+    for key, content in ((entry["key"], b"{broken"), (entry["error_report_key"], None)):
+        answer = api.client.post("/generate-download-url", json={"key": key})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["filename"].startswith("store_0001_2025-11-27__.json"), "saved under a name a browser takes"
+        fetched = api.anonymous().get(answer.json()["downloadUrl"])
+        assert fetched.status_code == 200
+        assert content is None or fetched.content == content
+        assert "\t" not in fetched.headers["content-disposition"] and "\x07" not in fetched.headers["content-disposition"]
+
+
+def test_a_link_in_the_bucket_is_never_served(api: Api, tmp_path) -> None:
+    from urllib.parse import urlsplit
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash")
+    rejected = api.settings.bucket_path / "rejected"
+    _write(api, "rejected/store_0001_2025-11-27.json.error.json", _report("refused"))
+    (rejected / "store_0001_2025-11-27.json").symlink_to(secret)
+    (rejected / "store_0002_2025-11-27.json").write_bytes(b"{")
+    (rejected / "store_0002_2025-11-27.json.error.json").symlink_to(secret)
+
+    answer = api.client.post("/generate-download-url", json={"key": "rejected/store_0001_2025-11-27.json"})
+    assert answer.status_code == 404 and "symbolic link" in answer.json()["message"]
+    # Even with a valid signature for the key, the signed route will not read through it.
+    signed = api.context.signer.url("http://testserver", "GET", "rejected/store_0001_2025-11-27.json", 60, None)
+    fetched = api.anonymous().get(urlsplit(signed)._replace(scheme="", netloc="").geturl())
+    assert fetched.status_code == 404 and b"root:x" not in fetched.content
+    # A refusal whose report is a link has no readable reason: it is not listed.
+    listed = [entry["name"] for entry in api.client.get("/files", params={"status": "rejected"}).json()["files"]]
+    assert "store_0002_2025-11-27.json" not in listed

@@ -101,3 +101,15 @@ def test_listing_more_than_one_s3_page_with_reports_paired(make_api, monkeypatch
         assert api.context.files.reports_read == files
         api.client.get("/files", params={"status": "rejected"})
         assert api.context.files.reports_read == files, "unchanged reports are not read again"
+
+
+def test_a_refused_file_whose_name_holds_control_characters_downloads_from_s3(s3_api: Api) -> None:
+    name = "store_0001_2025-11-27\t\x07.json"
+    s3_api.bucket.write_bytes(f"rejected/{name}", b"{broken")
+    s3_api.bucket.write_bytes(f"rejected/{name}.error.json", json.dumps({"summary": "bad name"}).encode())
+    [entry] = s3_api.client.get("/files", params={"status": "rejected"}).json()["files"]
+    answer = s3_api.client.post("/generate-download-url", json={"key": entry["key"]})
+    assert answer.status_code == 200, answer.text
+    fetched = httpx.get(answer.json()["downloadUrl"])
+    assert fetched.status_code == 200 and fetched.content == b"{broken"
+    assert 'filename="store_0001_2025-11-27__.json"' in fetched.headers["content-disposition"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -18,34 +17,11 @@ import httpx2 as httpx
 import pytest
 
 from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
-from sales_platform_tests.command_line import clean_environment, cli_command, free_port, interruptible, run_cli
+from sales_platform_tests.api_server import ApiServer, running_api
+from sales_platform_tests.command_line import run_cli
 
 KEY = "flow-test-key-0123456789abcdef"
 STORES = ["0001", "0002"]
-START_DEADLINE = 60.0
-
-
-class ApiServer:
-    def __init__(self, process: subprocess.Popen, port: int, log: Path) -> None:
-        self.process, self.port, self.log = process, port, log
-        self.url = f"http://127.0.0.1:{port}"
-        self.client = httpx.Client(base_url=self.url, headers={"X-Api-Key": KEY}, timeout=30)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + START_DEADLINE
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"`sales-platform api` exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-        pytest.fail(f"the API did not answer within {START_DEADLINE:.0f} s:\n{self.output()}")
 
 
 @pytest.fixture
@@ -55,23 +31,8 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def api_server(tmp_path: Path, env: dict[str, str]) -> Iterator[ApiServer]:
-    port = free_port()
-    log = tmp_path / "api.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*cli_command(), "api", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=tmp_path, env=clean_environment(**env), stdin=subprocess.DEVNULL, stdout=output,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=interruptible,
-        )
-    server = ApiServer(process, port, log)
-    try:
-        server.wait_until_healthy()
+    with running_api(tmp_path, env, KEY) as server:
         yield server
-    finally:
-        server.client.close()
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
 
 
 def _net_sales(records: list[dict]) -> Decimal:

@@ -74,7 +74,7 @@ SUBCOMMAND_OPTIONS = {
     "generate-sample-data": ["--out", "--stores", "--days", "--end-date", "--seed", "--timezone", "--with-bad-files"],
     "process": ["--verbose"],
     "demo": ["--days", "--end-date", "--seed", "--no-bad-files"],
-    "dev": ["--host", "--port", "--api-port", "--no-api"],
+    "dev": ["--host", "--port", "--api-port", "--no-api", "--insecure"],
     "api": ["--host", "--port", "--workers", "--insecure"],
 }
 
@@ -97,6 +97,16 @@ def test_each_command_help_lists_its_options(tmp_path: Path, command: str) -> No
     assert result.stdout.startswith(f"usage: sales-platform {command}")
     for option in SUBCOMMAND_OPTIONS[command]:
         assert re.search(rf"^\s+(-\w, )?{option}\b", result.stdout, re.MULTILINE), f"{option} not described"
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "dev-box.example.com"])
+def test_dev_refuses_an_address_others_can_reach_unless_told_it_is_insecure(tmp_path: Path, host: str) -> None:
+    result = run_cli(tmp_path, "dev", "--host", host, "--port", "1", SALES_PLATFORM_HOME=str(tmp_path / "home"))
+
+    assert result.returncode == 2
+    assert f"refusing to serve the Dagster UI on {host}" in result.stderr
+    assert "no login" in result.stderr and "--insecure" in result.stderr
+    assert not (tmp_path / "home").exists(), "nothing was started or prepared"
 
 
 def test_no_command_is_a_usage_error(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import dagster as dg
+from dagster._core.event_api import PartitionKeyFilter
 import pytest
 from botocore.stub import ANY, Stubber
 
@@ -200,6 +201,74 @@ def test_late_files_reanalyse_only_within_the_window_but_a_never_analysed_day_al
     assert f"{recent} already analysed" in skipped
 
 
+def test_a_backlog_of_complete_days_is_analysed_in_one_run_each_day_its_own_partition(local_platform: Platform) -> None:
+    days = [days_ago(4), days_ago(3), days_ago(2), days_ago(0)]
+    for number, day in enumerate(days, start=2):
+        for store_id in STORES:
+            ingest(local_platform, store_id, day, transactions=number)
+
+    local_platform.process()
+
+    # Three consecutive days in one run, the day after the gap in its own.
+    runs = sorted(analysis_runs(local_platform), key=lambda run: run.tags.get("dagster/asset_partition_range_start", ""))
+    assert [(r.tags.get("dagster/partition"), r.tags.get("dagster/asset_partition_range_start"),
+             r.tags.get("dagster/asset_partition_range_end")) for r in runs] == [
+        (str(days[3]), None, None),
+        (None, str(days[0]), str(days[2])),
+    ]
+    assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
+    # Each day is its own materialization, with its own figures, and its own checks.
+    net = {}
+    for record in local_platform.instance.fetch_materializations(dg.AssetKey("company_metrics"), limit=10).records:
+        net[record.partition_key] = record.asset_materialization.metadata["net_sales"].value
+    assert net == {str(day): float(company(local_platform, day)["net_sales"]) for day in days}
+    assert len(set(net.values())) == len(days)
+    for day in days:
+        [evaluation] = local_platform.instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("company_metrics"), "company_net_matches_store_nets"), limit=1,
+            partition_filter=PartitionKeyFilter(key=str(day)),
+        )
+        assert evaluation.event.dagster_event.asset_check_evaluation_data.passed
+        assert day_items(local_platform, day, "INSIGHT#")
+    assert len(list(local_platform.settings.outbox_path.glob("*-report-*.eml"))) == len(days)
+
+
+def test_a_complete_day_waits_while_an_earlier_days_upload_is_still_coming_in(local_platform: Platform) -> None:
+    earlier, later = days_ago(3), days_ago(2)
+    for store_id in STORES:
+        ingest(local_platform, store_id, later)
+    # The earlier day's file is in the inbox, not ingested yet (a backlog, or a pass that was killed).
+    local_platform.upload(upload_name("0001", earlier), render(small_records("0001", earlier)))
+
+    held = analysis_tick(local_platform)
+    assert held.run_requests == []
+    assert f"{later} due, waiting for the uploads of {earlier} and later to be ingested" in held.skip_message
+
+    for store_id in STORES:
+        ingest(local_platform, store_id, earlier)
+    [request] = analysis_tick(local_platform, held.cursor).run_requests  # the same look-back: nothing forgotten
+    assert (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]) == (
+        str(earlier), str(later)
+    )
+
+
+def test_an_analysis_that_stopped_half_way_is_done_again_whatever_the_days_age(make_local_platform) -> None:
+    platform = make_local_platform(REANALYSIS_WINDOW_DAYS="0")
+    day = days_ago(5)
+    for store_id in STORES:
+        ingest(platform, store_id, day)
+    # The run got as far as the company summary, then stopped (a crash, a kill).
+    platform.defs.resolve_job_def(ANALYSIS_JOB).execute_in_process(
+        instance=platform.instance, partition_key=day.isoformat(), asset_selection=[dg.AssetKey("company_metrics")]
+    )
+    assert company(platform, day) is not None
+
+    [request] = analysis_tick(platform).run_requests
+    assert request.partition_key == str(day)
+    analyse(platform, day, "complete")
+    assert "already analysed with exactly these uploads" in analysis_tick(platform).skip_message
+
+
 def test_a_day_outside_the_partitions_is_never_requested(make_local_platform, make_settings) -> None:
     platform = make_local_platform()
     day = days_ago(3)
@@ -327,7 +396,7 @@ def test_the_analysis_lineage_runs_from_store_files_to_insights(local_platform: 
 
     assert parents == {
         "company_metrics": {"store_metrics"},
-        "product_metrics": {"store_metrics"},
+        "product_metrics": {"store_metrics", "company_metrics"},
         "anomalies": {"company_metrics", "product_metrics"},  # each store's baskets come with the products
         "trends": {"company_metrics", "product_metrics"},
         "recommendations": {"anomalies", "trends", "company_metrics", "product_metrics"},

@@ -193,8 +193,7 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Answers]:
                 continue
             key = layout.upload_key(path.name)
             bucket.write_bytes(key, path.read_bytes())
-            config = {"ops": {"store_sales": {"config": {"upload_key": key}}}}
-            _run(assets, INGEST, f"{day}|{store_id}", resources, config)
+            _run(assets, INGEST, f"{day}|{store_id}", resources)  # the newest upload of the store-day
             if path != refused.path:
                 accepted[(store_id, day)] = json.loads(path.read_bytes(), parse_float=Decimal)
         for offset in range(DAYS):

@@ -41,12 +41,7 @@ from sales_platform_tests.conftest import (
 
 STORE_SALES = dg.AssetKey("store_sales")
 STORE_METRICS = dg.AssetKey("store_metrics")
-CHECKS = {
-    (STORE_SALES, UPLOAD_ACCEPTED),
-    (STORE_SALES, "store_sales_has_rows"),
-    (STORE_SALES, "store_sales_has_no_duplicate_lines"),
-    (STORE_METRICS, "store_metrics_net_within_gross"),
-}
+CHECKS = {(STORE_SALES, UPLOAD_ACCEPTED), (STORE_METRICS, "store_metrics_net_within_gross")}
 
 
 # --------------------------------------------------------------------------- helpers

@@ -18,7 +18,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 
 from sales_platform.resources.local_object_store import LocalObjectStore
-from sales_platform.resources.object_store import ObjectNotFound, ObjectStore
+from sales_platform.resources.object_store import ObjectIsLink, ObjectNotFound, ObjectStore
 from sales_platform.resources.s3_object_store import S3ObjectStore, make_s3_client
 from sales_platform_tests.fake_aws import REGION, fake_aws
 
@@ -281,6 +281,119 @@ def test_local_readers_see_the_old_or_the_new_object_never_a_mix(tmp_path: Path)
         writer.join()
 
     assert all(content in versions for content in seen)
+
+
+# --------------------------------------------------------------------------- links (local)
+
+
+@pytest.fixture
+def linked(tmp_path: Path) -> LocalObjectStore:
+    """A bucket holding, beside a real upload, a link to a secret outside it, a link to a
+    folder outside it, and a bucket folder that is itself a link."""
+    outside = tmp_path / "outside"
+    (outside / "folder").mkdir(parents=True)
+    (outside / "secret.txt").write_text("root:x:0:0")
+    (outside / "folder" / "store_0002_2025-11-27.json").write_text("[]")
+    store = LocalObjectStore(tmp_path / "bucket")
+    store.write_bytes("uploads/store_0001_2025-11-27.json", b"[]")
+    (store.root / "uploads" / "store_0003_2025-11-27.json").symlink_to(outside / "secret.txt")
+    (store.root / "uploads" / "folder").symlink_to(outside / "folder")
+    (store.root / "reports").symlink_to(outside / "folder")
+    return store
+
+
+def test_links_are_listed_as_links_and_never_entered(linked: LocalObjectStore) -> None:
+    listed = {info.key: info.is_link for info in linked.list("")}
+    assert listed == {
+        "reports": True,
+        "uploads/folder": True,
+        "uploads/store_0001_2025-11-27.json": False,
+        "uploads/store_0003_2025-11-27.json": True,
+    }
+    assert _keys(linked, "uploads/folder/") == [] and _keys(linked, "reports/") == []
+    link = linked.head("uploads/store_0003_2025-11-27.json")
+    assert link is not None and link.is_link and link.size != len("root:x:0:0"), "the link's own size, not its target's"
+    assert linked.head("uploads/folder/store_0002_2025-11-27.json") is None
+
+
+@pytest.mark.parametrize(
+    "key", ["uploads/store_0003_2025-11-27.json", "uploads/folder/store_0002_2025-11-27.json", "reports/store_0002_2025-11-27.json"]
+)
+def test_nothing_is_read_copied_or_moved_through_a_link(linked: LocalObjectStore, key: str) -> None:
+    with pytest.raises(ObjectIsLink):
+        linked.read_bytes(key)
+    with pytest.raises(ObjectIsLink):
+        with linked.local_copy(key):
+            pass
+    with pytest.raises(ObjectIsLink):
+        linked.copy(key, "rejected/copied.json")
+    with pytest.raises(ObjectIsLink):
+        linked.move(key, "archive/moved.json")
+    assert _keys(linked, "rejected/") == [] and _keys(linked, "archive/") == []
+
+
+def test_nothing_is_written_or_deleted_through_a_linked_folder(linked: LocalObjectStore, tmp_path: Path) -> None:
+    with pytest.raises(ObjectIsLink):
+        linked.write_bytes("reports/2025-11-27/report.txt", b"x")
+    linked.delete("uploads/folder/store_0002_2025-11-27.json")
+    assert (tmp_path / "outside" / "folder" / "store_0002_2025-11-27.json").exists()
+    assert sorted(path.name for path in (tmp_path / "outside" / "folder").iterdir()) == ["store_0002_2025-11-27.json"]
+    # A link itself can be removed; what it points at stays.
+    linked.delete("uploads/store_0003_2025-11-27.json")
+    assert (tmp_path / "outside" / "secret.txt").read_text() == "root:x:0:0"
+    assert linked.head("uploads/store_0003_2025-11-27.json") is None
+
+
+def test_a_refused_link_to_a_secret_never_reaches_rejected(linked: LocalObjectStore) -> None:
+    from sales_platform.services.upload_intake import refuse
+    from sales_platform.domain.storage_layout import StorageLayout
+    from sales_platform.domain.upload_contract import Problem, Refusal
+
+    info = linked.head("uploads/store_0003_2025-11-27.json")
+    with pytest.raises(ObjectIsLink):
+        refuse(linked, StorageLayout(), info, Refusal([Problem("no")], 1), None, dt.datetime.now(dt.timezone.utc))
+    assert all(b"root:x" not in linked.read_bytes(info.key) for info in linked.list("rejected/"))
+
+
+# --------------------------------------------------------------------------- staged writes (local)
+
+
+def test_a_write_that_fails_halfway_leaves_nothing_behind(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "bucket")
+    with pytest.raises(RuntimeError):
+        with store.writer("uploads/store_0001_2025-11-27.json") as handle:
+            handle.write(b"[{half")
+            raise RuntimeError("the client went away")
+    assert _keys(store, "") == []
+    assert list((store.root / ".staging").iterdir()) == []
+
+
+def test_a_file_being_written_has_no_name_until_it_is_published(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "bucket")
+    with store.writer("uploads/store_0001_2025-11-27.json") as handle:
+        handle.write(b"[]")
+        handle.flush()
+        assert list((store.root / ".staging").iterdir()) == [], "a process killed now leaves nothing"
+        assert store.head("uploads/store_0001_2025-11-27.json") is None
+    assert store.read_bytes("uploads/store_0001_2025-11-27.json") == b"[]"
+
+
+def test_abandoned_staged_files_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    store = LocalObjectStore(tmp_path / "bucket")
+    staging = store.root / ".staging"
+    staging.mkdir(parents=True)
+    old = time.time() - 3600
+    for name in ("abandoned", "being-written", "just-created"):
+        (staging / name).write_bytes(b"partial")
+    for name in ("abandoned", "being-written"):
+        os.utime(staging / name, (old, old))
+    with open(staging / "being-written", "rb") as live:
+        fcntl.flock(live.fileno(), fcntl.LOCK_EX)  # as its writer holds it
+        assert store.remove_abandoned_writes() == 1
+    assert sorted(path.name for path in staging.iterdir()) == ["being-written", "just-created"]
 
 
 def test_s3_local_copy_is_removed_afterwards_even_when_the_reader_fails(s3: S3ObjectStore) -> None:

@@ -349,3 +349,71 @@ def test_the_rules_follow_the_stores_contract():
     assert record["additionalProperties"] is False
     assert tuple(record["properties"]["payment_method"]["enum"]) == PAYMENT_METHODS
     assert record["properties"]["quantity"]["minimum"] == 1 and record["properties"]["discount_amount"]["minimum"] == 0
+
+
+# --- the literal text, and what a lenient reader would let through ----------------------------
+
+
+def test_minus_zero_is_zero_however_it_is_written(tmp_path):
+    text = json.dumps([line(), second_line()])
+    text = text.replace('"discount_amount": 0.25', '"discount_amount": -0.0').replace('"discount_amount": 0,', '"discount_amount": -0,')
+    assert accepted(tmp_path, text).column("discount_amount").to_pylist() == [Decimal("0.00"), Decimal("0.00")]
+
+
+def test_lower_case_t_and_z_read_as_the_same_instant(tmp_path):
+    upper = accepted(tmp_path, [line(transaction_timestamp="2025-11-27T15:15:00.5Z")])
+    lower = accepted(tmp_path, [line(transaction_timestamp="2025-11-27t15:15:00.5z")])
+    assert lower.equals(upper)
+
+
+def test_a_number_a_double_would_round_is_found_deep_in_a_large_file(tmp_path):
+    records = [line(transaction_id=f"T{n:06d}") for n in range(70_000)]
+    text = json.dumps(records)
+    marker = '"transaction_id": "T069000", '
+    at = text.index(marker)
+    text = text[:at] + text[at:].replace('"unit_price": 1.5', '"unit_price": 1.5000000000000001', 1)
+    problem = the_problem(refused(tmp_path, text))
+    assert (problem.row, problem.field) == (69_001, "unit_price")
+    assert problem.message == "has more than 2 decimals: 1.5000000000000001"
+
+
+def test_a_trailing_comma_deep_in_a_large_file_is_located(tmp_path):
+    records = [line(transaction_id=f"T{n:06d}") for n in range(70_000)]
+    text = json.dumps(records, indent=1)
+    marker = '"transaction_id": "T069000"'
+    end = text.index("\n }", text.index(marker))
+    text = text[:end] + "," + text[end:]
+    problem = the_problem(refused(tmp_path, text))
+    expected_line = text[:end].count("\n") + 1
+    assert (problem.line, problem.column) == (expected_line, len(text[:end + 1].rsplit("\n", 1)[1]))
+    assert "a comma before the closing }" in problem.message
+
+
+def test_traces_are_found_across_the_chunks_the_scan_reads(tmp_path, monkeypatch):
+    from sales_platform.domain import json_text_traces
+
+    monkeypatch.setattr(json_text_traces, "_CHUNK", 7)
+    path = tmp_path / "f.json"
+    for text, traces in [
+        ('[{"a": 1,' + " " * 40 + "\n\n}]", (True, False)),
+        ('[{"a": 1.12345678}]', (False, True)),
+        ('[{"a": 1.123456, "b": [1, 2]}]', (False, False)),
+    ]:
+        path.write_text(text)
+        found = json_text_traces.find_traces(path)
+        assert (found.trailing_comma, found.long_fraction) == traces, text
+
+
+def test_a_text_that_only_looks_like_a_trace_is_accepted_and_kept_as_written(tmp_path):
+    table = accepted(tmp_path, [line(item_name="Nuts, }salted 1.12345678")])
+    assert table.column("item_name").to_pylist() == ["Nuts, }salted 1.12345678"]
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"), [("transaction_id", 200), ("item_sku", 200), ("item_name", 500), ("customer_id", 200)]
+)
+def test_text_fields_are_held_to_their_length_in_characters(tmp_path, field, limit):
+    # Four bytes a character in UTF-8: the limit counts characters, not bytes.
+    assert accepted(tmp_path, [line(**{field: "\U0001F95B" * limit})]).num_rows == 1
+    problem = the_problem(refused(tmp_path, [line(**{field: "x" * (limit + 1)})]))
+    assert problem.field == field and problem.message == f"has {limit + 1} characters; at most {limit} are accepted"

@@ -26,6 +26,7 @@ from sales_platform.api.routes import bucket_objects, dashboard, downloads, file
 from sales_platform.api.security import API_KEY_HEADER, AccessGuard, ApiKeys, document_api_key
 from sales_platform.api.url_signing import local_url_signer
 from sales_platform.api.view_cache import ViewCache
+from sales_platform.resources.local_object_store import LocalObjectStore
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectStore
 from sales_platform.settings import Settings, load_settings
@@ -87,6 +88,12 @@ def _api(settings: Settings, bucket: ObjectStore, table: MetricsTable) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if isinstance(bucket, LocalObjectStore):
+            # What an upload broke off by a killed server left, where the kernel could not
+            # take it away itself (see LocalObjectStore.writer).
+            removed = bucket.remove_abandoned_writes()
+            if removed:
+                logger.info("removed %d upload(s) a stopped server left half-written", removed)
         yield
         context.close()
 
@@ -141,7 +148,10 @@ def install_log_redaction() -> None:
 
 def app_from_environment() -> Starlette:
     """The app as `sales-platform api` serves it, in each uvicorn worker."""
+    from sales_platform.api.server import BoundedHttpProtocol
+
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_redaction()
+    BoundedHttpProtocol.configure(settings)
     return create_app(settings)

@@ -4,6 +4,8 @@ A refused file's error summary lives in its `.error.json` beside it, which a lis
 show. One listing of rejected/ pairs each file with its report; reports are then read in a
 bounded thread pool and remembered by (key, version), so a dashboard that polls the list reads
 each report once, and again only when it changes (a corrected re-upload marks it superseded).
+A refusal is listed once both its file and its report are there, never half-written with no
+reason.
 """
 
 from __future__ import annotations
@@ -86,10 +88,13 @@ class FileLister:
         summaries = self._report_summaries(wanted)
         entries = []
         for key, report in pairs:
-            entry = self._entry(listed[key], "rejected")
             summary = summaries.get(report) if report else None
-            if summary:
-                entry.update(summary)
+            if summary is None:
+                # Being refused right now (the report is written first, then the file copied),
+                # or a report whose file is not there yet, which pairs with nothing.
+                continue
+            entry = self._entry(listed[key], "rejected")
+            entry.update(summary)
             entries.append(entry)
         return entries
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dagster as dg
 
 from sales_platform.defs.analysis_assets import build_analysis_assets
-from sales_platform.defs.analysis_checks import build_analysis_checks
 from sales_platform.defs.analysis_triggers import build_analysis_job, build_analysis_schedule, build_analysis_sensor
 from sales_platform.defs.failure_alerts import build_failure_alert_sensor
 from sales_platform.defs.ingest_assets import build_ingest_definitions
@@ -20,7 +19,6 @@ def build_definitions(settings: Settings, resources: dict[str, object] | None = 
     analysis_job = build_analysis_job()
     return dg.Definitions(
         assets=[store_day, *build_analysis_assets(settings), *build_report_assets(settings)],
-        asset_checks=build_analysis_checks(settings),
         jobs=[ingest_job, analysis_job],
         # Runs are small and many; a process per step would cost more than the steps.
         executor=dg.in_process_executor,

@@ -7,16 +7,18 @@ ANALYSIS_PREFIX), so any day and any step can be re-run on its own.
 """
 
 import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
 
 import dagster as dg
 
+from sales_platform.defs.analysis_checks import company_check_specs, company_checks, product_check_specs, product_checks
 from sales_platform.defs.analysis_reads import (
     day_products_and_baskets,
     earlier_product_units,
     store_days,
     store_days_by_date,
-    stored_products,
     stored_baskets,
+    stored_products,
     units_by_sku,
     upload_tracking,
 )
@@ -25,6 +27,8 @@ from sales_platform.domain.analysis_items import (
     INSIGHT_PREFIX,
     PRODUCT_PREFIX,
     analysis_document_key,
+    COMPANY_SUMMARY_SK,
+    analysis_finished,
     analysis_fingerprint,
     anomalies_document,
     anomaly_report_from,
@@ -63,6 +67,26 @@ def business_date(context: dg.AssetExecutionContext | dg.AssetCheckExecutionCont
     return dt.date.fromisoformat(context.partition_key)
 
 
+def business_dates(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """The days a run covers, oldest first: one, or a range (a backlog, a backfill), which each
+    step goes through in date order so a day's history is in before the day after."""
+    return sorted(dt.date.fromisoformat(key) for key in context.partition_keys)
+
+
+def each_day(
+    context: dg.AssetExecutionContext,
+    work: Callable[[dt.date], Mapping[str, object]],
+    checks: Callable[[dt.date], list[dg.AssetCheckEvaluation]] = lambda day: [],
+) -> Iterator[dg.MaterializeResult]:
+    """Run `work` for every day of the run, oldest first; each day's materialization carries its
+    own metadata and check results, whether the run covers one day or many."""
+    for day in business_dates(context):
+        context.add_asset_metadata(dict(work(day)), partition_key=day.isoformat())
+        for evaluation in checks(day):
+            context.log_event(evaluation)
+    yield dg.MaterializeResult(asset_key=context.asset_key)
+
+
 def run_trigger(run: dg.DagsterRun) -> str:
     """`complete`/`scheduled` as the sensor or schedule tagged the run; an automatic retry keeps
     it, a re-execution someone started is `manual`."""
@@ -91,7 +115,8 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     every_store_of_the_day = dg.AssetDep(
         "store_metrics", partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
     )
-    common = dict(partitions_def=days, group_name=ANALYSIS_GROUP)
+    # One run may cover a range of days (a backlog, a backfill), each day its own partition.
+    common = dict(partitions_def=days, group_name=ANALYSIS_GROUP, backfill_policy=dg.BackfillPolicy.single_run())
 
     def publish(context, bucket: ObjectStore, day: dt.date, name: str, document: dict, notes=()) -> dict[str, object]:
         """Write a step's working document for the next steps; log and show what it could not
@@ -108,24 +133,31 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     def read(bucket: ObjectStore, day: dt.date, name: str) -> dict:
         return read_document(bucket.read_bytes(analysis_document_key(prefix, day, name)))
 
-    @dg.asset(
-        deps=[every_store_of_the_day],
-        kinds={table_kind},
-        description="The chain's day: gross, discounts, net, distinct transactions, units, averages per "
-        "transaction and per store, best and worst store, net payment mix, and which expected stores are "
-        "missing. Written to the table as the company summary (SUMMARY#COMPANY).",
-        **common,
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                "company_metrics", deps=[every_store_of_the_day], kinds={table_kind}, partitions_def=days,
+                group_name=ANALYSIS_GROUP,
+                description="The chain's day: gross, discounts, net, distinct transactions, units, averages per "
+                "transaction and per store, best and worst store, net payment mix, and which expected stores are "
+                "missing. Written to the table as the company summary (SUMMARY#COMPANY).",
+            )
+        ],
+        check_specs=company_check_specs(days),
+        can_subset=True,
+        backfill_policy=dg.BackfillPolicy.single_run(),
     )
-    def company_metrics(context: dg.AssetExecutionContext, table: dg.ResourceParam[MetricsTable]) -> dg.MaterializeResult:
-        day = business_date(context)
-        metrics = compute_company_metrics(day, store_days(table, day), settings.expected_stores)
+    def company_metrics(context: dg.AssetExecutionContext, table: dg.ResourceParam[MetricsTable]):
         trigger = run_trigger(context.run)
+        yield from each_day(context, lambda day: company_day(context, table, day, trigger), lambda day: company_checks(table, day))
+
+    def company_day(context, table: MetricsTable, day: dt.date, trigger: str) -> dict[str, object]:
+        metrics = compute_company_metrics(day, store_days(table, day), settings.expected_stores)
         fingerprint = analysis_fingerprint(upload_tracking(table, day, settings.expected_stores))
         table.put_items([company_summary_item(metrics, trigger=trigger, fingerprint=fingerprint, analyzed_at=_now())])
         if metrics.missing_stores:
             context.log.warning(f"{day}: analysed without store(s) {', '.join(metrics.missing_stores)} ({trigger})")
-        return dg.MaterializeResult(
-            metadata={
+        return {
                 "net_sales": float(to_cents(metrics.net_sales)),
                 "total_sales": float(to_cents(metrics.total_sales)),
                 "total_discount": float(to_cents(metrics.total_discount)),
@@ -137,29 +169,35 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 "worst_store": metrics.worst_store.store_id if metrics.worst_store else "none",
                 "trigger": trigger,
                 "source_fingerprint": fingerprint,
-            }
-        )
+        }
 
-    @dg.asset(
-        deps=[every_store_of_the_day],
-        kinds={"duckdb", table_kind},
-        description="Every SKU sold that day across all stores, from every line of every store's Parquet file: "
-        "units, gross and net revenue, stores sold at, rank by net revenue. Written to the table (PRODUCT#<sku>), "
-        "with each store's transactions by SKU and by payment method beside the analysis documents "
-        "(store_products.json, store_payments.json).",
-        **common,
+    @dg.multi_asset(
+        specs=[
+            dg.AssetSpec(
+                "product_metrics", deps=[every_store_of_the_day, "company_metrics"], kinds={"duckdb", table_kind},
+                partitions_def=days, group_name=ANALYSIS_GROUP,
+                description="Every SKU sold that day across all stores, from every line of every store's Parquet "
+                "file: units, gross and net revenue, stores sold at, rank by net revenue. Written to the table "
+                "(PRODUCT#<sku>), with each store's transactions by SKU and by payment method beside the analysis "
+                "documents (store_products.json, store_payments.json).",
+            )
+        ],
+        check_specs=product_check_specs(days),
+        can_subset=True,
+        backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def product_metrics(
         context: dg.AssetExecutionContext, table: dg.ResourceParam[MetricsTable], bucket: dg.ResourceParam[ObjectStore]
-    ) -> dg.MaterializeResult:
-        day = business_date(context)
+    ):
+        yield from each_day(context, lambda day: product_day(table, bucket, day), lambda day: product_checks(table, day))
+
+    def product_day(table: MetricsTable, bucket: ObjectStore, day: dt.date) -> dict[str, object]:
         stores = store_days(table, day)
         products, baskets, names = day_products_and_baskets(bucket, stores)
         table.replace_items(day_pk(day), PRODUCT_PREFIX, product_day_items(day, products))
         for name, document in baskets_documents(day, baskets, names).items():
             bucket.write_bytes(analysis_document_key(prefix, day, name), render_document(document), content_type="application/json")
-        return dg.MaterializeResult(
-            metadata={
+        return {
                 "products": len(products),
                 "stores": len(stores),
                 "units": sum(p.units for p in products),
@@ -169,8 +207,7 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                     [[p.rank, p.sku, p.name, p.units, to_cents(p.net_revenue), p.stores_sold] for p in products],
                     limit=10,
                 ),
-            }
-        )
+        }
 
     @dg.asset(
         deps=[company_metrics, product_metrics],
@@ -181,10 +218,11 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     )
     def anomalies(
         context: dg.AssetExecutionContext, table: dg.ResourceParam[MetricsTable], bucket: dg.ResourceParam[ObjectStore]
-    ) -> dg.MaterializeResult:
-        day = business_date(context)
-        window = history_window(day)
-        earlier = store_days_by_date(table, window)
+    ):
+        yield from each_day(context, lambda day: anomalies_day(context, table, bucket, day))
+
+    def anomalies_day(context, table: MetricsTable, bucket: ObjectStore, day: dt.date) -> dict[str, object]:
+        earlier = store_days_by_date(table, history_window(day))
         history: dict[str, list] = {}
         for stores in earlier.values():
             for store in stores:
@@ -197,8 +235,7 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             baskets=stored_baskets(bucket, prefix, day, *basket_days(day)),
         )
         published = publish(context, bucket, day, "anomalies", anomalies_document(day, report), report.notes)
-        return dg.MaterializeResult(
-            metadata={
+        return {
                 "anomalies": len(report.anomalies),
                 "critical": sum(a.severity == "critical" for a in report.anomalies),
                 "warning": sum(a.severity == "warning" for a in report.anomalies),
@@ -209,8 +246,7 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                       a.robust_z, a.baseline] for a in report.anomalies],
                 ),
                 **published,
-            }
-        )
+        }
 
     @dg.asset(
         deps=[company_metrics, product_metrics],
@@ -221,23 +257,23 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     )
     def trends(
         context: dg.AssetExecutionContext, table: dg.ResourceParam[MetricsTable], bucket: dg.ResourceParam[ObjectStore]
-    ) -> dg.MaterializeResult:
-        day = business_date(context)
+    ):
+        yield from each_day(context, lambda day: trends_day(context, table, bucket, day))
+
+    def trends_day(context, table: MetricsTable, bucket: ObjectStore, day: dt.date) -> dict[str, object]:
         window = store_days_by_date(table, summary_window(day))
         products_today = units_by_sku(stored_products(table, day))
         earlier = earlier_product_units(table, bucket, window, product_window(day))
         report = detect_trends(day, window, products_today, earlier, expected_stores=settings.expected_stores)
         published = publish(context, bucket, day, "trends", trends_document(day, report), report.notes)
-        return dg.MaterializeResult(
-            metadata={
+        return {
                 "trends": len(report.trends),
                 "found": _md_table(
                     ["significance", "type", "direction", "change %", "title"],
                     [[t.significance, t.type, t.trend_direction, t.metric_change_percent, t.title] for t in report.trends],
                 ),
                 **published,
-            }
-        )
+        }
 
     @dg.asset(
         deps=[anomalies, trends, company_metrics, product_metrics],
@@ -250,8 +286,12 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         table: dg.ResourceParam[MetricsTable],
         bucket: dg.ResourceParam[ObjectStore],
         recommendation_engine: dg.ResourceParam[RecommendationEngine],
-    ) -> dg.MaterializeResult:
-        day = business_date(context)
+    ):
+        yield from each_day(context, lambda day: recommendations_day(context, table, bucket, recommendation_engine, day))
+
+    def recommendations_day(
+        context, table: MetricsTable, bucket: ObjectStore, recommendation_engine: RecommendationEngine, day: dt.date
+    ) -> dict[str, object]:
         anomaly_report = anomaly_report_from(read(bucket, day, "anomalies"))
         facts = AnalysisFacts(
             business_date=day,
@@ -286,7 +326,7 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 "reworded_descriptions": len(answer.descriptions),
                 "rejected_descriptions": answer.rejected_descriptions,
             }
-        return dg.MaterializeResult(metadata=metadata)
+        return metadata
 
     @dg.asset(
         deps=[anomalies, trends, recommendations],
@@ -298,8 +338,10 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     )
     def daily_insights(
         context: dg.AssetExecutionContext, table: dg.ResourceParam[MetricsTable], bucket: dg.ResourceParam[ObjectStore]
-    ) -> dg.MaterializeResult:
-        day = business_date(context)
+    ):
+        yield from each_day(context, lambda day: insights_day(table, bucket, day))
+
+    def insights_day(table: MetricsTable, bucket: ObjectStore, day: dt.date) -> dict[str, object]:
         answer = engine_answer_from(read(bucket, day, "recommendations"))
         anomaly_report = anomaly_report_from(read(bucket, day, "anomalies"))
         trend_report = trend_report_from(read(bucket, day, "trends"))
@@ -307,15 +349,16 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         items = insight_items(day, anomaly_report.anomalies, trend_report.trends, answer, now)
         items += coverage_items(day, anomaly_report, trend_report, now)
         table.replace_items(day_pk(day), INSIGHT_PREFIX, items)
+        summary = table.get_item(day_pk(day), COMPANY_SUMMARY_SK)
+        if summary is not None:
+            table.put_items([analysis_finished(summary)])
         count = lambda kind: sum(item["insight_type"] == kind for item in items)  # noqa: E731
-        return dg.MaterializeResult(
-            metadata={
-                "insights": len(items),
-                "anomalies": count("anomaly"),
-                "trends": count("trend"),
-                "recommendations": count("recommendation"),
-                "recommendation_engine": answer.engine,
-            }
-        )
+        return {
+            "insights": len(items),
+            "anomalies": count("anomaly"),
+            "trends": count("trend"),
+            "recommendations": count("recommendation"),
+            "recommendation_engine": answer.engine,
+        }
 
     return [company_metrics, product_metrics, anomalies, trends, recommendations, daily_insights]

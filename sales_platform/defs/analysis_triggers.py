@@ -9,26 +9,31 @@ process`, which starts without a cursor.
 """
 
 import datetime as dt
+import hashlib
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from sales_platform.defs.analysis_assets import ANALYSIS_ASSETS, TRIGGER_TAG
 from sales_platform.defs.analysis_reads import upload_tracking
 from sales_platform.defs.report_assets import BI_EXPORT, DAILY_REPORT
 from sales_platform.defs.ingest_assets import INGEST_JOB
-from sales_platform.defs.upload_sensor import IN_FLIGHT
+from sales_platform.defs.upload_sensor import IN_FLIGHT, uploads_of
 from sales_platform.defs.partitions import accepted_days, business_days, store_and_day
 from sales_platform.domain.analysis_due import analysis_verdict
 from sales_platform.domain.analysis_items import COMPANY_SUMMARY_SK, day_pk
 from sales_platform.domain.wording import names
+from sales_platform.domain.upload_contract import parse_upload_name
 from sales_platform.resources.metrics_table import MetricsTable
+from sales_platform.resources.object_store import ObjectStore
 from sales_platform.settings import Settings
 
 ANALYSIS_JOB = "daily_analysis"
 ANALYSIS_SENSOR = "daily_analysis_sensor"
 ANALYSIS_SCHEDULE = "daily_analysis_schedule"
 STORE_METRICS = dg.AssetKey("store_metrics")
+PENDING_UPLOADS_HOLD = dt.timedelta(hours=1)
 REPORT_ASSETS = (DAILY_REPORT.to_user_string(), BI_EXPORT.to_user_string())
 _UNFINISHED = [
     dg.DagsterRunStatus.QUEUED,
@@ -58,12 +63,14 @@ def build_analysis_sensor(settings: Settings, analysis_job: UnresolvedAssetJobDe
         description="Starts a day's analysis when every expected store's upload is processed, and again when a "
         f"late or corrected upload changes a complete day up to {settings.reanalysis_window_days} days back.",
     )
-    def daily_analysis_sensor(context: dg.SensorEvaluationContext, table: dg.ResourceParam[MetricsTable]):
-        ingesting = context.instance.get_runs_count(dg.RunsFilter(job_name=INGEST_JOB, statuses=IN_FLIGHT))
-        if ingesting:
-            # A day's anomalies and trends compare it with the days before: let a backlog of
-            # uploads in first, then analyse the days that became due in date order.
-            return dg.SensorResult(skip_reason=f"waiting for {ingesting} ingest run(s) to finish", cursor=context.cursor)
+    def daily_analysis_sensor(
+        context: dg.SensorEvaluationContext, table: dg.ResourceParam[MetricsTable], bucket: dg.ResourceParam[ObjectStore]
+    ):
+        # A day's anomalies and trends compare it with the days before: while an upload for that
+        # day or an earlier one is still on its way in, the day waits, so a backlog (or the work a
+        # crash left) is analysed in date order with its whole history.
+        pending = _pending_upload_days(context.instance, bucket, settings)
+        first_pending = min(pending) if pending else None
         newest = context.instance.fetch_materializations(STORE_METRICS, limit=1).records
         if not newest:
             return dg.SensorResult(skip_reason="no store has reported yet", cursor=context.cursor)
@@ -73,7 +80,9 @@ def build_analysis_sensor(settings: Settings, analysis_job: UnresolvedAssetJobDe
             return dg.SensorResult(skip_reason="no store metrics since the last look", cursor=str(top))
         changed = context.instance.get_materialized_partitions(STORE_METRICS, after_cursor=last_seen, before_cursor=top + 1)
         today = settings.today()
-        requests, waiting = [], []
+        due: list[tuple[dt.date, str]] = []
+        waiting: list[str] = []
+        deferred: list[str] = []
         for day in sorted({store_and_day(partition)[1] for partition in changed}):
             key = day.isoformat()
             if not days.has_partition_key(key):
@@ -86,20 +95,69 @@ def build_analysis_sensor(settings: Settings, analysis_job: UnresolvedAssetJobDe
                 today,
                 settings.reanalysis_window_days,
             )
-            if verdict.due:
+            if verdict.due and first_pending is not None and day >= first_pending:
+                deferred.append(key)
+            elif verdict.due:
                 context.log.info(f"{key}: analysis due ({verdict.reason})")
-                requests.append(
-                    dg.RunRequest(run_key=f"{key}@{verdict.fingerprint}", partition_key=key, tags={TRIGGER_TAG: "complete"})
-                )
+                due.append((day, verdict.fingerprint))
             else:
                 waiting.append(f"{key} {verdict.reason}")
+        if deferred:
+            waiting.append(f"{', '.join(deferred)} due, waiting for the uploads of {first_pending} and later to be ingested")
+        # A deferred day has no new store metrics to come: look at it again from the same place.
+        cursor = context.cursor if deferred else str(top)
+        requests = [_range_request(group) for group in _consecutive(due)]
         if requests:
             for reason in waiting:
                 context.log.info(reason)
-            return dg.SensorResult(run_requests=requests, cursor=str(top))
-        return dg.SensorResult(skip_reason="no day became due: " + "; ".join(waiting[:10]), cursor=str(top))
+            return dg.SensorResult(run_requests=requests, cursor=cursor)
+        return dg.SensorResult(skip_reason="no day became due: " + "; ".join(waiting[:10]), cursor=cursor)
 
     return daily_analysis_sensor
+
+
+def _pending_upload_days(instance: dg.DagsterInstance, bucket: ObjectStore, settings: Settings) -> set[dt.date]:
+    """Business days of the uploads on their way in: in a run not finished yet, or waiting in the
+    inbox. An upload that has waited longer than an hour is left out: whatever holds it up (a
+    failing run, a file that keeps changing) must not hold up every analysis after it."""
+    keys = {key for run in instance.get_runs(dg.RunsFilter(job_name=INGEST_JOB, statuses=IN_FLIGHT)) for key in uploads_of(run)}
+    recent = dt.datetime.now(dt.timezone.utc) - PENDING_UPLOADS_HOLD
+    prefix = settings.upload_prefix
+    keys |= {
+        info.key for info in bucket.list(prefix)
+        if info.key.count("/") == prefix.count("/") and not info.name.startswith(".") and info.last_modified > recent
+    }
+    days = set()
+    for key in keys:
+        try:
+            days.add(parse_upload_name(key.rsplit("/", 1)[-1]).business_date)
+        except ValueError:
+            continue  # no store-day: refused, it changes no day's history
+    return days
+
+
+def _consecutive(due: list[tuple[dt.date, str]]) -> list[list[tuple[dt.date, str]]]:
+    groups: list[list[tuple[dt.date, str]]] = []
+    for day, fingerprint in due:
+        if groups and (day - groups[-1][-1][0]).days == 1:
+            groups[-1].append((day, fingerprint))
+        else:
+            groups.append([(day, fingerprint)])
+    return groups
+
+
+def _range_request(group: list[tuple[dt.date, str]]) -> dg.RunRequest:
+    """Consecutive due days in one run, each its own partition in the UI, analysed oldest first;
+    a single day is an ordinary partitioned run."""
+    first, last = group[0][0].isoformat(), group[-1][0].isoformat()
+    tags = {TRIGGER_TAG: "complete"}
+    if first == last:
+        return dg.RunRequest(run_key=f"{first}@{group[0][1]}", partition_key=first, tags=tags)
+    versions = hashlib.sha1("\n".join(fingerprint for _, fingerprint in group).encode()).hexdigest()[:16]
+    return dg.RunRequest(
+        run_key=f"{first}..{last}@{versions}",
+        tags={**tags, ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+    )
 
 
 def build_analysis_schedule(settings: Settings, analysis_job: UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
@@ -121,7 +179,7 @@ def build_analysis_schedule(settings: Settings, analysis_job: UnresolvedAssetJob
         if not first <= day <= last:
             return dg.SkipReason(f"{key} is before PARTITIONS_START_DATE={first}")
         summary = table.get_item(day_pk(day), COMPANY_SUMMARY_SK)
-        if summary is not None:
+        if summary is not None and summary.get("source_fingerprint"):
             return dg.SkipReason(
                 f"the analysis of {key} already ran ({summary['trigger']}, {summary['stores_reported']}/"
                 f"{summary['stores_expected']} stores, at {summary['analyzed_at']}); nothing to do"

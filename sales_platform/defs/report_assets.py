@@ -13,6 +13,7 @@ from decimal import Decimal
 import dagster as dg
 
 from sales_platform.defs import day_items
+from sales_platform.defs.analysis_assets import business_dates
 from sales_platform.defs.bi_export import write_export
 from sales_platform.defs.partitions import business_days
 from sales_platform.defs.report_delivery import ReportFolder, alert_sent, deliver_report, record_alert, store_report
@@ -69,11 +70,16 @@ def _report_inputs(table: MetricsTable, settings: Settings, day: dt.date, fallba
 def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     partitions = business_days(settings)
 
+    # A run may cover a range of days (a backlog analysed at once): every day gets its report,
+    # and its own materialization.
+    ranges = dict(backfill_policy=dg.BackfillPolicy.single_run())
+
     @dg.asset(
         partitions_def=partitions,
         deps=[DAILY_INSIGHTS],
         group_name=REPORTING_GROUP,
         kinds={"email"},
+        **ranges,
         automation_condition=AFTER_NEW_INSIGHTS,
         description="The day's report (text, HTML, charts) stored under REPORTS_PREFIX/YYYY-MM-DD/ and sent on "
         "NOTIFY_CHANNELS; sent again only when its content changed. Also alerts once per day when Bedrock fell back "
@@ -84,13 +90,23 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         bucket: dg.ResourceParam[ObjectStore],
         table: dg.ResourceParam[MetricsTable],
         notifier: dg.ResourceParam[Notifier],
-    ) -> dg.MaterializeResult:
-        day = dt.date.fromisoformat(context.partition_key)
+    ):
+        problems = []
+        for day in business_dates(context):
+            try:
+                context.add_asset_metadata(report_day(context, bucket, table, notifier, day), partition_key=day.isoformat())
+            except dg.Failure as failure:  # the other days still get theirs
+                problems.append(failure.description or str(failure))
+        if problems:
+            raise dg.Failure(description=" ".join(problems), allow_retries=False)
+        return dg.MaterializeResult()
+
+    def report_day(context, bucket: ObjectStore, table: MetricsTable, notifier: Notifier, day: dt.date) -> dict:
         recommendation_engines = {i.get("engine") for i in day_items.insights(table, day, "recommendation")} - {None}
         fell_back, reason = engine_fell_back(
             recommendation_engines,
             settings.resolved_recommendation_engine,
-            _recorded_engine_choice(context, context.partition_key),
+            _recorded_engine_choice(context, day.isoformat()),
         )
         report = build_daily_report(_report_inputs(table, settings, day, reason if fell_back else None))
         folder = ReportFolder(settings.reports_prefix, day)
@@ -119,16 +135,14 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 "(channels that already have it are skipped) or re-materialize this partition.",
                 allow_retries=False,
             )
-        return dg.MaterializeResult(
-            metadata={
-                "delivery": outcome.status,
-                "channels": outcome.describe(),
-                "content_hash": report.content_hash,
-                "recommendations_engine": report.engine or "none",
-                "bedrock_fallback_alert": fallback_alert,
-                "folder": dg.MetadataValue.path(folder.folder),
-            }
-        )
+        return {
+            "delivery": outcome.status,
+            "channels": outcome.describe(),
+            "content_hash": report.content_hash,
+            "recommendations_engine": report.engine or "none",
+            "bedrock_fallback_alert": fallback_alert,
+            "folder": dg.MetadataValue.path(folder.folder),
+        }
 
     @dg.asset(
         partitions_def=partitions,
@@ -136,29 +150,31 @@ def build_report_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         group_name=REPORTING_GROUP,
         kinds={"parquet", "json"},
         automation_condition=AFTER_NEW_INSIGHTS,
+        **ranges,
         description="The last BI_EXPORT_DAYS days of store summaries, top products, anomalies, trends and "
         "recommendations under QUICKSIGHT_PREFIX as NDJSON and Parquet with QuickSight manifests, replaced as a "
         "whole set.",
     )
     def bi_export(
         context: dg.AssetExecutionContext, bucket: dg.ResourceParam[ObjectStore], table: dg.ResourceParam[MetricsTable]
-    ) -> dg.MaterializeResult:
-        day = dt.date.fromisoformat(context.partition_key)
-        result = write_export(bucket, table, settings, day)
+    ):
+        days = business_dates(context)
+        # One export covers every day of the window, so a range of days needs just one.
+        result = write_export(bucket, table, settings, days[-1])
         if result.superseded:
             context.log.warning(f"a newer export than {result.version} was already current; this one withdrew")
         else:
             context.log.info(f"export {result.version}: {result.first_day} to {result.last_day}, {result.rows}")
-        return dg.MaterializeResult(
-            metadata={
-                "version": result.version,
-                "first_day": result.first_day.isoformat(),
-                "last_day": result.last_day.isoformat(),
-                **{f"rows_{name}": count for name, count in result.rows.items()},
-                "superseded": result.superseded,
-                "deleted_versions": ", ".join(result.deleted_versions) or "none",
-            }
-        )
+        metadata = {
+            "version": result.version,
+            "first_day": result.first_day.isoformat(),
+            "last_day": result.last_day.isoformat(),
+            **{f"rows_{name}": count for name, count in result.rows.items()},
+            "superseded": result.superseded,
+            "deleted_versions": ", ".join(result.deleted_versions) or "none",
+        }
+        context.add_asset_metadata(metadata)
+        return dg.MaterializeResult()
 
     return [daily_report, bi_export]
 

@@ -40,6 +40,8 @@ def analysis_verdict(
         return Verdict(False, f"waiting for store(s) {', '.join(missing)}", fingerprint)
     if company_summary is None:
         return Verdict(True, "every expected store has reported", fingerprint)
+    if not company_summary.get("source_fingerprint"):
+        return Verdict(True, "its last analysis did not finish", fingerprint)
     if company_summary.get("source_fingerprint") == fingerprint:
         return Verdict(False, "already analysed with exactly these uploads", fingerprint)
     if business_date < today - dt.timedelta(days=reanalysis_window_days):

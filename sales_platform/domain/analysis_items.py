@@ -76,9 +76,17 @@ def company_summary_item(
         "date": metrics.date.isoformat(),
         **company_figures(metrics),
         "trigger": trigger,
-        "source_fingerprint": fingerprint,
+        # The uploads this analysis is made from; it counts as done for them only once the whole
+        # day is through (`analysis_finished`), so a run stopped half-way is run again.
+        "analysing_fingerprint": fingerprint,
+        "source_fingerprint": None,
         "analyzed_at": utc_timestamp(analyzed_at),
     }
+
+
+def analysis_finished(company_summary: dict[str, Any]) -> dict[str, Any]:
+    """The company summary of a day whose analysis went all the way through."""
+    return {**company_summary, "source_fingerprint": company_summary["analysing_fingerprint"]}
 
 
 def product_day_items(business_date: dt.date, products: Iterable[ProductDay]) -> list[dict[str, Any]]:

@@ -434,7 +434,7 @@ def _missing(store_id: str, business_date: dt.date, history: Sequence[StoreDay],
         + (f"; on its last {len(same)} {weekday}s it took {money(usual)} (median)." if usual is not None else "."),
         metric_value=Decimal("0.00"),
         historical_average=to_cents(usual) if usual is not None else None,
-        deviation_percent=Decimal("-100.0") if usual else None,
+        deviation_percent=Decimal("-100.0"),  # no sales at all, whatever its usual day
         baseline=f"last {len(same)} {weekday}s" if same else "",
     )
 

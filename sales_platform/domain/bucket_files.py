@@ -20,7 +20,7 @@ MAX_DOWNLOAD_NAME_LENGTH = 200
 
 KEY_RULE = (
     "a key is the file's path in the bucket, such as processed/year=2025/month=11/day=27/store_id=0001/data.parquet, "
-    "with no empty, '.' or '..' parts, no leading '/', no backslashes or control characters, "
+    "with no empty, '.' or '..' parts, no leading '/', no backslashes or NUL characters, "
     f"at most {MAX_KEY_LENGTH} characters"
 )
 DOWNLOAD_NAME_RULE = (
@@ -37,17 +37,27 @@ def _has_control_characters(text: str) -> bool:
 
 
 def check_key(key: str) -> str:
-    """The key itself, or ValueError with the rule."""
+    """The key itself, or ValueError with the rule.
+
+    Other control characters are allowed: a key only names a file that exists, and a refused
+    upload keeps the name it came with, tabs and line breaks included, so that its store can
+    still download it and its report. Upload names are held to a stricter rule.
+    """
     if (
         not key
         or len(key) > MAX_KEY_LENGTH
         or key.startswith("/")
         or "\\" in key
-        or _has_control_characters(key)
+        or "\0" in key
         or any(part in ("", ".", "..") for part in key.split("/"))
     ):
         raise ValueError(f"not a valid key: {KEY_RULE}")
     return key
+
+
+def plain_download_name(name: str) -> str:
+    """A name a browser can save a file as: control characters become underscores."""
+    return "".join("_" if _has_control_characters(char) else char for char in name)
 
 
 def check_download_name(name: str) -> str:

@@ -86,6 +86,23 @@ def _syntax(text: _Text, position: int, message: str) -> Problem:
     return Problem(f"the file is not valid JSON: {message}", line=line, column=column)
 
 
+def _trailing_comma(buffer: str, position: int) -> int | None:
+    """Where the comma is when the error at `position` is a closing } or ] right after one:
+    JSON has no trailing commas, though many lenient readers (DuckDB's among them) accept them."""
+    if position >= len(buffer) or buffer[position] not in "}]":
+        return None
+    before = len(buffer[:position].rstrip(" \t\r\n"))
+    return before - 1 if before and buffer[before - 1] == "," else None
+
+
+def _decode_error(text: _Text, error: json.JSONDecodeError) -> Problem:
+    comma = _trailing_comma(text.buffer, error.pos)
+    if comma is not None:
+        closing = text.buffer[error.pos]
+        return _syntax(text, comma, f"a comma before the closing {closing}: JSON allows none there; remove it")
+    return _syntax(text, error.pos, error.msg)
+
+
 def _scan_array(text: _Text) -> Problem | None:
     position = _skip_space(text, 0)
     if position >= len(text.buffer) or text.buffer[position] != "[":
@@ -110,7 +127,8 @@ def _scan_array(text: _Text) -> Problem | None:
             continue
         if char == "]":
             if after_comma:
-                return _syntax(text, position, "expected a record after the comma")
+                comma = _trailing_comma(text.buffer, position)
+                return _syntax(text, position if comma is None else comma, "a comma before the closing ]: JSON allows none there; remove it")
             return None  # an empty array: readable, and refused later for holding no records
         try:
             _, end = _decoder.raw_decode(text.buffer, position)
@@ -121,11 +139,14 @@ def _scan_array(text: _Text) -> Problem | None:
             if text.eof and "]" not in text.buffer[position:]:
                 # The last record breaks off and nothing closes the array: a partial upload.
                 return _syntax(text, position, "the file ends in the middle of this record: it looks cut off; upload it again")
-            return _syntax(text, error.pos, error.msg)
-        text.drop(end)
-        position = 0
+            return _decode_error(text, error)
+        position = end
         expect_value, after_comma = False, False
-        if len(text.buffer) < _LOOKAHEAD and not text.eof:
+        if position > _CHUNK:
+            # Dropping what was read after every record would copy the buffer once per record.
+            text.drop(position)
+            position = 0
+        if len(text.buffer) - position < _LOOKAHEAD and not text.eof:
             text.more()
 
 
@@ -142,9 +163,14 @@ def _scan_lines(path: Path) -> Problem | None:
                 )
             if not line.strip():
                 continue
+            line = line.lstrip("\ufeff")
             try:
-                json.loads(line.lstrip("\ufeff"))
+                json.loads(line)
             except json.JSONDecodeError as error:
+                comma = _trailing_comma(line, error.pos)
+                if comma is not None:
+                    message = f"a comma before the closing {line[error.pos]}: JSON allows none there; remove it"
+                    return Problem(f"the line is not valid JSON: {message}", line=number, column=comma + 1)
                 return Problem(f"the line is not valid JSON: {error.msg}", line=number, column=error.colno)
     return None
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
+
+from sales_platform.domain import duckdb_connections
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ def compute_product_metrics(parquet_files: Sequence[Path]) -> list[ProductDay]:
     revenue, ties by SKU. The name is the one on the SKU's latest line, as in store metrics."""
     if not parquet_files:
         return []
-    connection = duckdb.connect()
+    connection = duckdb_connections.connection()
     try:
         rows = connection.execute(
             """

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import duckdb
 import pyarrow as pa
+
+from sales_platform.domain import duckdb_connections
 
 TOP_PRODUCTS = 5
 
@@ -45,7 +46,7 @@ class StoreDayMetrics:
 
 def compute_store_metrics(line_items: pa.Table) -> StoreDayMetrics:
     """Metrics of one store-day from its validated line items (`LINE_ITEM_SCHEMA`)."""
-    connection = duckdb.connect()
+    connection = duckdb_connections.connection()
     try:
         connection.register("lines", line_items)
         totals = connection.execute(

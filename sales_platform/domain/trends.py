@@ -151,7 +151,9 @@ def _paired(
     kept, left_out = [], []
     for day in recent:
         before = day - dt.timedelta(days=WEEK)
-        partial = [d for d in (day, before) if d not in daily or not coverage.complete(d)]
+        if day not in daily or before not in daily:
+            continue  # no sales at all that day: nothing to compare, nothing partial to leave out
+        partial = [d for d in (day, before) if not coverage.complete(d)]
         if partial:
             left_out.append(" and ".join(coverage.describe(d) for d in partial))
         else:

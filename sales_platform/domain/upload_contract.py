@@ -40,6 +40,15 @@ PAYMENT_METHODS: tuple[str, ...] = ("cash", "credit", "debit", "gift_card", "mob
 # decimal128(10, 2): the largest amount a line can carry.
 MAX_AMOUNT_TEXT = "99999999.99"
 
+# The longest text each field may hold, in characters (Unicode code points, at most 4 bytes each
+# in UTF-8). A SKU becomes part of DynamoDB keys: the sort keys `PRODUCT#<sku>` and
+# `INSIGHT#TREND#product_trend-<sku>` (at most 1,024 bytes: 28 + 4 x 200 = 828) and the index
+# partition key `PRODUCT#<sku>` (2,048 bytes). Names are no key, but every store-day summary
+# holds five with their SKUs (about 14 KB at most) and a trend or recommendation names a few,
+# far inside DynamoDB's 400 KB per item. Ids are kept to the SKU's length so no field alone
+# makes a record large.
+MAX_TEXT_LENGTHS: dict[str, int] = {"transaction_id": 200, "item_sku": 200, "item_name": 500, "customer_id": 200}
+
 # How a validated upload is stored: exact money, UTC instants, compact integers.
 LINE_ITEM_SCHEMA = pa.schema(
     [

@@ -15,17 +15,31 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sales_platform.domain.upload_contract import FIELDS, MAX_AMOUNT_TEXT, MONEY_FIELDS, PAYMENT_METHODS, STRING_FIELDS
-
-# DuckDB writes JSON numbers its own way: integers as digits, other numbers in shortest
-# round-trip form ("12.5", "1000.0"). A pattern over that text therefore tells exactly whether a
-# value is a non-negative whole number of cents that fits decimal(10, 2).
-_VALID_AMOUNT = r"[0-9]{1,8}(\.[0-9]{1,2})?"
-_ANY_PLAIN_NUMBER = r"-?[0-9]+(\.[0-9]+)?"
-_ISO_TIMESTAMP = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
-    r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?"
+from sales_platform.domain.upload_contract import (
+    FIELDS,
+    MAX_AMOUNT_TEXT,
+    MAX_TEXT_LENGTHS,
+    MONEY_FIELDS,
+    PAYMENT_METHODS,
+    STRING_FIELDS,
 )
+
+# A number arrives as text: as written (a CSV cell, or a JSON file whose text shows a number a
+# double would round, see `json_text_traces`), or as DuckDB writes the double it read (integers
+# as digits, others in shortest round-trip form: "12.5", "1000.0"), which for a number of up to
+# 15 significant digits is the same value. A pattern over that text therefore tells exactly
+# whether a value is a non-negative whole number of cents that fits decimal(10, 2). Zeros after
+# the second decimal change nothing (2.500 is 2.50), and minus zero is zero.
+_ZERO = r"-0+(\.0+)?"
+_VALID_AMOUNT = rf"{_ZERO}|[0-9]{{1,8}}(\.[0-9]{{1,2}}0*)?"
+_AT_MOST_TWO_DECIMALS = r"[0-9]+(\.[0-9]{1,2}0*)?"
+_ANY_PLAIN_NUMBER = r"-?[0-9]+(\.[0-9]+)?"
+_DATE_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+# RFC 3339: T or t (or a space), Z or z, fractions of any length; offsets exist from -12:00 to
+# +14:00, so hours above 14 or minutes above 59 are typing errors, not places.
+_UTC_OFFSET = r"[Zz]|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?"
+_ISO_TIMESTAMP = rf"{_DATE_TIME}({_UTC_OFFSET})?"
+_NUMERIC_OFFSET = r"[+-][0-9]{2}:?[0-9]{2}"
 _STRING_FIELDS_PLAIN = ("item_sku", "item_name", "customer_id")
 
 
@@ -66,6 +80,19 @@ def _wrong_type(field: str, expected: str, wanted: str) -> str:
 
 def _amount(column: str) -> str:
     return f"CAST(CAST({column} AS DECIMAL(38, 2)) AS VARCHAR)"
+
+
+def _fits(field: str) -> str:
+    """Whether a text is within its length limit. Its JSON text is never shorter than the text
+    plus its quotes, and its length in bytes is known without reading it; the characters are
+    counted only for the rare text whose bytes exceed the limit (a CASE, unlike OR, leaves the
+    count to those)."""
+    limit = MAX_TEXT_LENGTHS[field]
+    return f"CASE WHEN strlen({field}__json) <= {limit + 2} THEN true ELSE length({field}__text) <= {limit} END"
+
+
+def _too_long(field: str) -> str:
+    return f"'has ' || length({field}__text) || ' characters; at most {MAX_TEXT_LENGTHS[field]} are accepted'"
 
 
 @dataclass(frozen=True)
@@ -113,8 +140,9 @@ def rules(timezone: str, business_date: dt.date, grace_minutes: int) -> list[Rul
         Rule(
             "transaction_id",
             "transaction_id",
-            "left(transaction_id__json, 1) = '\"' AND transaction_id__json <> '\"\"'",
-            f"coalesce({_wrong_type('transaction_id', 'text', 'text')}, 'must not be empty')",
+            f"left(transaction_id__json, 1) = '\"' AND transaction_id__json <> '\"\"' AND {_fits('transaction_id')}",
+            f"coalesce({_wrong_type('transaction_id', 'text', 'text')}, "
+            f"CASE WHEN transaction_id__json = '\"\"' THEN 'must not be empty' ELSE {_too_long('transaction_id')} END)",
             "transaction_id__json",
         ),
         Rule(
@@ -122,12 +150,23 @@ def rules(timezone: str, business_date: dt.date, grace_minutes: int) -> list[Rul
             "transaction_timestamp",
             "transaction_timestamp__value IS NOT NULL",
             f"coalesce({_wrong_type('transaction_timestamp', 'an ISO 8601 date and time text', 'text')}, "
-            f"'must be an ISO 8601 date and time such as 2025-11-27T14:03:11-05:00, got ' "
-            f"|| {shown('transaction_timestamp__text')})",
+            f"CASE WHEN regexp_full_match(transaction_timestamp__text, '{_DATE_TIME}{_NUMERIC_OFFSET}') "
+            f"AND NOT regexp_full_match(transaction_timestamp__text, '{_ISO_TIMESTAMP}') "
+            f"THEN 'has the UTC offset ' || regexp_extract(transaction_timestamp__text, '{_NUMERIC_OFFSET}$') "
+            f"|| ', which no place has (offsets run from -12:00 to +14:00, minutes 00 to 59): ' "
+            f"|| {shown('transaction_timestamp__text')} "
+            f"ELSE 'must be an ISO 8601 date and time such as 2025-11-27T14:03:11-05:00, got ' "
+            f"|| {shown('transaction_timestamp__text')} END)",
             "transaction_timestamp__json",
         ),
         *(
-            Rule(name, name, f"left({name}__json, 1) = '\"'", _wrong_type(name, "text", "text"), f"{name}__json")
+            Rule(
+                name,
+                name,
+                f"left({name}__json, 1) = '\"' AND {_fits(name)}",
+                f"coalesce({_wrong_type(name, 'text', 'text')}, {_too_long(name)})",
+                f"{name}__json",
+            )
             for name in _STRING_FIELDS_PLAIN
         ),
         Rule(
@@ -160,11 +199,10 @@ def rules(timezone: str, business_date: dt.date, grace_minutes: int) -> list[Rul
                 f"""coalesce({_wrong_type(name, 'an amount such as 12.50', 'number')},
                     CASE WHEN NOT regexp_full_match({name}__json, '{_ANY_PLAIN_NUMBER}')
                          THEN 'must be a plain amount with at most 2 decimals such as 12.50, got ' || {shown(f'{name}__json')}
-                         WHEN left({name}__json, 1) = '-' THEN 'must not be negative, got ' || {name}__json
-                         WHEN TRY_CAST({name}__json AS DECIMAL(38, 10)) <> round(TRY_CAST({name}__json AS DECIMAL(38, 10)), 2)
-                              OR NOT regexp_full_match({name}__json, '[0-9]+(\\.[0-9]{{1,2}})?')
-                         THEN 'has more than 2 decimals: ' || {name}__json
-                         ELSE 'is larger than the largest accepted amount {MAX_AMOUNT_TEXT}: ' || {name}__json END)""",
+                         WHEN left({name}__json, 1) = '-' THEN 'must not be negative, got ' || {shown(f'{name}__json')}
+                         WHEN NOT regexp_full_match({name}__json, '{_AT_MOST_TWO_DECIMALS}')
+                         THEN 'has more than 2 decimals: ' || {shown(f'{name}__json')}
+                         ELSE 'is larger than the largest accepted amount {MAX_AMOUNT_TEXT}: ' || {shown(f'{name}__json')} END)""",
                 f"{name}__json",
             )
             for name in MONEY_FIELDS
@@ -221,17 +259,27 @@ def records_sql(source: str, numbered: bool) -> str:
         f"END AS {name}__value"
         for name in MONEY_FIELDS
     )
+    stamp = "transaction_timestamp__text"
     return f"""
 WITH raw AS (SELECT {"row_number() OVER () AS row_no, " if numbered else ""}* FROM ({source})),
 texts AS (SELECT *, {texts} FROM raw),
+stamped AS (
+    SELECT *,
+        -- DuckDB reads only upper-case T and Z, which RFC 3339 leaves to taste.
+        CASE WHEN regexp_full_match({stamp}, '{_ISO_TIMESTAMP}')
+             THEN coalesce(TRY_CAST({stamp} AS TIMESTAMPTZ), TRY_CAST(upper({stamp}) AS TIMESTAMPTZ))
+        END AS transaction_timestamp__read
+    FROM texts
+),
 valued AS (
     SELECT *, {amounts},
         CASE WHEN regexp_full_match(quantity__json, '[0-9]{{1,9}}') THEN CAST(quantity__json AS INTEGER)
              WHEN regexp_full_match(quantity__json, '[0-9]{{1,9}}\\.0+') THEN CAST(split_part(quantity__json, '.', 1) AS INTEGER)
         END AS quantity__value,
-        CASE WHEN regexp_full_match(transaction_timestamp__text, '{_ISO_TIMESTAMP}')
-             THEN TRY_CAST(transaction_timestamp__text AS TIMESTAMPTZ) END AS transaction_timestamp__value
-    FROM texts
+        -- Kept to the millisecond, as stored: finer fractions are cut off, never rounded up,
+        -- so an instant never moves into the next second, or day.
+        make_timestamptz(epoch_ms(transaction_timestamp__read) * 1000) AS transaction_timestamp__value
+    FROM stamped
 )
 """
 

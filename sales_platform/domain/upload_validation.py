@@ -1,23 +1,30 @@
 """Validate one store upload and turn it into typed line items.
 
 The whole file is checked inside DuckDB, a column at a time, with no Python object per record:
-a 350 MB file validates in seconds and in well under a gigabyte. A clean file is read once; a
-refused one is read a second time to say, row by row, why (see `upload_rules`).
+a 350 MB file validates in seconds and in well under a gigabyte. A clean file is read once (and
+its bytes scanned, beside that read, for what DuckDB's lenient JSON reader lets through, see
+`json_text_traces`); a refused one is read a second time to say, row by row, why (see
+`upload_rules`).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sales_platform.domain import duckdb_connections
+from sales_platform.domain.file_signatures import binary_file_problem
 from sales_platform.domain.json_syntax import locate_syntax_error
+from sales_platform.domain.json_text_traces import find_traces
 from sales_platform.domain.upload_contract import FIELDS, LINE_ITEM_SCHEMA, Problem, Refusal, UploadName
 from sales_platform.domain.upload_rules import TYPED_COLUMNS, Rule, all_pass, problems_sql, quote, records_sql, rules
-from sales_platform.domain.upload_sources import SourceProblem, csv_source, explaining_json_source, fast_json_source
+from sales_platform.domain.upload_sources import SourceProblem, csv_source, exact_json_source, fast_json_source
 
 _BATCH_ROWS = 64 * 1024
 # DuckDB reports unreadable input as InvalidInputException, or, once results stream through
@@ -48,7 +55,7 @@ def _refuse(*problems: Problem) -> UploadRefused:
 
 
 def _connect(timezone: str) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(config={"preserve_insertion_order": True})
+    connection = duckdb_connections.connection()
     # Timestamps without an offset are the store's wall-clock time.
     connection.execute(f"SET TimeZone = {quote(timezone)}")
     return connection
@@ -61,6 +68,9 @@ def _whole_file_problems(path: Path, upload: UploadName) -> list[Problem]:
         head = handle.read(4096)
         handle.seek(max(0, size - 4096))
         tail = handle.read()
+    binary = binary_file_problem(head)
+    if binary:
+        return [Problem(binary)]
     start = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not start:
         return [Problem("the file is empty")]
@@ -82,7 +92,7 @@ def _unreadable(error: Exception, path: Path, upload: UploadName) -> UploadRefus
     detail = str(error).split("\n")[0].replace(str(path), upload.file_name).split(": ", 1)[-1]
     if upload.format == "csv":
         return _refuse(Problem(f"the CSV cannot be read: {detail}"))
-    located = locate_syntax_error(path, layout="array" if upload.format == "json" else "lines")
+    located = locate_syntax_error(path, _layout(upload))
     return _refuse(located or Problem(f"the file cannot be read as JSON: {detail}"))
 
 
@@ -140,6 +150,10 @@ def _accepted(connection: duckdb.DuckDBPyConnection, source: str, rule_list: lis
     return None if _has_duplicates(connection, table) else table
 
 
+def _layout(upload: UploadName) -> Literal["array", "lines"]:
+    return "array" if upload.format == "json" else "lines"
+
+
 def validate_upload(path: Path, upload: UploadName, config: ValidationRules) -> pa.Table:
     """The upload's line items as a table in `LINE_ITEM_SCHEMA`; raises `UploadRefused`."""
     problems = _whole_file_problems(path, upload)
@@ -157,13 +171,22 @@ def validate_upload(path: Path, upload: UploadName, config: ValidationRules) -> 
             except _READ_ERRORS as error:
                 raise _unreadable(error, path, upload) from None
         else:
-            try:
-                source = fast_json_source(path, upload.format, connection)
-                table = _accepted(connection, source, rule_list) if source else None
-            except _READ_ERRORS:
-                # A record with other keys, or unreadable JSON: the explaining pass tells which.
-                table = None
-            source = explaining_json_source(path, upload.format)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="json-traces") as scanner:
+                scanning = scanner.submit(find_traces, path)
+                try:
+                    source = fast_json_source(path, upload.format, connection)
+                    table = _accepted(connection, source, rule_list) if source else None
+                except _READ_ERRORS:
+                    # A record with other keys, or unreadable JSON: the exact pass tells which.
+                    table = None
+                traces = scanning.result()
+            if traces.trailing_comma:
+                located = locate_syntax_error(path, _layout(upload))
+                if located:
+                    raise _refuse(located)
+            source = exact_json_source(path, upload.format)
+            if table is not None and traces.long_fraction:
+                table = _accepted(connection, source, rule_list)
         if table is not None:
             return table
         try:

@@ -21,6 +21,14 @@ class ObjectNotFound(KeyError):
         return f"no object at {self.args[0]}"
 
 
+class ObjectIsLink(ObjectNotFound):
+    """The key names a symbolic link (a local folder bucket), which is never read: its target
+    may be anywhere on the machine. To whoever reads, it is as good as missing."""
+
+    def __str__(self) -> str:
+        return f"{self.args[0]} is, or lies in a folder that is, a symbolic link, which the bucket never follows"
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     key: str
@@ -29,6 +37,9 @@ class ObjectInfo:
     # Changes whenever the object is written again, even with the same bytes, so that a
     # re-upload is seen as a new version (S3: ETag and LastModified; local: mtime and size).
     version: str
+    # A symbolic link in a local folder bucket: listed so it can be refused with a reason, never
+    # read (size and time are the link's own). S3 has no links.
+    is_link: bool = False
 
     @property
     def name(self) -> str:

@@ -69,8 +69,9 @@ def refuse(
         refusal=refusal,
         upload=upload,
     )
-    bucket.copy(info.key, rejected_key)
+    # The reason first: a listing that sees the refused file then always sees why.
     bucket.write_bytes(report_key, render_refusal(document), content_type="application/json")
+    bucket.copy(info.key, rejected_key)
     bucket.delete(info.key)
     return rejected_key, report_key
 

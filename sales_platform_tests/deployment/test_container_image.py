@@ -208,7 +208,7 @@ def test_the_default_command_serves_the_code_location_and_reports_healthy(
             env={**env, "DAGSTER_CODE_SERVER_HOST": "127.0.0.1", "DAGSTER_CODE_SERVER_PORT": str(port)},
         )
         assert listing.returncode == 0, listing.stderr[-2000:]
-        assert "ingest_store_upload" in listing.stdout and "refuse_upload" in listing.stdout
+        assert "ingest_store_uploads" in listing.stdout and "daily_analysis" in listing.stdout
     finally:
         server.terminate()
         try:

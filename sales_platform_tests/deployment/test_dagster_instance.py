@@ -36,7 +36,7 @@ def ecs_environment(postgres: PostgresServer) -> dict[str, str]:
         **postgres.environment,
         "DAGSTER_PG_USERNAME_SECRET_ARN": f"{DB_SECRET}:username::",
         "DAGSTER_PG_PASSWORD_SECRET_ARN": f"{DB_SECRET}:password::",
-        "DAGSTER_MAX_CONCURRENT_RUNS": "7",
+        "MAX_CONCURRENT_RUNS": "7",
         "DAGSTER_RUN_TASK_FAMILY_PREFIX": "sales-run",
         "DAGSTER_RUN_TASK_ROLE_ARN": RUN_ROLE,
         "DAGSTER_RUN_EXECUTION_ROLE_ARN": EXECUTION_ROLE,
@@ -96,9 +96,11 @@ def test_terraform_gives_the_tasks_every_variable_the_instance_files_read(
     needed = referenced_variables(yaml.safe_load((repo_root / "docker" / "dagster.yaml").read_text()))
     needed |= referenced_variables(yaml.safe_load((repo_root / "docker" / "workspace.yaml").read_text()))
     given = set(terraform.locals["dagster_environment"]) | {s["name"] for s in terraform.locals["dagster_secrets"]}
-    assert needed - given == set(), "docker/*.yaml reads variables deploy/ never sets"
+    # The one platform setting the instance shares: the run queue's limit.
+    shared = {"MAX_CONCURRENT_RUNS"} & set(terraform.locals["platform_environment"])
+    assert needed - given - shared == set(), "docker/*.yaml reads variables deploy/ never sets"
     assert {"DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"} <= needed
-    assert set(ecs_environment(PostgresServer("h", 1, "u", "p", "d"))) == given
+    assert set(ecs_environment(PostgresServer("h", 1, "u", "p", "d"))) == given | shared
 
 
 def test_the_instance_loads_through_dagsters_validation_with_the_ecs_environment(dagster_home: Path, aws: None) -> None:
@@ -131,7 +133,7 @@ def test_a_missing_variable_stops_the_instance_naming_it(dagster_home: Path, aws
 
 
 def test_runs_and_schedule_ticks_are_recorded_in_postgresql_and_read_back(
-    dagster_home: Path, aws: None, make_settings
+    dagster_home: Path, aws: None, make_settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dagster._core.scheduler.instigation import InstigatorType, TickData, TickStatus
 
@@ -139,6 +141,7 @@ def test_runs_and_schedule_ticks_are_recorded_in_postgresql_and_read_back(
     from sales_platform_tests.dagster_harness import Harness
 
     settings = make_settings()
+    monkeypatch.setenv("MAX_CONCURRENT_RUNS", "7")  # a platform setting the instance reads too
     definitions = build_definitions(settings)
     day = days_ago(1)
     key = settings.storage_layout.upload_key(upload_name(STORES[0], day))

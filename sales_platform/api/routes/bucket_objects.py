@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import contextlib
 import mimetypes
-import os
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from sales_platform.api.context import ApiContext, get_context
 from sales_platform.api.schemas import Message, StoredObject
 from sales_platform.api.url_signing import SignatureRefused
 from sales_platform.domain.bucket_files import check_key, check_upload_file_name, content_disposition, under_any
+from sales_platform.resources.local_object_store import LocalObjectStore
+from sales_platform.resources.object_store import ObjectNotFound
 
 router = APIRouter(tags=["signed URLs"])
 _REFUSALS = {
@@ -30,8 +30,10 @@ Expires = Annotated[str | None, Query(description="Unix time the URL stops worki
 Signature = Annotated[str | None, Query(description="HMAC-SHA256 issued with the URL.")]
 
 
-def _checked(context: ApiContext, method: str, key: str, expires: str | None, signature: str | None, filename: str | None = None) -> str:
-    if context.signer is None:
+def _checked(
+    context: ApiContext, method: str, key: str, expires: str | None, signature: str | None, filename: str | None = None
+) -> LocalObjectStore:
+    if context.signer is None or not isinstance(context.bucket, LocalObjectStore):
         raise HTTPException(404, "this bucket is on S3: use the presigned URL the API issued")
     try:
         check_key(key)
@@ -41,7 +43,7 @@ def _checked(context: ApiContext, method: str, key: str, expires: str | None, si
         context.signer.verify(method, key, expires, signature, filename)
     except SignatureRefused as error:
         raise HTTPException(403, str(error)) from None
-    return key
+    return context.bucket
 
 
 @router.put(
@@ -57,7 +59,7 @@ async def put_object(
     expires: Expires = None,
     signature: Signature = None,
 ) -> StoredObject:
-    _checked(context, "PUT", key, expires, signature)
+    bucket = _checked(context, "PUT", key, expires, signature)
     layout = context.settings.storage_layout
     name = key.removeprefix(layout.upload_prefix)
     try:
@@ -71,21 +73,16 @@ async def put_object(
     announced = request.headers.get("content-length")
     if announced is not None and announced.isdigit() and int(announced) > limit:
         raise HTTPException(413, too_large)
-    # Streamed to disk, never held in memory; the bucket then publishes it in one rename, so
-    # the upload sensor never sees half a file.
-    descriptor, staged = tempfile.mkstemp(prefix=".upload-", dir=context.settings.home_path)
-    try:
-        size = 0
-        with os.fdopen(descriptor, "wb") as handle:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise HTTPException(413, too_large)
-                handle.write(chunk)
-        await run_in_threadpool(context.bucket.write_file, key, Path(staged))
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(staged)
+    # Streamed to disk, never held in memory, into a file the bucket publishes in one rename,
+    # so the upload sensor never sees half a file. A refused or broken-off upload leaves
+    # nothing, and neither does a server killed halfway (see LocalObjectStore.writer).
+    size = 0
+    with bucket.writer(key) as handle:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HTTPException(413, too_large)
+            handle.write(chunk)
     return StoredObject(key=key, size=size)
 
 
@@ -102,16 +99,19 @@ async def get_object(
     signature: Signature = None,
     filename: Annotated[str | None, Query(description="The name the file is saved as.")] = None,
 ) -> FileResponse:
-    _checked(context, "GET", key, expires, signature, filename)
+    bucket = _checked(context, "GET", key, expires, signature, filename)
     if not under_any(key, context.download_prefixes):
         raise HTTPException(400, f"only files under {', '.join(context.download_prefixes)} can be downloaded")
-    if await run_in_threadpool(context.bucket.head, key) is None:
-        raise HTTPException(404, f"no file at {key}")
-    # A folder bucket hands out the file itself, which outlives the context.
     name = filename or key.rsplit("/", 1)[-1]
-    with context.bucket.local_copy(key) as path:
-        return FileResponse(
-            path,
-            media_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
-            headers={"Content-Disposition": content_disposition(name)},
-        )
+    # The file stays open, and so checked, until it is sent; a link is never served.
+    opened = contextlib.ExitStack()
+    try:
+        path = await run_in_threadpool(opened.enter_context, bucket.local_copy(key))
+    except ObjectNotFound as missing:
+        raise HTTPException(404, str(missing)) from None
+    return FileResponse(
+        path,
+        media_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
+        headers={"Content-Disposition": content_disposition(name)},
+        background=BackgroundTask(opened.close),
+    )

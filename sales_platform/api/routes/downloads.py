@@ -15,6 +15,7 @@ from sales_platform.domain.bucket_files import (
     check_key,
     content_disposition,
     download_name,
+    plain_download_name,
     under_any,
 )
 
@@ -41,9 +42,12 @@ async def generate_download_url(
     prefixes = context.download_prefixes
     if not under_any(key, prefixes):
         raise HTTPException(400, f"only files under {', '.join(prefixes)} can be downloaded")
-    if await run_in_threadpool(context.bucket.head, key) is None:
+    info = await run_in_threadpool(context.bucket.head, key)
+    if info is None:
         raise HTTPException(404, f"no file at {key}")
-    filename = filename or download_name(key, context.settings.processed_prefix)
+    if info.is_link:
+        raise HTTPException(404, f"{key} is a symbolic link, which is never served")
+    filename = filename or plain_download_name(download_name(key, context.settings.processed_prefix))
     expires_in = context.settings.download_url_expiry_seconds
     if context.signer is None:
         url = context.bucket.presigned_url("GET", key, expires_in, content_disposition(filename))
