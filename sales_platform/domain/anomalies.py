@@ -34,6 +34,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from sales_platform.domain.company_metrics import StoreDay
 from sales_platform.domain.money import to_cents
@@ -160,14 +161,25 @@ def _robust_sigma(values: Sequence[float], *, tails: bool = True) -> tuple[float
     return centre, sigma
 
 
+@lru_cache(maxsize=None)
+def _nearest(count: int, index: int, keep: int) -> tuple[int, ...]:
+    """The positions of the `keep` values nearest to `index` in a list of `count`, itself left out."""
+    return tuple(sorted((j for j in range(count) if j != index), key=lambda j: (abs(j - index), j))[:keep])
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def _group_ratios(group: Sequence[tuple[dt.date, float]], limits: AnomalyThresholds) -> dict[dt.date, float]:
-    """Each day of one weekday against the median of (up to `same_weekdays` of) the others,
-    nearest in time first: the way today is compared with its baseline."""
+    """Each day of one weekday (newest first) against the median of (up to `same_weekdays` of)
+    the others nearest to it: the way today is compared with its baseline."""
     ratios = {}
-    for day, value in group:
-        others = sorted((abs((other - day).days), other, v) for other, v in group if other != day)
-        others = others[: limits.same_weekdays]
-        if len(others) >= 2 and (typical := statistics.median(v for _, _, v in others)) > 0:
+    for index, (day, value) in enumerate(group):
+        others = [group[j][1] for j in _nearest(len(group), index, limits.same_weekdays)]
+        if len(others) >= 2 and (typical := _median(others)) > 0:
             ratios[day] = math.log(value / typical)
     return ratios
 

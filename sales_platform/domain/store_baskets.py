@@ -31,26 +31,27 @@ def baskets_by_store(files: Mapping[str, Path]) -> dict[str, StoreBaskets]:
     if not files:
         return {}
     store_of = {str(path): store_id for store_id, path in files.items()}
+    files_list = [list(store_of)]
     connection = duckdb.connect()
     try:
-        # One read of the files for both counts.
-        rows = connection.execute(
-            """
-            SELECT filename, grouping(item_sku) AS by_payment, item_sku, payment_method, count(DISTINCT transaction_id)
-            FROM read_parquet(?, filename = true)
-            GROUP BY GROUPING SETS ((filename, item_sku), (filename, payment_method))
-            """,
-            [list(store_of)],
+        # A product is on one line of a transaction (its quantity counts the units), so its lines
+        # are its baskets: counting them spares the distinct count, which doubles the time.
+        products = connection.execute(
+            "SELECT filename, item_sku, count(*) FROM read_parquet(?, filename = true) GROUP BY ALL", files_list
+        ).fetchall()
+        payments = connection.execute(
+            "SELECT filename, payment_method, count(DISTINCT transaction_id) FROM read_parquet(?, filename = true) "
+            "GROUP BY ALL",
+            files_list,
         ).fetchall()
     finally:
         connection.close()
     by_product: dict[str, dict[str, int]] = {store_id: {} for store_id in files}
     by_payment: dict[str, dict[str, int]] = {store_id: {} for store_id in files}
-    for filename, by_payment_method, sku, method, count in rows:
-        if by_payment_method:
-            by_payment[store_of[filename]][method] = int(count)
-        else:
-            by_product[store_of[filename]][sku] = int(count)
+    for filename, sku, count in products:
+        by_product[store_of[filename]][sku] = int(count)
+    for filename, method, count in payments:
+        by_payment[store_of[filename]][method] = int(count)
     return {store_id: StoreBaskets(by_product[store_id], by_payment[store_id]) for store_id in files}
 
 
