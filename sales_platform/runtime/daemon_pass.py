@@ -6,9 +6,9 @@ fails a run whose process died and run retries try it again. This module only st
 watches the instance until nothing is left to do, stops it, and says what happened, from the
 runs and events the instance recorded. It decides nothing about the work itself.
 
-"Nothing left to do" means: no run queued or in progress, no retry about to be launched, every
-sensor has looked again since the last run changed, and no file in the inbox is still being
-written (those are waited for a little, then reported).
+"Nothing left to do" means: no run queued or in progress, no retry about to be launched, no
+backfill still asking for runs, every sensor has looked again since the last run changed, and
+no file in the inbox is still being written (those are waited for a little, then reported).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.scheduler.instigation import InstigatorTick, InstigatorType, TickStatus
 from dagster._core.storage.dagster_run import RunRecord
+from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from sales_platform.defs.ingest_assets import STORE_SALES
@@ -178,6 +179,8 @@ class DaemonPass:
             return False
         if self._retry_pending():
             return False
+        if self.instance.get_backfills(status=BulkActionStatus.REQUESTED, limit=1):
+            return False  # a backfill someone asked for is the daemon's work too
         last_change = self.started
         latest = self.instance.get_run_records(limit=1, order_by="update_timestamp", ascending=False)
         if latest:
@@ -201,11 +204,14 @@ class DaemonPass:
         )
 
     def _runs_of_this_pass(self) -> list[RunRecord]:
-        return list(
-            self.instance.get_run_records(
-                dg.RunsFilter(created_after=dt.datetime.fromtimestamp(self.started, dt.timezone.utc)), ascending=True
-            )
+        """Runs created during the pass, or queued before it (a backfill) and started during it."""
+        changed = self.instance.get_run_records(
+            dg.RunsFilter(updated_after=dt.datetime.fromtimestamp(self.started, dt.timezone.utc)), ascending=True
         )
+        return [
+            record for record in changed
+            if record.create_timestamp.timestamp() >= self.started or (record.start_time or 0) >= self.started
+        ]
 
     def _files_processed_so_far(self) -> int:
         while True:
