@@ -26,16 +26,16 @@ Every store-day's line items are written as the ingest writes them into a local 
 table); then every day is analysed in date order by the real Dagster assets (`company_metrics`,
 `product_metrics`, which also counts each store's baskets, and `anomalies`, with their checks)
 with `dagster.materialize`, and the days from the fourth week on (when every store has 3
-earlier same weekdays, the minimum history) are scored. The same store-days also go through a faithful copy of the rules the platform used
-before (each store against the plain mean of its previous 7 reported days, the previous day and
-the other stores), kept below as `old_rules`.
+earlier same weekdays, the minimum history) are scored. The same store-days also go through a
+faithful copy of the rules the platform used before (each store against the plain mean of its
+previous 7 reported days, the previous day and the other stores), kept below as `old_rules`.
 
 It prints, for each kind and overall, the recall (planted store-days with a warning or critical
 anomaly for that store on that day) and, over the clean store-days (every scored store-day with
 nothing planted), false alarms per 100 store-days, warnings and criticals apart (each anomaly
 counts), for the new rules and the old side by side, then lists the new rules' false alarms and
 misses. The goals: recall of at least 95% for every kind; no critical and at most 1 warning per
-100 clean store-days. On a 2-core machine it takes 3 to 4 minutes.
+100 clean store-days. On a 2-core machine it takes about 2 minutes.
 
     python benchmarks/anomaly_quality.py [--weeks 12] [--per-kind 8] [--seed 42] [--keep DIR]
 """
