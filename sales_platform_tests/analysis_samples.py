@@ -16,17 +16,21 @@ DROP = Anomaly(
     type="historical_low",
     severity="critical",
     store_id="0003",
-    title="Store 0003 net sales 58.2% below normal",
-    description="Net sales of $812.40 are 58.2% below the store's average of $1,941.10 over its previous 7 reported days.",
+    title="Store 0003 net sales 58.2% below a usual Thursday",
+    description="Net sales of $812.40 are 58.2% below its last 5 Thursdays, $1,941.10 (their median). Its days usually "
+    "stay within about 8.5% of such a baseline; this one is 10.7 times that away.",
     metric_value=Decimal("812.40"),
     historical_average=Decimal("1941.10"),
     deviation_percent=Decimal("-58.2"),
+    baseline="last 5 Thursdays",
+    robust_z=Decimal("-10.7"),
 )
 RISING = Trend(
     type="product_trend",
     subject="GRO-1001",
     title="Whole Milk 1 gal rising",
-    description="Whole Milk 1 gal (GRO-1001) sold 240 units, +100.0% on its average of 120.0 a day over the previous 7 days.",
+    description="Whole Milk 1 gal (GRO-1001) sold 240 units, +100.0% on its usual Thursday of 120.0 (the median of its "
+    "last 4 Thursdays).",
     affected_items=["GRO-1001"],
     significance="high",
     trend_direction="up",
@@ -36,7 +40,7 @@ WEAKER_WEEK = Trend(
     type="week_over_week",
     title="Net sales down 12.5% week over week",
     description="Net sales averaged $7,000.00 a day over the last 7 days (2025-11-21 to 2025-11-27), -12.5% on "
-    "$8,000.00 a day the 7 days before; most down: 0003 (-30.0%).",
+    "$8,000.00 a day on the same weekdays the week before; most down: 0003 (-30.0%).",
     affected_items=["0003"],
     significance="high",
     trend_direction="down",
@@ -64,7 +68,7 @@ def company(missing: list[str] | None = None) -> CompanyDayMetrics:
     )
 
 
-def facts(anomalies=(DROP,), trends=(RISING, WEAKER_WEEK), missing: list[str] | None = None) -> AnalysisFacts:
+def facts(anomalies=(DROP,), trends=(RISING, WEAKER_WEEK), missing: list[str] | None = None, **coverage) -> AnalysisFacts:
     return AnalysisFacts(
         business_date=DAY,
         company=company(missing),
@@ -74,4 +78,5 @@ def facts(anomalies=(DROP,), trends=(RISING, WEAKER_WEEK), missing: list[str] | 
         ],
         anomalies=list(anomalies),
         trends=list(trends),
+        **coverage,
     )

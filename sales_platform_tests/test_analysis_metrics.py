@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pyarrow.parquet as pq
 
-from sales_platform.domain.company_metrics import StoreDay, compute_company_metrics
+from sales_platform.domain.company_metrics import StoreDay, StoreNet, compute_company_metrics
 from sales_platform.domain.product_metrics import compute_product_metrics
 from sales_platform.domain.store_metrics import compute_store_metrics
 from sales_platform.domain.table_items import store_day_summary_item
@@ -33,7 +33,7 @@ def store(store_id, net, gross, transactions, lines, units, payments):
 # Three stores; by hand:
 #   gross 120.00 + 80.50 + 300.25 = 500.75; net 100.00 + 80.50 + 290.10 = 470.60; discounts 30.15
 #   transactions 4 + 2 + 10 = 16; lines 9 + 3 + 25 = 37; units 12 + 5 + 40 = 57
-#   avg per transaction 470.60 / 16 = 29.4125; per store 470.60 / 3 = 156.8666...
+#   avg per transaction 470.60 / 16 = 29.4125; per store 470.60 / 3 = 156.8666... net, 500.75 / 3 = 166.9166... gross
 #   best 0003 (290.10), worst 0002 (80.50); payments: cash 60 + 80.50 = 140.50, credit 40 + 290.10 = 330.10
 STORES = [
     store("0001", "100.00", "120.00", 4, 9, 12, {"cash": "60.00", "credit": "40.00"}),
@@ -51,8 +51,9 @@ def test_company_totals_follow_the_metric_definitions() -> None:
     assert (company.transaction_count, company.line_item_count, company.item_count) == (16, 37, 57)
     assert company.avg_transaction == Decimal("29.4125")
     assert round(company.avg_net_sales_per_store, 2) == Decimal("156.87")
-    assert (company.best_store.store_id, company.best_store.net_sales) == ("0003", Decimal("290.10"))
-    assert (company.worst_store.store_id, company.worst_store.net_sales) == ("0002", Decimal("80.50"))
+    assert round(company.avg_store_sales, 2) == Decimal("166.92")  # the old name, gross per store as it was
+    assert company.best_store == StoreNet("0003", Decimal("290.10"), total_sales=Decimal("300.25"))
+    assert company.worst_store == StoreNet("0002", Decimal("80.50"), total_sales=Decimal("80.50"))
     assert company.payment_breakdown == {"cash": Decimal("140.50"), "credit": Decimal("330.10")}
     assert company.reported_stores == ["0001", "0002", "0003"]
     assert company.missing_stores == ["0004"]
@@ -63,6 +64,7 @@ def test_a_day_without_any_store_has_zero_totals_and_every_store_missing() -> No
     company = compute_company_metrics(DAY, [], ["0001", "0002"])
 
     assert company.net_sales == 0 and company.avg_transaction == 0 and company.avg_net_sales_per_store == 0
+    assert company.avg_store_sales == 0
     assert company.best_store is None and company.worst_store is None
     assert company.missing_stores == ["0001", "0002"]
 

@@ -93,12 +93,13 @@ HAND_KPIS = {
     "item_count": 19,
     "avg_transaction": 23.33,
     "avg_net_sales_per_store": 70.0,
+    "avg_store_sales": 75.25,  # gross per store, the old system's field, beside the net one
     "stores_reported": 2,
     "stores_expected": 3,
     "reported_stores": ["0001", "0002"],
     "missing_stores": ["0003"],
-    "best_store": {"store_id": "0001", "net_sales": 90.0},
-    "worst_store": {"store_id": "0002", "net_sales": 50.0},
+    "best_store": {"store_id": "0001", "net_sales": 90.0, "total_sales": 100.0},
+    "worst_store": {"store_id": "0002", "net_sales": 50.0, "total_sales": 50.5},
     "payment_breakdown": {"cash": 40.0, "credit": 80.0, "debit": 0.0, "gift_card": 0.0, "mobile": 20.0},
 }
 
@@ -127,7 +128,8 @@ def test_kpis_add_up_store_summaries_by_the_metric_definitions() -> None:
     kpis = kpis_from_store_summaries([STORE_0002, STORE_0001], EXPECTED)
     assert kpis["total_sales"] == Decimal("150.50") and kpis["net_sales"] == Decimal("140.00")
     assert kpis["avg_transaction"] == Decimal("23.33")  # net / distinct transactions, not gross / lines
-    assert kpis["best_store"] == {"store_id": "0001", "net_sales": Decimal("90.00")}
+    assert kpis["best_store"] == {"store_id": "0001", "net_sales": Decimal("90.00"), "total_sales": Decimal("100.00")}
+    assert kpis["avg_store_sales"] == Decimal("75.25")  # the old name keeps its old meaning: gross per store
     assert kpis["missing_stores"] == ["0003"]
     assert kpis["payment_breakdown"] == {
         "cash": Decimal("40.00"), "credit": Decimal("80.00"), "debit": Decimal("0.00"), "gift_card": Decimal("0.00"),

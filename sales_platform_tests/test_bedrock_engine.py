@@ -38,7 +38,8 @@ GOOD = {
         },
     ],
     "descriptions": {
-        "historical_low-0003": "Store 0003 sold $812.40 on the day: 58.2% under its usual $1,941.10 (previous 7 reported days).",
+        "historical_low-0003": "Store 0003 sold $812.40 on the day: 58.2% under the $1,941.10 of its last 5 Thursdays, "
+        "10.7 times its usual spread of 8.5%.",
         "product_trend-GRO-1001": "Whole Milk 1 gal (GRO-1001) doubled: 250 units against 120.0 a day over 7 days, +100.0%.",
         "no-such-insight": "Made up.",
     },
@@ -117,7 +118,7 @@ def test_reworded_descriptions_are_kept_only_with_the_same_numbers(client, stubb
 
     result = engine(client).recommend(facts())
 
-    # The anomaly keeps $812.40, 58.2% and $1,941.10 and 7; the trend's "250 units" is not the 240 sold.
+    # The anomaly keeps $812.40, 58.2%, 5, $1,941.10, 8.5 and 10.7; the trend's "250 units" is not the 240 sold.
     assert set(result.descriptions) == {"historical_low-0003"}
     assert result.rejected_descriptions == 2
     assert numbers_in(result.descriptions["historical_low-0003"]) >= numbers_in(facts().anomalies[0].description)

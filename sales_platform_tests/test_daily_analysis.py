@@ -60,12 +60,17 @@ def analyse(platform: Platform, day: dt.date, trigger: str | None = None) -> dg.
     )
 
 
+# Five weeks before yesterday: every weekday three times and more, enough to compare a store.
+FIVE_WEEKS = list(range(2, 37))
+
+
 def seed_history(platform: Platform, store_id: str, days_back: list[int], transactions: int) -> None:
-    """Earlier store-day summaries and tracking items, as the ingest writes them."""
+    """Earlier store-day summaries and tracking items, as the ingest writes them (the same
+    figures every day: one computation serves them all)."""
     items = []
+    metrics = compute_store_metrics(line_items_table(small_records(store_id, days_ago(days_back[0]), transactions)))
     for n in days_back:
         day = days_ago(n)
-        metrics = compute_store_metrics(line_items_table(small_records(store_id, day, transactions)))
         now = dt.datetime.now(dt.timezone.utc)
         items.append(store_day_summary_item(store_id, day, metrics, source_file="seed", processed_key="", processed_at=now))
         items.append(upload_tracking_item(store_id, day, source_file="seed", source_version="1", rows=1, processed_at=now))
@@ -318,8 +323,10 @@ def test_a_days_analysis_writes_company_products_and_insights_with_checks(platfo
         "transaction_count": 9, "line_item_count": 27, "item_count": 54,
     }
     assert summary["avg_transaction"] == Decimal("14.50") and summary["avg_net_sales_per_store"] == Decimal("43.50")
+    assert summary["avg_store_sales"] == Decimal("45.00")  # the old system's field: gross per store
     assert (summary["stores_reported"], summary["stores_expected"], summary["reported_stores"]) == (3, 3, list(STORES))
-    assert summary["best_store"] == {"store_id": "0001", "net_sales": Decimal("43.50")}  # a tie goes to the lower id
+    # A tie goes to the lower id; ranked by net, with the gross the old system showed beside it.
+    assert summary["best_store"] == {"store_id": "0001", "net_sales": Decimal("43.50"), "total_sales": Decimal("45.00")}
     # Transaction 1 (2 lines, credit) 9.50, 2 (3 lines, debit) 14.50, 3 (4 lines, cash) 19.50, per store.
     assert summary["payment_breakdown"] == {"cash": Decimal("58.50"), "credit": Decimal("28.50"), "debit": Decimal("43.50")}
 
@@ -337,15 +344,23 @@ def test_a_days_analysis_writes_company_products_and_insights_with_checks(platfo
     assert insights, "no insight for the day"
     assert {i["insight_type"] for i in insights} >= {"recommendation"}
     assert all(i["engine"] == "rules" and i["date"] == str(day) for i in insights)
-    # Nothing to compare a first day with: said, not guessed.
+    # Nothing to compare a first day with: said, not guessed, and kept for the report.
     notes = json.loads(platform.bucket.read_bytes(f"analysis/{day}/anomalies.json"))["notes"]
-    assert any("store 0001: 0 earlier reported day(s)" in note for note in notes)
+    weekday = f"{day:%A}"
+    assert f"not compared with their history (0 earlier {weekday}(s) in the last 8 weeks, 3 needed): stores 0001, 0002 and 0003" in notes
+    coverage = {i["insight_id"]: i for i in insights if i["insight_type"] == "coverage"}
+    assert coverage["anomalies"]["compared_stores"] == []
+    assert [entry["store_id"] for entry in coverage["anomalies"]["not_compared"]] == list(STORES)
+    recommendations = {i["title"]: i for i in insights if i["insight_type"] == "recommendation"}
+    look = recommendations["Look at store(s) 0001, 0002 and 0003 yourself: too little history to check"]
+    assert "normal range" not in " ".join(r["description"] for r in recommendations.values())
+    assert look["affected_stores"] == list(STORES)
 
 
 def test_anomalies_reach_the_table_with_their_recommendation(local_platform: Platform) -> None:
     day = days_ago(1)
     for store_id in STORES:
-        seed_history(local_platform, store_id, [2, 3, 4, 5], transactions=6)
+        seed_history(local_platform, store_id, FIVE_WEEKS, transactions=6)
     ingest(local_platform, "0001", day, transactions=6)
     ingest(local_platform, "0002", day, transactions=6)
     ingest(local_platform, "0003", day, transactions=2)  # a bad day: 24.00 against 132.00
@@ -360,6 +375,10 @@ def test_anomalies_reach_the_table_with_their_recommendation(local_platform: Pla
     assert (low["GSI1PK"], low["GSI1SK"], low["insight_id"], low["store_id"]) == (
         "INSIGHT#anomaly", f"DATE#{day}", "historical_low-0003", "0003",
     )
+    weekday = f"{day:%A}"
+    assert low["baseline"] == f"last 5 {weekday}s"
+    assert f"below its last 5 {weekday}s, $132.00 (their median)" in low["description"]
+    assert insights["INSIGHT#COVERAGE#anomalies"]["compared_stores"] == list(STORES)
     first = insights["INSIGHT#RECOMMENDATION#rules-01"]
     assert (first["priority"], first["category"], first["affected_stores"]) == ("high", "operations", ["0003"])
     assert "$24.00" in first["description"] and "81.8%" in first["description"]
@@ -370,7 +389,7 @@ def test_anomalies_reach_the_table_with_their_recommendation(local_platform: Pla
 def test_running_a_day_again_replaces_its_items_instead_of_adding_to_them(local_platform: Platform) -> None:
     day = days_ago(1)
     for store_id in STORES:
-        seed_history(local_platform, store_id, [2, 3, 4], transactions=6)
+        seed_history(local_platform, store_id, FIVE_WEEKS, transactions=6)
         ingest(local_platform, store_id, day, transactions=2 if store_id == "0002" else 6)
     analyse(local_platform, day, "complete")
     before = local_platform.table.query(f"DATE#{day}")
@@ -398,7 +417,7 @@ def test_the_analysis_lineage_runs_from_store_files_to_insights(local_platform: 
     assert parents == {
         "company_metrics": {"store_metrics"},
         "product_metrics": {"store_metrics", "company_metrics"},
-        "anomalies": {"company_metrics"},
+        "anomalies": {"company_metrics", "product_metrics"},  # each store's baskets come with the products
         "trends": {"company_metrics", "product_metrics"},
         "recommendations": {"anomalies", "trends", "company_metrics", "product_metrics"},
         "daily_insights": {"anomalies", "trends", "recommendations"},

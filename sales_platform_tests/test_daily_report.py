@@ -299,3 +299,58 @@ def test_a_sparse_day_still_reads_well_and_builds_the_same_bytes_every_time() ->
     assert "Recommendations written by Amazon Bedrock and the platform's rules." in text
     assert "OTHER PRIORITY" in text  # a priority the report does not know is still shown
     assert "Stores reporting:             1/2" in text and "1 of 2 expected stores sent no data: 0002" in text
+
+
+def _coverage_day(compared: list[str], not_compared: dict[str, str], anomalies=(), trend_notes=()):
+    import datetime as dt
+
+    from sales_platform.domain.daily_report import ReportInputs, build_daily_report
+
+    day = dt.date(2025, 11, 22)
+    stores = sorted([*compared, *not_compared])
+    coverage = [
+        {"insight_type": "coverage", "insight_id": "anomalies", "compared_stores": compared,
+         "not_compared": [{"store_id": s, "reason": why} for s, why in sorted(not_compared.items())]},
+        {"insight_type": "coverage", "insight_id": "trends", "notes": list(trend_notes)},
+    ]
+    return build_daily_report(ReportInputs(
+        day=day,
+        company={"net_sales": Decimal("100.00"), "reported_stores": stores},
+        stores=[{"store_id": s, "net_sales": Decimal("50.00")} for s in stores],
+        products=[],
+        insights=[*coverage, *anomalies],
+        history=[(day, Decimal("100.00"))],
+        expected_stores=stores,
+    ))
+
+
+def test_the_report_names_the_stores_it_could_not_compare_instead_of_calling_them_normal() -> None:
+    short = "2 earlier Saturday(s) in the last 8 weeks, 3 needed"
+    report = _coverage_day(["0001"], {"0002": short}, trend_notes=["week over week needs 4 weekdays with every store in both weeks; found 2"])
+
+    text, html = " ".join(report.text.split()), report.file_html
+    assert "No anomalies detected." not in text
+    assert "No anomalies at the 1 store(s) compared with their history." in text
+    assert f"Not compared with their history (1 store(s)): store 0002 ({short})." in text
+    assert "No notable trends in what could be measured." in text
+    assert "Not measured: week over week needs 4 weekdays" in text
+    assert f"store 0002 ({short})" in html
+
+
+def test_with_no_history_at_all_the_report_claims_nothing() -> None:
+    report = _coverage_day([], {"0001": "0 earlier Saturday(s) in the last 8 weeks, 3 needed",
+                                "0002": "0 earlier Saturday(s) in the last 8 weeks, 3 needed"})
+
+    text = " ".join(report.text.split())
+    assert "No store could be compared with its own history yet, so none can be called normal." in text
+    assert "normal range" not in report.text and "No anomalies detected." not in report.text
+
+
+def test_a_fully_compared_day_says_so_and_lists_its_anomalies_with_their_baseline() -> None:
+    anomaly = {"insight_type": "anomaly", "severity": "warning", "store_id": "0002", "title": "Store 0002 net sales 32.0% below a usual Saturday",
+               "description": "Net sales of $6,218.00 are 32.0% below its last 5 Saturdays, $9,144.00 (their median)."}
+    assert "No anomalies: all 2 stores that reported were compared with their history." in _coverage_day(["0001", "0002"], {}).text
+
+    text = " ".join(_coverage_day(["0001", "0002"], {}, anomalies=[anomaly]).text.split())
+    assert "32.0% below its last 5 Saturdays, $9,144.00" in text
+    assert "Not compared" not in text

@@ -42,17 +42,17 @@ def test_every_finding_of_a_day_becomes_an_action_most_urgent_first() -> None:
 
 
 def test_several_findings_for_one_store_make_one_recommendation_led_by_the_broadest() -> None:
-    sudden = Anomaly("sudden_drop", "critical", "0003", "t", "Net sales fell 60.0% from the day before.",
-                     Decimal("812.40"), Decimal("2031.00"), Decimal("-60.0"))
+    fewer = Anomaly("transactions_low", "critical", "0003", "t", "40 transactions are 60.0% below its last 5 Thursdays.",
+                    Decimal("40"), Decimal("100.0"), Decimal("-60.0"))
     basket = Anomaly("basket_low", "warning", "0003", "t", "Basket 21.0% smaller.", Decimal("8.00"), Decimal("10.13"), Decimal("-21.0"))
-    [only] = recommend_by_rules(facts(anomalies=(basket, sudden, DROP), trends=(), missing=[]))
+    [only] = recommend_by_rules(facts(anomalies=(basket, fewer, DROP), trends=(), missing=[]))
 
     assert only.description.startswith(DROP.description)
-    assert "Also flagged: basket low, sudden drop." in only.description
+    assert "Also flagged: basket low, transactions low." in only.description
 
 
 def test_a_surge_asks_for_restocking_and_a_smaller_basket_for_marketing() -> None:
-    spike = Anomaly("sudden_spike", "critical", "0002", "t", "Net sales up 150.0% from the day before.",
+    spike = Anomaly("historical_high", "critical", "0002", "t", "Net sales are 150.0% above its last 5 Thursdays.",
                     Decimal("5000.00"), Decimal("2000.00"), Decimal("150.0"))
     basket = Anomaly("basket_low", "warning", "0001", "t", "Basket 25.0% smaller.", Decimal("7.50"), Decimal("10.00"), Decimal("-25.0"))
     found = by_title(recommend_by_rules(facts(anomalies=(spike, basket), trends=(), missing=[])))
@@ -80,7 +80,43 @@ def test_a_quiet_day_still_says_so() -> None:
     [only] = recommend_by_rules(facts(anomalies=(), trends=(), missing=[]))
 
     assert only.title == "No action needed today"
+    assert only.description.startswith("Every store traded within its normal range on 2025-11-27")
     assert "$7,000.00" in only.description and "store 0001" in only.description
+
+
+def test_a_quiet_day_claims_a_normal_range_only_for_the_stores_it_could_check() -> None:
+    short = {"0003": "2 earlier Thursday(s) in the last 8 weeks, 3 needed"}
+    quiet, look = recommend_by_rules(
+        facts(anomalies=(), trends=(), missing=[], compared_stores=["0001", "0002", "0004"], not_compared=short)
+    )
+
+    assert quiet.description.startswith("The 3 store(s) compared with their history traded within their normal range")
+    assert "Every store" not in quiet.description
+    assert look.title == "Look at store(s) 0003 yourself: too little history to check"
+    assert "store 0003: 2 earlier Thursday(s) in the last 8 weeks, 3 needed" in look.description
+    assert (look.priority, look.affected_stores) == ("low", ["0003"])
+
+    # Nothing could be compared: no word about a normal range at all.
+    [only] = recommend_by_rules(
+        facts(anomalies=(), trends=(), missing=[], compared_stores=[], not_compared=dict.fromkeys(["0001", "0002", "0003", "0004"], "new"))
+    )
+    assert "normal range" not in only.description and only.affected_stores == ["0001", "0002", "0003", "0004"]
+
+
+def test_a_card_reader_and_an_empty_shelf_get_actions_of_their_own() -> None:
+    payments = Anomaly("payment_shift", "warning", "0002", "t", "Of its transactions today, cash 70.0% (usually 20.0%).",
+                       Decimal("70.0"), Decimal("20.0"), Decimal("50.0"))
+    shelf = Anomaly("product_stopped", "warning", "0004", "t", "Not one of today's 120 transactions included Milk.",
+                    Decimal(0), Decimal("14.2"), Decimal("-100.0"))
+    missing = Anomaly("store_missing", "warning", "0003", "t", "No file from store 0003.", Decimal(0), None, None)
+    found = by_title(recommend_by_rules(facts(anomalies=(payments, shelf, missing), trends=(), missing=["0003"])))
+
+    terminals = found["Check the card terminals at store 0002"]
+    assert (terminals.category, terminals.affected_stores) == ("operations", ["0002"]) and "cash 70.0%" in terminals.description
+    restock = found["Restock or re-shelve at store 0004"]
+    assert restock.category == "inventory" and "14.2 baskets a day" in restock.expected_impact
+    # The missing store is chased once, not also investigated for a drop.
+    assert [t for t in found if "0003" in t] == [] and "Chase the 1 store(s) that have not reported" in found
 
 
 def test_the_same_day_gives_the_same_advice_and_never_more_than_ten() -> None:

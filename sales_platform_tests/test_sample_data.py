@@ -319,6 +319,46 @@ def test_planted_bad_days_and_spikes_stand_out(sample_set, store_days) -> None:
             assert Decimal("0.6") < net(records) / normal < Decimal("1.6")
 
 
+def test_benchmark_options_give_a_clean_chain_with_the_anomalies_asked_for(tmp_path: Path) -> None:
+    day, other = date(2026, 3, 11), date(2026, 3, 12)  # a Wednesday (a weekly bad day) and a Thursday
+    plain = sd.SampleOptions(weekly_incidents=False)
+
+    # No weekly incidents: no store has a bad day or a spike.
+    assert sd.notable_days(STORES, day - timedelta(days=13), day, options=plain) == []
+    # Fewer lines, another weekday rhythm: Saturday at 1.4 times Monday's 0.85.
+    scaled = sd.SampleOptions(weekly_incidents=False, traffic_scale=0.5, weekday_traffic=(0.85, 0.82, 0.86, 0.92, 1.12, 1.40, 1.03))
+    full = len(sd.generate_store_day("0002", day, options=plain))
+    assert 0.4 * full < len(sd.generate_store_day("0002", day, options=scaled)) < 0.6 * full
+    saturday, monday = date(2026, 3, 14), date(2026, 3, 9)
+    transactions = lambda d: len({r["transaction_id"] for r in sd.generate_store_day("0002", d, options=scaled)})  # noqa: E731
+    assert 1.4 < transactions(saturday) / transactions(monday) < 1.9
+
+    planted = sd.SampleOptions(weekly_incidents=False, planted=(
+        sd.NotableDay("0001", day, "fewer_shoppers", traffic_factor=0.6),
+        sd.NotableDay("0002", day, "bigger_baskets", basket_factor=2.0),
+        sd.NotableDay("0004", day, "card_reader_down", payment_shift=(("credit", "debit"), "cash", 1.0)),
+        sd.NotableDay("0001", other, "out_of_stock", out_of_stock=("GRO-1001", "BEV-1003")),
+        sd.NotableDay("0002", other, "missing", missing=True),
+    ))
+    made = {s: sd.generate_store_day(s, day, stores=STORES, options=planted) for s in STORES}
+    clean = {s: sd.generate_store_day(s, day, stores=STORES, options=plain) for s in STORES}
+    count = lambda records: len({r["transaction_id"] for r in records})  # noqa: E731
+    assert 0.5 < count(made["0001"]) / count(clean["0001"]) < 0.7
+    units = lambda records: sum(r["quantity"] for r in records) / count(records)  # noqa: E731
+    assert count(made["0002"]) == count(clean["0002"]) and 1.8 < units(made["0002"]) / units(clean["0002"]) < 2.2
+    assert {r["payment_method"] for r in made["0004"]} <= {"cash", "gift_card", "mobile"}
+    next_day = sd.generate_store_day("0001", other, stores=STORES, options=planted)
+    assert not {"GRO-1001", "BEV-1003"} & {r["item_sku"] for r in next_day}
+    assert sd.generate_store_day("0002", other, stores=STORES, options=planted) == []
+    # The planted days are listed, and a missing store-day has no file.
+    summary = sd.write_sample_files(tmp_path, stores=STORES, days=2, end_date=other, options=planted)
+    assert [n.kind for n in summary.notable_days] == ["fewer_shoppers", "bigger_baskets", "card_reader_down",
+                                                      "out_of_stock", "missing"]
+    assert summary.files == 5 and not (tmp_path / sd.sample_file_name("0002", other)).exists()
+    with pytest.raises(ValueError, match="basket_factor is between 1 and 2"):
+        sd.NotableDay("0001", day, "x", basket_factor=3.0)
+
+
 # --------------------------------------------------------------------------- other formats
 
 

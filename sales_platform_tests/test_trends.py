@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sales_platform.domain.company_metrics import StoreDay
-from sales_platform.domain.trends import ProductUnits, detect_trends, product_window, trend_window
+from sales_platform.domain.trends import ProductUnits, detect_trends, product_window, summary_window, trend_window
 
 TODAY = dt.date(2025, 11, 27)
 # A weekly rhythm (busy weekends) that repeats exactly: no trend in it.
@@ -28,17 +28,23 @@ def store_day(store_id: str, date: dt.date, net: Decimal, payments: dict[str, De
 
 
 def window(series: dict[str, list[Decimal]]) -> dict[dt.date, list[StoreDay]]:
-    """Store summaries over the 14-day window; each series is oldest first, ending today."""
+    """Store summaries over the 14-day window; each series is oldest first, ending today. The
+    earlier product baseline days repeat the series' first week."""
     days = trend_window(TODAY)
-    return {d: [store_day(s, d, values[i]) for s, values in series.items() if values[i] is not None] for i, d in enumerate(days)}
+    found = {d: [store_day(s, d, values[i]) for s, values in series.items() if values[i] is not None] for i, d in enumerate(days)}
+    for d in summary_window(TODAY):
+        if d not in found:
+            first = days[(d - days[0]).days % 7]
+            found[d] = [store_day(s.store_id, d, s.net_sales) for s in found[first]]
+    return found
 
 
 def flat(store_id_count: int = 1) -> list[Decimal]:
     return RHYTHM * 2
 
 
-def trends_of(days, products_today=None, products_earlier=()):
-    return detect_trends(TODAY, days, products_today or {}, list(products_earlier))
+def trends_of(days, products_today=None, products_earlier=None, expected_stores=()):
+    return detect_trends(TODAY, days, products_today or {}, products_earlier or {}, expected_stores=expected_stores)
 
 
 def by_id(report) -> dict[str, object]:
@@ -65,7 +71,7 @@ def test_identical_weeks_are_flat_and_too_few_days_are_reported() -> None:
     short = [None] * 11 + RHYTHM[:3]
     report = trends_of(window({"0001": short}))
     assert "week_over_week" not in by_id(report)
-    assert any("week over week needs 4 days" in note for note in report.notes)
+    assert any("week over week needs 4 weekdays with every store in both weeks; found 0" in note for note in report.notes)
 
 
 def test_a_steady_climb_is_store_momentum_and_the_weekly_rhythm_is_not() -> None:
@@ -102,8 +108,13 @@ def units(**skus: int) -> dict[str, ProductUnits]:
     return {sku: ProductUnits(f"Product {sku}", count) for sku, count in skus.items()}
 
 
-def test_products_against_their_own_7_day_average() -> None:
-    earlier = [units(A=100, B=100, C=2, D=100)] * 7
+def same_weekdays(*weeks: dict[str, ProductUnits]) -> dict[dt.date, dict[str, ProductUnits]]:
+    """Units on today's weekday 1, 2, ... weeks before, newest first."""
+    return {TODAY - dt.timedelta(days=7 * n): units for n, units in enumerate(weeks, 1)}
+
+
+def test_products_against_their_usual_same_weekday() -> None:
+    earlier = same_weekdays(*[units(A=100, B=100, C=2, D=100)] * 4)
     today = units(A=200, B=50, C=10, D=110)
     report = trends_of(window({"0001": flat()}), today, earlier)
 
@@ -112,17 +123,26 @@ def test_products_against_their_own_7_day_average() -> None:
     assert (rising.trend_direction, rising.metric_change_percent, rising.significance) == ("up", Decimal("100.0"), "high")
     assert (falling.trend_direction, falling.metric_change_percent, falling.significance) == ("down", Decimal("-50.0"), "medium")
     assert rising.affected_items == ["A"]
-    assert "sold 200 units, +100.0% on its average of 100.0 a day over the previous 7 days" in rising.description
+    assert "sold 200 units, +100.0% on its usual Thursday of 100.0 (the median of its last 4 Thursdays)" in rising.description
     assert "product_trend-C" not in trends  # +400%, but 10 units a day is too few to call
     assert "product_trend-D" not in trends  # +10% is ordinary
 
 
-def test_product_trends_need_three_earlier_days() -> None:
-    report = trends_of(window({"0001": flat()}), units(A=500), [units(A=100)] * 2)
+def test_a_product_that_always_sells_more_on_this_weekday_is_not_rising() -> None:
+    # Beer sells 300 units every Thursday and about 100 on other days: its Thursday is normal.
+    earlier = same_weekdays(*[units(BEER=300)] * 4)
+    earlier |= {TODAY - dt.timedelta(days=n): units(BEER=100) for n in (1, 2, 3, 4, 5, 6)}
+    report = trends_of(window({"0001": flat()}), units(BEER=310), earlier)
+
+    assert "product_trend-BEER" not in by_id(report)
+    assert product_window(TODAY) == [TODAY - dt.timedelta(days=7 * n) for n in range(1, 5)]
+
+
+def test_product_trends_need_three_earlier_same_weekdays() -> None:
+    report = trends_of(window({"0001": flat()}), units(A=500), same_weekdays(units(A=100), units(A=100)))
 
     assert not [t for t in report.trends if t.type == "product_trend"]
-    assert any("product trends need 3 earlier days" in note for note in report.notes)
-    assert product_window(TODAY) == [TODAY - dt.timedelta(days=n) for n in range(1, 8)]
+    assert any("product trends need 3 earlier Thursdays with product figures and every store; found 2" in note for note in report.notes)
 
 
 def test_sales_pace_compares_the_last_three_days_with_the_same_weekdays_a_week_earlier() -> None:
@@ -146,3 +166,62 @@ def test_a_shift_in_how_customers_pay_is_measured_in_points_of_share() -> None:
     assert "35.0% of net sales, against 25.0%" in shift.description
 
     assert "payment_mix_shift" not in by_id(trends_of(window({"0001": flat()})))
+
+
+# --------------------------------------------------------------------------- partial days
+
+ELEVEN = [f"{n:04d}" for n in range(1, 12)]
+
+
+def test_a_day_only_one_store_had_reported_is_kept_out_of_week_over_week_and_the_text_says_so() -> None:
+    # Eleven stores, each 10% up this week on the same weekday last week; but on Friday of the
+    # week before (2025-11-14) the fallback analysis ran when only store 0001 had reported.
+    series = {s: RHYTHM + [v * Decimal("1.10") for v in RHYTHM] for s in ELEVEN}
+    days = window(series)
+    partial = TODAY - dt.timedelta(days=13)
+    days[partial] = [d for d in days[partial] if d.store_id == "0001"]
+
+    wow = by_id(trends_of(days, expected_stores=ELEVEN))["week_over_week"]
+
+    # Averaged with the partial day in, the week before would be 66,600.00 / 7 a day and the rise
+    # +29.0%; paired weekday by weekday without that Friday, it is the true +10.0%.
+    assert (wow.metric_change_percent, wow.trend_direction, wow.significance) == (Decimal("10.0"), "up", "high")
+    assert "over 6 of the last 7 days" in wow.description
+    assert f"left out, with the weekday each pairs with, as partial days: Friday {partial} had 1 of 11 stores" in wow.description
+    assert "on the same weekdays the week before" in wow.description
+
+
+def test_without_expected_stores_a_day_missing_a_usual_store_is_still_partial() -> None:
+    series = {s: RHYTHM + [v * Decimal("1.10") for v in RHYTHM] for s in ELEVEN[:3]}
+    days = window(series)
+    yesterday = TODAY - dt.timedelta(days=1)
+    days[yesterday] = [d for d in days[yesterday] if d.store_id != "0002"]
+
+    report = trends_of(days)
+    pace, wow = by_id(report)["sales_velocity"], by_id(report)["week_over_week"]
+
+    assert pace.metric_change_percent == wow.metric_change_percent == Decimal("10.0")
+    assert f"{yesterday:%A} {yesterday} had 2 of 3 stores" in pace.description
+    assert "over 2 of the last 3 days" in pace.description
+
+
+def test_a_product_on_a_day_some_stores_are_missing_is_judged_against_those_stores_only() -> None:
+    # Two equal stores; today only 0001 reported and sold its usual half of the product's units.
+    days = window({"0001": flat(), "0002": flat()})
+    days[TODAY] = [d for d in days[TODAY] if d.store_id == "0001"]
+    report = trends_of(days, units(A=100), same_weekdays(*[units(A=200)] * 4), expected_stores=["0001", "0002"])
+
+    assert "product_trend-A" not in by_id(report)  # 100 of a usual 200 scaled to the one store: normal
+    falling = by_id(trends_of(days, units(A=40), same_weekdays(*[units(A=200)] * 4), expected_stores=["0001", "0002"]))
+    assert "scaled to the 1 of 2 stores that reported today" in falling["product_trend-A"].description
+    assert summary_window(TODAY)[0] == TODAY - dt.timedelta(days=28)
+
+
+def test_the_payment_mix_compares_the_same_stores_when_one_is_missing_today() -> None:
+    # A cash-heavy store and a card-heavy one; today only the card-heavy one has reported.
+    cashy = {"cash": Decimal("800"), "credit": Decimal("200")}
+    cards = {"cash": Decimal("100"), "credit": Decimal("900")}
+    days = {d: [store_day("0001", d, Decimal(1000), cashy), store_day("0002", d, Decimal(1000), cards)] for d in summary_window(TODAY)}
+    days[TODAY] = [store_day("0002", TODAY, Decimal(1000), cards)]
+
+    assert "payment_mix_shift" not in by_id(trends_of(days, expected_stores=["0001", "0002"]))

@@ -5,6 +5,7 @@ DynamoDB's key and item size limits) and read back."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -16,11 +17,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sales_platform.domain.analysis_items import insight_items, product_day_items
+from sales_platform.domain.company_metrics import StoreDay
 from sales_platform.domain.product_metrics import compute_product_metrics
 from sales_platform.domain.recommendations import EngineAnswer
 from sales_platform.domain.store_metrics import compute_store_metrics
 from sales_platform.domain.table_items import store_day_summary_item
-from sales_platform.domain.trends import DEFAULT_TREND_THRESHOLDS, ProductUnits, _product_trends
+from sales_platform.domain.trends import DEFAULT_TREND_THRESHOLDS, ProductUnits, detect_trends, product_window
 from sales_platform.domain.upload_contract import MAX_TEXT_LENGTHS, parse_upload_name
 from sales_platform.domain.upload_validation import UploadRefused, ValidationRules, validate_upload
 from sales_platform.resources.dynamodb_metrics_table import DynamoDbMetricsTable, make_dynamodb_client, table_definition
@@ -71,9 +73,14 @@ def test_the_longest_accepted_texts_write_to_dynamodb_and_read_back(tmp_path: Pa
         "0001", DAY, metrics, source_file=NAME, processed_key="processed/x/data.parquet", processed_at=NOW
     )
     products = compute_product_metrics([tmp_path / "data.parquet"])
-    earlier = [{p.sku: ProductUnits(p.name, 20) for p in products}] * DEFAULT_TREND_THRESHOLDS.product_min_days
-    trends = _product_trends({p.sku: ProductUnits(p.name, p.units) for p in products}, earlier, DEFAULT_TREND_THRESHOLDS)
-    assert isinstance(trends, list) and {t.subject for t in trends} >= {sku}
+    # The same weekdays before, with the store reporting and the product at 20 units each.
+    weeks = product_window(DAY)[: DEFAULT_TREND_THRESHOLDS.product_min_days]
+    earlier = {day: {p.sku: ProductUnits(p.name, 20) for p in products} for day in weeks}
+    store_day = StoreDay.from_item(summary)
+    days = {day: [dataclasses.replace(store_day, date=day)] for day in [DAY, *weeks]}
+    report = detect_trends(DAY, days, {p.sku: ProductUnits(p.name, p.units) for p in products}, earlier)
+    trends = [t for t in report.trends if t.type == "product_trend"]
+    assert {t.subject for t in trends} >= {sku}
     items = [summary, *product_day_items(DAY, products), *insight_items(DAY, [], trends, EngineAnswer("rules", []), NOW)]
 
     table.put_items(items)

@@ -4,7 +4,6 @@ file is requested twice while its run is under way, nor forgotten when its run f
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 
 import dagster as dg

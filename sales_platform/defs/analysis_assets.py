@@ -13,10 +13,11 @@ import dagster as dg
 
 from sales_platform.defs.analysis_checks import company_check_specs, company_checks, product_check_specs, product_checks
 from sales_platform.defs.analysis_reads import (
-    day_products,
+    day_products_and_baskets,
     earlier_product_units,
     store_days,
     store_days_by_date,
+    stored_baskets,
     stored_products,
     units_by_sku,
     upload_tracking,
@@ -32,6 +33,7 @@ from sales_platform.domain.analysis_items import (
     anomalies_document,
     anomaly_report_from,
     company_summary_item,
+    coverage_items,
     day_pk,
     engine_answer_from,
     insight_items,
@@ -42,11 +44,12 @@ from sales_platform.domain.analysis_items import (
     trend_report_from,
     trends_document,
 )
-from sales_platform.domain.anomalies import detect_anomalies, history_window
+from sales_platform.domain.anomalies import basket_days, detect_anomalies, history_window
 from sales_platform.domain.company_metrics import compute_company_metrics
 from sales_platform.domain.money import to_cents
 from sales_platform.domain.recommendations import AnalysisFacts
-from sales_platform.domain.trends import detect_trends, product_window, trend_window
+from sales_platform.domain.store_baskets import baskets_documents
+from sales_platform.domain.trends import detect_trends, product_window, summary_window
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectStore
 from sales_platform.resources.recommendation_engines import RecommendationEngine
@@ -175,7 +178,8 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 partitions_def=days, group_name=ANALYSIS_GROUP,
                 description="Every SKU sold that day across all stores, from every line of every store's Parquet "
                 "file: units, gross and net revenue, stores sold at, rank by net revenue. Written to the table "
-                "(PRODUCT#<sku>).",
+                "(PRODUCT#<sku>), with each store's transactions by SKU and by payment method beside the analysis "
+                "documents (store_products.json, store_payments.json).",
             )
         ],
         check_specs=product_check_specs(days),
@@ -189,8 +193,10 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
     def product_day(table: MetricsTable, bucket: ObjectStore, day: dt.date) -> dict[str, object]:
         stores = store_days(table, day)
-        products = day_products(bucket, stores)
+        products, baskets, names = day_products_and_baskets(bucket, stores)
         table.replace_items(day_pk(day), PRODUCT_PREFIX, product_day_items(day, products))
+        for name, document in baskets_documents(day, baskets, names).items():
+            bucket.write_bytes(analysis_document_key(prefix, day, name), render_document(document), content_type="application/json")
         return {
                 "products": len(products),
                 "stores": len(stores),
@@ -204,9 +210,10 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         }
 
     @dg.asset(
-        deps=[company_metrics],
-        description="Stores that stand out, compared with their own previous 7 reported days and with the other "
-        "stores today: historical low/high, sudden drop/spike, peer outlier, transactions and basket size.",
+        deps=[company_metrics, product_metrics],
+        description="Stores that stand out, each against the median of its last 5 same weekdays, in its own "
+        "day-to-day spread, and against the other stores today: net sales, transactions, basket size, payment "
+        "mix, products it always sells and sold none of, and expected stores without a file.",
         **common,
     )
     def anomalies(
@@ -220,16 +227,23 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         for stores in earlier.values():
             for store in stores:
                 history.setdefault(store.store_id, []).append(store)
-        report = detect_anomalies(store_days(table, day), history)
+        report = detect_anomalies(
+            store_days(table, day),
+            history,
+            business_date=day,
+            expected_stores=settings.expected_stores,
+            baskets=stored_baskets(bucket, prefix, day, *basket_days(day)),
+        )
         published = publish(context, bucket, day, "anomalies", anomalies_document(day, report), report.notes)
         return {
                 "anomalies": len(report.anomalies),
                 "critical": sum(a.severity == "critical" for a in report.anomalies),
                 "warning": sum(a.severity == "warning" for a in report.anomalies),
+                "stores_compared": f"{len(report.compared_stores)}/{len(report.compared_stores) + len(report.not_compared)}",
                 "found": _md_table(
-                    ["severity", "type", "store", "value", "average", "deviation %"],
-                    [[a.severity, a.type, a.store_id, a.metric_value, a.historical_average, a.deviation_percent]
-                     for a in report.anomalies],
+                    ["severity", "type", "store", "value", "baseline", "deviation %", "robust z", "against"],
+                    [[a.severity, a.type, a.store_id, a.metric_value, a.historical_average, a.deviation_percent,
+                      a.robust_z, a.baseline] for a in report.anomalies],
                 ),
                 **published,
         }
@@ -237,7 +251,8 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
         deps=[company_metrics, product_metrics],
         description="Where sales are heading: week over week, each store's momentum over 14 days, rising and "
-        "falling products against their 7-day average, the sales pace and shifts in the payment mix.",
+        "falling products against their usual same weekday, the sales pace and shifts in the payment mix; days "
+        "without every store are kept out of the company comparisons, and the texts say so.",
         **common,
     )
     def trends(
@@ -246,10 +261,10 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         yield from each_day(context, lambda day: trends_day(context, table, bucket, day))
 
     def trends_day(context, table: MetricsTable, bucket: ObjectStore, day: dt.date) -> dict[str, object]:
-        window = store_days_by_date(table, trend_window(day))
+        window = store_days_by_date(table, summary_window(day))
         products_today = units_by_sku(stored_products(table, day))
         earlier = earlier_product_units(table, bucket, window, product_window(day))
-        report = detect_trends(day, window, products_today, earlier)
+        report = detect_trends(day, window, products_today, earlier, expected_stores=settings.expected_stores)
         published = publish(context, bucket, day, "trends", trends_document(day, report), report.notes)
         return {
                 "trends": len(report.trends),
@@ -277,12 +292,15 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     def recommendations_day(
         context, table: MetricsTable, bucket: ObjectStore, recommendation_engine: RecommendationEngine, day: dt.date
     ) -> dict[str, object]:
+        anomaly_report = anomaly_report_from(read(bucket, day, "anomalies"))
         facts = AnalysisFacts(
             business_date=day,
             company=compute_company_metrics(day, store_days(table, day), settings.expected_stores),
             top_products=sorted(stored_products(table, day), key=lambda p: p.rank)[:TOP_PRODUCTS_FOR_ENGINES],
-            anomalies=anomaly_report_from(read(bucket, day, "anomalies")).anomalies,
+            anomalies=anomaly_report.anomalies,
             trends=trend_report_from(read(bucket, day, "trends")).trends,
+            compared_stores=anomaly_report.compared_stores,
+            not_compared=anomaly_report.not_compared,
         )
         answer = recommendation_engine.recommend(facts)
         if answer.fallback_reason:
@@ -314,7 +332,8 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         deps=[anomalies, trends, recommendations],
         kinds={table_kind},
         description="The day's anomalies, trends and recommendations as insight items in the table, with stable "
-        "ids: a rerun replaces the day's insights, never adds to them.",
+        "ids, and what the analysis could not look at (coverage: stores not compared and why): a rerun replaces "
+        "the day's insights, never adds to them.",
         **common,
     )
     def daily_insights(
@@ -324,13 +343,11 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
     def insights_day(table: MetricsTable, bucket: ObjectStore, day: dt.date) -> dict[str, object]:
         answer = engine_answer_from(read(bucket, day, "recommendations"))
-        items = insight_items(
-            day,
-            anomaly_report_from(read(bucket, day, "anomalies")).anomalies,
-            trend_report_from(read(bucket, day, "trends")).trends,
-            answer,
-            _now(),
-        )
+        anomaly_report = anomaly_report_from(read(bucket, day, "anomalies"))
+        trend_report = trend_report_from(read(bucket, day, "trends"))
+        now = _now()
+        items = insight_items(day, anomaly_report.anomalies, trend_report.trends, answer, now)
+        items += coverage_items(day, anomaly_report, trend_report, now)
         table.replace_items(day_pk(day), INSIGHT_PREFIX, items)
         summary = table.get_item(day_pk(day), COMPANY_SUMMARY_SK)
         if summary is not None:

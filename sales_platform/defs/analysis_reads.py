@@ -14,9 +14,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sales_platform.domain.analysis_items import PRODUCT_PREFIX, UPLOAD_TRACKING_PREFIX, day_pk
+from sales_platform.domain.analysis_items import (
+    PRODUCT_PREFIX,
+    UPLOAD_TRACKING_PREFIX,
+    analysis_document_key,
+    day_pk,
+    read_document,
+)
+from sales_platform.domain.anomalies import Baskets
 from sales_platform.domain.company_metrics import StoreDay
 from sales_platform.domain.product_metrics import ProductDay, compute_product_metrics
+from sales_platform.domain.store_baskets import StoreBaskets, baskets_by_store, counts_from
 from sales_platform.domain.trends import ProductUnits
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectStore
@@ -90,20 +98,62 @@ def day_products(bucket: ObjectStore, stores: Sequence[StoreDay]) -> list[Produc
         return compute_product_metrics(paths)
 
 
+def day_products_and_baskets(
+    bucket: ObjectStore, stores: Sequence[StoreDay]
+) -> tuple[list[ProductDay], dict[str, StoreBaskets], dict[str, str]]:
+    """The day's products, and each store's transactions by SKU and payment method, from one
+    copy of each store's Parquet file (one download each on S3)."""
+    keyed = [(store.store_id, store.processed_key) for store in stores if store.processed_key]
+    with local_copies(bucket, [key for _, key in keyed]) as paths:
+        products = compute_product_metrics(paths)
+        baskets = baskets_by_store({store_id: path for (store_id, _), path in zip(keyed, paths)})
+    return products, baskets, {p.sku: p.name for p in products}
+
+
+def stored_baskets(
+    bucket: ObjectStore, prefix: str, business_date: dt.date, product_days: Iterable[dt.date], payment_days: Iterable[dt.date]
+) -> Baskets | None:
+    """The day's transactions by store, SKU and payment method, with the product counts of
+    `product_days` and the payment counts of `payment_days` that exist (the documents the
+    product step leaves); None when the day has none."""
+
+    def document(day: dt.date, name: str) -> dict[str, Any] | None:
+        key = analysis_document_key(prefix, day, name)
+        return read_document(bucket.read_bytes(key)) if bucket.exists(key) else None
+
+    def stores(products: dict[str, Any] | None, payments: dict[str, Any] | None) -> dict[str, StoreBaskets]:
+        by_product, by_payment = counts_from(products or {}), counts_from(payments or {})
+        return {s: StoreBaskets(by_product.get(s, {}), by_payment.get(s, {})) for s in sorted({*by_product, *by_payment})}
+
+    products, payments = document(business_date, "store_products"), document(business_date, "store_payments")
+    if products is None or payments is None:
+        return None
+    product_days, payment_days = set(product_days), set(payment_days)
+    earlier = {}
+    for day in sorted(product_days | payment_days):
+        found = stores(
+            document(day, "store_products") if day in product_days else None,
+            document(day, "store_payments") if day in payment_days else None,
+        )
+        if found:
+            earlier[day] = found
+    return Baskets(stores(products, payments), earlier, products.get("names", {}))
+
+
 def units_by_sku(products: Iterable[ProductDay]) -> dict[str, ProductUnits]:
     return {p.sku: ProductUnits(p.name, p.units) for p in products}
 
 
 def earlier_product_units(
     table: MetricsTable, bucket: ObjectStore, days: dict[dt.date, list[StoreDay]], dates: Iterable[dt.date]
-) -> list[dict[str, ProductUnits]]:
+) -> dict[dt.date, dict[str, ProductUnits]]:
     """Units by SKU for each earlier day that has sales: the day's product items, or, for a
     day not analysed yet (still incomplete, or analysed in parallel), its Parquet lines."""
-    found = []
+    found = {}
     for day in dates:
         products = stored_products(table, day)
         if not products and days.get(day):
             products = day_products(bucket, days[day])
         if products:
-            found.append(units_by_sku(products))
+            found[day] = units_by_sku(products)
     return found

@@ -43,11 +43,18 @@ def analysis_fingerprint(tracking_items: Iterable[Mapping[str, Any]]) -> str:
 
 
 def company_figures(metrics: CompanyDayMetrics) -> dict[str, Any]:
-    """The company's day as the summary item and the dashboard's KPIs carry it, in cents."""
-    store = lambda s: {"store_id": s.store_id, "net_sales": to_cents(s.net_sales)} if s else None  # noqa: E731
+    """The company's day as the summary item and the dashboard's KPIs carry it, in cents. The
+    best and worst store are ranked by net sales and carry their gross beside it, and the old
+    system's `avg_store_sales` (gross per store) sits beside the net `avg_net_sales_per_store`."""
+    store = lambda s: (  # noqa: E731
+        {"store_id": s.store_id, "net_sales": to_cents(s.net_sales), "total_sales": to_cents(s.total_sales or 0)}
+        if s
+        else None
+    )
     return {
         **sales_totals(metrics),
         "avg_net_sales_per_store": to_cents(metrics.avg_net_sales_per_store),
+        "avg_store_sales": to_cents(metrics.avg_store_sales),  # gross, the old system's name and meaning
         "stores_reported": len(metrics.reported_stores),
         "stores_expected": len(metrics.expected_stores),
         "reported_stores": list(metrics.reported_stores),
@@ -120,6 +127,22 @@ def _insight(business_date: dt.date, insight_type: str, insight_id: str, engine:
     }
 
 
+def coverage_items(
+    business_date: dt.date, anomalies: AnomalyReport, trends: TrendReport, written_at: dt.datetime
+) -> list[dict[str, Any]]:
+    """What the day's analysis could not look at, as two `coverage` insights (`anomalies`,
+    `trends`): the report says it instead of calling those stores normal."""
+    anomaly_item = _insight(business_date, "coverage", "anomalies", "rules", written_at)
+    anomaly_item.update(
+        compared_stores=list(anomalies.compared_stores),
+        not_compared=[{"store_id": store, "reason": why} for store, why in sorted(anomalies.not_compared.items())],
+        notes=list(anomalies.notes),
+    )
+    trend_item = _insight(business_date, "coverage", "trends", "rules", written_at)
+    trend_item.update(notes=list(trends.notes))
+    return [anomaly_item, trend_item]
+
+
 def insight_items(
     business_date: dt.date,
     anomalies: Iterable[Anomaly],
@@ -178,15 +201,25 @@ def anomalies_document(business_date: dt.date, report: AnomalyReport) -> dict[st
         "date": business_date.isoformat(),
         "anomalies": [dataclasses.asdict(a) for a in report.anomalies],
         "notes": report.notes,
+        "compared_stores": report.compared_stores,
+        "not_compared": report.not_compared,
     }
+
+
+_ANOMALY_NUMBERS = ("metric_value", "historical_average", "deviation_percent", "robust_z")
 
 
 def anomaly_report_from(document: Mapping[str, Any]) -> AnomalyReport:
     anomalies = []
     for entry in document["anomalies"]:
-        numbers = {k: _decimal(entry[k]) for k in ("metric_value", "historical_average", "deviation_percent")}
+        numbers = {k: _decimal(entry.get(k)) for k in _ANOMALY_NUMBERS}
         anomalies.append(Anomaly(**{**entry, **numbers}))
-    return AnomalyReport(anomalies, list(document.get("notes", [])))
+    return AnomalyReport(
+        anomalies,
+        list(document.get("notes", [])),
+        list(document.get("compared_stores", [])),
+        dict(document.get("not_compared", {})),
+    )
 
 
 def trends_document(business_date: dt.date, report: TrendReport) -> dict[str, Any]:

@@ -48,8 +48,12 @@ class StoreDay:
 
 @dataclass(frozen=True)
 class StoreNet:
+    """The best or worst store of a day, ranked by net sales, with its gross beside it (the
+    amount the old system showed)."""
+
     store_id: str
     net_sales: Decimal
+    total_sales: Decimal | None = None  # gross
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,12 @@ class CompanyDayMetrics:
     @property
     def avg_net_sales_per_store(self) -> Decimal:
         return self.net_sales / len(self.reported_stores) if self.reported_stores else Decimal(0)
+
+    @property
+    def avg_store_sales(self) -> Decimal:
+        """Gross sales per reporting store: the old system's `avg_store_sales`, kept by name and
+        meaning beside the net `avg_net_sales_per_store`."""
+        return self.total_sales / len(self.reported_stores) if self.reported_stores else Decimal(0)
 
     @property
     def complete(self) -> bool:
@@ -107,7 +117,7 @@ def compute_company_metrics(
         expected_stores=expected,
         reported_stores=reported,
         missing_stores=[store for store in expected if store not in set(reported)],
-        best_store=StoreNet(best.store_id, best.net_sales) if best else None,
-        worst_store=StoreNet(worst.store_id, worst.net_sales) if worst else None,
+        best_store=StoreNet(best.store_id, best.net_sales, best.total_sales) if best else None,
+        worst_store=StoreNet(worst.store_id, worst.net_sales, worst.total_sales) if worst else None,
         payment_breakdown=dict(sorted(payments.items())),
     )

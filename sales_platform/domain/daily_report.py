@@ -106,6 +106,8 @@ class _Facts:
     recommendations: list[Item]
     engine: str | None
     engine_line: str
+    anomaly_coverage: Item | None  # which stores the anomalies compared (None: an analysis that did not say)
+    trend_notes: list[str]
 
 
 def _of_type(insights: Sequence[Item], kind: str) -> list[Item]:
@@ -149,6 +151,7 @@ def _facts(inputs: ReportInputs) -> _Facts:
     )
     engines = sorted({r.get("engine") for r in recommendations if r.get("engine")})
     engine = " and ".join(engines) if engines else None
+    coverage = {item.get("insight_id"): item for item in _of_type(inputs.insights, "coverage")}
     return _Facts(
         reported=reported,
         expected=expected,
@@ -160,7 +163,37 @@ def _facts(inputs: ReportInputs) -> _Facts:
         recommendations=recommendations,
         engine=engine,
         engine_line=_engine_line(engines, inputs.fallback_reason if engines == ["rules"] else None),
+        anomaly_coverage=coverage.get("anomalies"),
+        trend_notes=list((coverage.get("trends") or {}).get("notes") or []),
     )
+
+
+def _not_compared(facts: _Facts) -> list[tuple[str, str]]:
+    return [(entry["store_id"], entry["reason"]) for entry in (facts.anomaly_coverage or {}).get("not_compared") or []]
+
+
+def _no_anomalies_line(facts: _Facts) -> str:
+    """What an empty anomaly list means, never more than was checked."""
+    if facts.anomaly_coverage is None:
+        return "No anomalies detected."
+    compared = len(facts.anomaly_coverage.get("compared_stores") or [])
+    if not compared:
+        return "No store could be compared with its own history yet, so none can be called normal."
+    if _not_compared(facts):
+        return f"No anomalies at the {compared} store(s) compared with their history."
+    return f"No anomalies: all {compared} stores that reported were compared with their history."
+
+
+def _not_compared_line(facts: _Facts) -> str | None:
+    missing = _not_compared(facts)
+    if not missing:
+        return None
+    listed = "; ".join(f"store {store} ({why})" for store, why in missing)
+    return f"Not compared with their history ({len(missing)} store(s)): {listed}."
+
+
+def _trend_notes_line(facts: _Facts) -> str | None:
+    return f"Not measured: {'; '.join(facts.trend_notes)}." if facts.trend_notes else None
 
 
 def _store_line(store: Item | None) -> str:
@@ -244,7 +277,7 @@ def _text(inputs: ReportInputs, facts: _Facts) -> str:
 
     lines += ["", "ANOMALIES", RULE]
     if not facts.anomalies:
-        lines.append("No anomalies detected.")
+        lines += _wrap(_no_anomalies_line(facts), indent="")
     for severity, group in _grouped(facts.anomalies, "severity", fmt.SEVERITY_ORDER):
         lines.append(f"{severity.upper()} ({len(group)})")
         for anomaly in group:
@@ -252,14 +285,18 @@ def _text(inputs: ReportInputs, facts: _Facts) -> str:
             where = f"{store}: " if store and store not in (anomaly.get("title") or "") else ""
             lines.append(f"  - {where}{anomaly.get('title')}")
             lines += _wrap(anomaly.get("description"))
+    if unchecked := _not_compared_line(facts):
+        lines += _wrap(unchecked, indent="")
 
     lines += ["", "TRENDS", RULE]
     if not facts.trends:
-        lines.append("No notable trends.")
+        lines.append("No notable trends." if not facts.trend_notes else "No notable trends in what could be measured.")
     for trend in facts.trends:
         figures = _trend_figures(trend)
         lines.append(f"  -> {trend.get('title')}" + (f" ({figures})" if figures else ""))
         lines += _wrap(trend.get("description"))
+    if unmeasured := _trend_notes_line(facts):
+        lines += _wrap(unmeasured, indent="")
 
     lines += ["", "RECOMMENDATIONS", RULE, facts.engine_line]
     number = 0
@@ -358,7 +395,9 @@ def _html(inputs: ReportInputs, facts: _Facts, charts: Sequence[Chart], image_so
             f"</thead><tbody>{rows}</tbody></table>"
         )
     else:
-        parts.append("<p>No anomalies detected.</p>")
+        parts.append(f"<p>{_e(_no_anomalies_line(facts))}</p>")
+    if unchecked := _not_compared_line(facts):
+        parts.append(f"<p>{_e(unchecked)}</p>")
     parts.append("<h2>Trends</h2>")
     if facts.trends:
         parts.append(
@@ -378,7 +417,9 @@ def _html(inputs: ReportInputs, facts: _Facts, charts: Sequence[Chart], image_so
             )
         )
     else:
-        parts.append("<p>No notable trends.</p>")
+        parts.append("<p>No notable trends.</p>" if not facts.trend_notes else "<p>No notable trends in what could be measured.</p>")
+    if unmeasured := _trend_notes_line(facts):
+        parts.append(f"<p>{_e(unmeasured)}</p>")
     parts += ["<h2>Recommendations</h2>", f"<p>{_e(facts.engine_line)}</p>"]
     if facts.recommendations:
         parts.append(

@@ -13,10 +13,12 @@ from sales_platform.domain.recommendations import AnalysisFacts, Recommendation,
 from sales_platform.domain.trends import Trend
 from sales_platform.domain.wording import money, names, percent
 
-LOW_SIDE = {"historical_low", "sudden_drop", "transactions_low", "basket_low"}
+LOW_SIDE = {"historical_low", "transactions_low", "basket_low"}
 # Which finding speaks for a store when it has several: the broadest measure first.
-_PREFERENCE = ["historical_low", "sudden_drop", "peer_outlier", "transactions_low", "basket_low",
-               "historical_high", "sudden_spike", "transactions_high", "basket_high"]
+_PREFERENCE = ["historical_low", "peer_outlier", "transactions_low", "basket_low",
+               "historical_high", "transactions_high", "basket_high"]
+# Findings with an action of their own; a store without a file is chased by its own rule.
+_OWN_ACTION = {"payment_shift", "product_stopped", "store_missing"}
 
 
 def _is_low(anomaly: Anomaly) -> bool:
@@ -25,7 +27,7 @@ def _is_low(anomaly: Anomaly) -> bool:
 
 def _lead(anomalies: list[Anomaly]) -> Anomaly:
     candidates = [a for a in anomalies if a.severity == "critical"] or anomalies
-    return min(candidates, key=lambda a: _PREFERENCE.index(a.type))
+    return min(candidates, key=lambda a: _PREFERENCE.index(a.type) if a.type in _PREFERENCE else len(_PREFERENCE))
 
 
 def _store_drop(store_id: str, findings: list[Anomaly]) -> Recommendation:
@@ -80,10 +82,42 @@ def _store_surge(store_id: str, findings: list[Anomaly]) -> Recommendation:
     )
 
 
+def _till_and_shelf(anomalies: Iterable[Anomaly]) -> list[Recommendation]:
+    found = []
+    for anomaly in sorted(anomalies, key=lambda a: (a.store_id, a.type)):
+        if anomaly.type == "payment_shift":
+            found.append(
+                Recommendation(
+                    priority="high" if anomaly.severity == "critical" else "medium",
+                    category="operations",
+                    title=f"Check the card terminals at store {anomaly.store_id}",
+                    description=f"{anomaly.description} A terminal or card reader down sends shoppers to cash or "
+                    "away; ask the store whether payments failed today.",
+                    affected_stores=[anomaly.store_id],
+                    expected_impact="No sale lost because a card could not be taken.",
+                )
+            )
+        elif anomaly.type == "product_stopped":
+            found.append(
+                Recommendation(
+                    priority="medium",
+                    category="inventory",
+                    title=f"Restock or re-shelve at store {anomaly.store_id}",
+                    description=f"{anomaly.description}",
+                    affected_stores=[anomaly.store_id],
+                    expected_impact=f"About {anomaly.historical_average} baskets a day with the product back on the "
+                    "shelf.",
+                )
+            )
+    return found
+
+
 def _anomaly_rules(anomalies: Iterable[Anomaly]) -> list[Recommendation]:
+    anomalies = list(anomalies)
     by_store: dict[str, list[Anomaly]] = {}
     for anomaly in anomalies:
-        by_store.setdefault(anomaly.store_id, []).append(anomaly)
+        if anomaly.type not in _OWN_ACTION:
+            by_store.setdefault(anomaly.store_id, []).append(anomaly)
     found = []
     for store_id, findings in sorted(by_store.items()):
         low = [a for a in findings if _is_low(a)]
@@ -92,7 +126,7 @@ def _anomaly_rules(anomalies: Iterable[Anomaly]) -> list[Recommendation]:
             found.append(_store_drop(store_id, low))
         elif high:
             found.append(_store_surge(store_id, high))
-    return found
+    return found + _till_and_shelf(anomalies)
 
 
 # direction -> (priority, category, title, what to do, expected impact)
@@ -179,6 +213,45 @@ def _chain_rules(trends: list[Trend]) -> list[Recommendation]:
     return found
 
 
+def _not_compared(facts: AnalysisFacts) -> Recommendation | None:
+    if not facts.not_compared:
+        return None
+    stores = sorted(facts.not_compared)
+    reasons = "; ".join(f"store {store}: {why}" for store, why in sorted(facts.not_compared.items()))
+    return Recommendation(
+        priority="low",
+        category="operations",
+        title=f"Look at store(s) {names(stores)} yourself: too little history to check",
+        description=f"The analysis could not compare {len(stores)} store(s) with their own history on "
+        f"{facts.business_date.isoformat()} ({reasons}), so a bad day there would not be flagged.",
+        affected_stores=stores,
+        expected_impact="No store goes unwatched while its history builds up.",
+    )
+
+
+def _quiet_day(facts: AnalysisFacts) -> Recommendation | None:
+    """Said only of the stores that could be checked."""
+    company = facts.company
+    compared = list(facts.compared_stores) if facts.compared_stores is not None else list(company.reported_stores)
+    if not compared:
+        return None
+    best = company.best_store
+    who = (
+        "Every store traded within its normal range"
+        if not facts.not_compared
+        else f"The {len(compared)} store(s) compared with their history traded within their normal range"
+    )
+    return Recommendation(
+        priority="low",
+        category="strategy",
+        title="No action needed today",
+        description=f"{who} on {facts.business_date.isoformat()}; net sales were {money(company.net_sales)}"
+        + (f", led by store {best.store_id} with {money(best.net_sales)}." if best else "."),
+        affected_stores=[best.store_id] if best else [],
+        expected_impact="Keep the current plan.",
+    )
+
+
 def recommend_by_rules(facts: AnalysisFacts) -> list[Recommendation]:
     company = facts.company
     found: list[Recommendation] = []
@@ -199,18 +272,8 @@ def recommend_by_rules(facts: AnalysisFacts) -> list[Recommendation]:
     found += _anomaly_rules(facts.anomalies)
     found += _chain_rules(facts.trends)
     found += _product_rules(facts.trends)
-    if not found:
-        best = company.best_store
-        found.append(
-            Recommendation(
-                priority="low",
-                category="strategy",
-                title="No action needed today",
-                description=f"Every store traded within its normal range on {facts.business_date.isoformat()}; "
-                f"net sales were {money(company.net_sales)}"
-                + (f", led by store {best.store_id} with {money(best.net_sales)}." if best else "."),
-                affected_stores=[best.store_id] if best else [],
-                expected_impact="Keep the current plan.",
-            )
-        )
+    if not found and (quiet := _quiet_day(facts)):
+        found.append(quiet)
+    if unchecked := _not_compared(facts):
+        found.append(unchecked)
     return by_priority(found)

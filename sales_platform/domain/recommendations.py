@@ -4,6 +4,7 @@ back. The schema is also the contract a Bedrock answer is validated against."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -60,6 +61,10 @@ class AnalysisFacts:
     top_products: list[ProductDay]
     anomalies: list[Anomaly]
     trends: list[Trend]
+    # The stores the anomalies compared with their history (None: every store that reported),
+    # and those they could not, with why: no claim of a normal range for those.
+    compared_stores: Sequence[str] | None = None
+    not_compared: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,12 @@ event).
 Any 14-day range therefore holds two bad days and two spikes. With a single store there
 is only the bad day; a store not in `stores` never has an incident.
 
+`SampleOptions` changes the chain for benchmarks: no weekly incidents, another weekday rhythm
+(the old system's samples ran Saturdays at about 1.4 times an average day), fewer
+transactions per store (`traffic_scale`), and store-days planted with a given change
+(`NotableDay`: traffic, basket size, a payment method's share, products out of stock, or no
+file at all). The defaults are the chain described above.
+
 Money is `Decimal` in the records and rendered with exactly two decimals
 (`render_json`), `line_total == quantity * unit_price` exactly, and timestamps carry the
 store's UTC offset for the given IANA time zone, correct across daylight-saving changes
@@ -254,13 +260,51 @@ def _cumulative(weights: Iterable[float]) -> tuple[float, ...]:
 
 @dataclass(frozen=True)
 class NotableDay:
-    """A store-day planted to stand out; the analysis is expected to flag it."""
+    """A store-day planted to stand out; the analysis is expected to flag it.
+
+    The weekly incidents only change traffic; a planted day (`SampleOptions.planted`) may also
+    make baskets bigger (each line's quantity doubled with probability `basket_factor - 1`),
+    move a share of some payment methods' transactions to another (a card reader down: credit
+    and debit to cash), take products off the shelves, or leave the store without a file.
+    """
 
     store_id: str
     day: date
-    kind: str  # "bad_day" or "spike"
-    traffic_factor: float
-    story: str
+    kind: str  # "bad_day" or "spike" for the weekly incidents; any label for a planted day
+    traffic_factor: float = 1.0
+    story: str = ""
+    basket_factor: float = 1.0
+    payment_shift: tuple[tuple[str, ...], str, float] | None = None  # (from methods, to method, share moved)
+    out_of_stock: tuple[str, ...] = ()
+    missing: bool = False
+
+    def __post_init__(self) -> None:
+        if not 1.0 <= self.basket_factor <= 2.0:
+            raise ValueError(f"basket_factor is between 1 and 2, not {self.basket_factor}")
+        if self.payment_shift and not {*self.payment_shift[0], self.payment_shift[1]} <= set(PAYMENT_METHODS):
+            raise ValueError(f"payment_shift names methods of {', '.join(PAYMENT_METHODS)}: {self.payment_shift}")
+
+
+@dataclass(frozen=True)
+class SampleOptions:
+    """How the generated chain differs from the default one (see the module docstring)."""
+
+    weekly_incidents: bool = True
+    weekday_traffic: tuple[float, ...] = _WEEKDAY_TRAFFIC  # Monday .. Sunday
+    traffic_scale: float = 1.0
+    planted: tuple[NotableDay, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.weekday_traffic) != 7 or min(self.weekday_traffic) <= 0:
+            raise ValueError("weekday_traffic has 7 positive factors, Monday to Sunday")
+        if self.traffic_scale <= 0:
+            raise ValueError(f"traffic_scale is positive, not {self.traffic_scale}")
+
+    def planted_on(self, store_id: str, day: date) -> NotableDay | None:
+        return next((p for p in self.planted if p.store_id == store_id and p.day == day), None)
+
+
+DEFAULT_OPTIONS = SampleOptions()
 
 
 def _incident_stores(day: date, stores: Sequence[str], seed: int) -> tuple[str | None, str | None]:
@@ -275,9 +319,12 @@ def _incident_stores(day: date, stores: Sequence[str], seed: int) -> tuple[str |
     return bad, spike
 
 
-def notable_day_for(store_id: str, day: date, *, seed: int = 42,
-                    stores: Sequence[str] | None = None) -> NotableDay | None:
+def notable_day_for(store_id: str, day: date, *, seed: int = 42, stores: Sequence[str] | None = None,
+                    options: SampleOptions = DEFAULT_OPTIONS) -> NotableDay | None:
     """The incident planted on this store-day, if any (see the module docstring)."""
+    planted = options.planted_on(store_id, day)
+    if planted or not options.weekly_incidents:
+        return planted
     bad, spike = _incident_stores(day, DEFAULT_STORES if stores is None else stores, seed)
     if day.weekday() == BAD_DAY_WEEKDAY and store_id == bad:
         return NotableDay(store_id, day, "bad_day", BAD_DAY_TRAFFIC,
@@ -288,13 +335,14 @@ def notable_day_for(store_id: str, day: date, *, seed: int = 42,
     return None
 
 
-def notable_days(stores: Sequence[str], start: date, end: date, *, seed: int = 42) -> list[NotableDay]:
+def notable_days(stores: Sequence[str], start: date, end: date, *, seed: int = 42,
+                 options: SampleOptions = DEFAULT_OPTIONS) -> list[NotableDay]:
     """Every incident planted between `start` and `end` inclusive, in date order."""
     found = []
     day = start
     while day <= end:
         for store_id in sorted(stores):
-            incident = notable_day_for(store_id, day, seed=seed, stores=stores)
+            incident = notable_day_for(store_id, day, seed=seed, stores=stores, options=options)
             if incident:
                 found.append(incident)
         day += timedelta(days=1)
@@ -348,15 +396,21 @@ class _DayContext:
     percent_off: dict[str, int]
     hour_cum: tuple[float, ...]
     ymd: str
+    incident: NotableDay | None = None
 
 
-def _day_context(store_id: str, day: date, seed: int, timezone: str, rng: Random) -> _DayContext:
+def _day_context(store_id: str, day: date, seed: int, timezone: str, rng: Random,
+                 incident: NotableDay | None = None) -> _DayContext:
     profile = _store_profile(store_id, seed)
     circular = weekly_circular(day, seed)
     promo = promo_sku(day, seed)
     category_noise = {c[0]: max(0.85, min(1.15, rng.gauss(1.0, 0.05))) for c in _CATEGORY_TABLE}
+    off_shelf = set(incident.out_of_stock) if incident else set()
     weights = []
     for product in CATALOGUE:
+        if product.sku in off_shelf:
+            weights.append(0.0)
+            continue
         w = product.popularity * profile.tier.category_affinity.get(product.category, 1.0)
         w *= category_noise[product.category] * wave_factor(product.sku, day)
         if product.sku in circular:
@@ -369,7 +423,7 @@ def _day_context(store_id: str, day: date, seed: int, timezone: str, rng: Random
         percent_off[promo] = PROMO_PERCENT
     hourly = _HOURLY_WEEKEND if day.weekday() >= 5 else _HOURLY_WEEKDAY
     return _DayContext(store_id, day, ZoneInfo(timezone), profile, CATALOGUE, _cumulative(weights),
-                       percent_off, _cumulative(hourly), day.strftime("%Y%m%d"))
+                       percent_off, _cumulative(hourly), day.strftime("%Y%m%d"), incident)
 
 
 def _timestamp(ctx: _DayContext, second_of_day: int) -> str:
@@ -394,6 +448,10 @@ def _transaction(rng: Random, ctx: _DayContext, transaction_id: str, timestamp: 
     walk_in = customer_id == WALK_IN_CUSTOMER_ID
     payment_cum = ctx.profile.walk_in_payment_cum if walk_in else ctx.profile.payment_cum
     payment_method = rng.choices(PAYMENT_METHODS, cum_weights=payment_cum)[0]
+    incident = ctx.incident
+    if incident and incident.payment_shift and payment_method in incident.payment_shift[0]:
+        if rng.random() < incident.payment_shift[2]:
+            payment_method = incident.payment_shift[1]
 
     chosen: list[Product] = []
     seen: set[str] = set()
@@ -407,6 +465,8 @@ def _transaction(rng: Random, ctx: _DayContext, transaction_id: str, timestamp: 
     for product in chosen:
         quantity_weights = _QUANTITY_WEIGHTS[product.category]
         quantity = rng.choices(range(1, len(quantity_weights) + 1), weights=quantity_weights)[0]
+        if incident and incident.basket_factor > 1 and rng.random() < incident.basket_factor - 1:
+            quantity *= 2
         line_total = product.unit_price * quantity
         percent = ctx.percent_off.get(product.sku)
         discount = to_cents(line_total * percent / 100) if percent else Decimal("0.00")
@@ -431,26 +491,30 @@ def _transaction(rng: Random, ctx: _DayContext, transaction_id: str, timestamp: 
     return lines
 
 
-def _transaction_count(rng: Random, ctx: _DayContext, incident: NotableDay | None) -> int:
+def _transaction_count(rng: Random, ctx: _DayContext, options: SampleOptions) -> int:
     noise = max(0.88, min(1.12, rng.gauss(1.0, 0.06)))
-    factor = ctx.profile.traffic * _WEEKDAY_TRAFFIC[ctx.day.weekday()] * noise
-    if incident:
-        factor *= incident.traffic_factor
+    factor = ctx.profile.traffic * options.weekday_traffic[ctx.day.weekday()] * noise * options.traffic_scale
+    if ctx.incident:
+        factor *= ctx.incident.traffic_factor
     return max(1, round(ctx.profile.tier.transactions * factor))
 
 
 def generate_store_day(store_id: str, day: date, *, seed: int = 42, timezone: str = DEFAULT_TIMEZONE,
-                       stores: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """All line items one store sends for one business day, in time order.
+                       stores: Sequence[str] | None = None,
+                       options: SampleOptions = DEFAULT_OPTIONS) -> list[dict[str, Any]]:
+    """All line items one store sends for one business day, in time order (none on a day
+    planted as `missing`).
 
     `stores` is the chain the store belongs to (default `DEFAULT_STORES`); it only decides
     which stores carry the planted notable days, so pass the same list as for the full set
     to get the same file.
     """
+    incident = notable_day_for(store_id, day, seed=seed, stores=stores, options=options)
+    if incident and incident.missing:
+        return []
     rng = Random(f"sample:{seed}:{store_id}:{day.isoformat()}")
-    ctx = _day_context(store_id, day, seed, timezone, rng)
-    incident = notable_day_for(store_id, day, seed=seed, stores=stores)
-    count = _transaction_count(rng, ctx, incident)
+    ctx = _day_context(store_id, day, seed, timezone, rng, incident)
+    count = _transaction_count(rng, ctx, options)
 
     hours = range(OPEN_HOUR, CLOSE_HOUR)
     seconds = sorted(rng.choices(hours, cum_weights=ctx.hour_cum)[0] * 3600 + rng.randrange(3600)
@@ -566,19 +630,23 @@ class SampleSummary:
 
 
 def write_sample_files(out_dir: Path, *, stores: Sequence[str], days: int, end_date: date, seed: int = 42,
-                       timezone: str = DEFAULT_TIMEZONE, with_bad_files: bool = False) -> SampleSummary:
-    """One good file per store and day for the `days` days ending on `end_date`.
+                       timezone: str = DEFAULT_TIMEZONE, with_bad_files: bool = False,
+                       options: SampleOptions = DEFAULT_OPTIONS) -> SampleSummary:
+    """One good file per store and day for the `days` days ending on `end_date` (none for a
+    store-day planted as `missing`).
 
     With `with_bad_files`, also the broken uploads of `bad_samples` (see there), named so
     they never overwrite a good file.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     start = end_date - timedelta(days=days - 1)
-    summary = SampleSummary(notable_days=notable_days(stores, start, end_date, seed=seed))
+    summary = SampleSummary(notable_days=notable_days(stores, start, end_date, seed=seed, options=options))
     for offset in range(days):
         day = start + timedelta(days=offset)
         for store_id in stores:
-            records = generate_store_day(store_id, day, seed=seed, timezone=timezone, stores=stores)
+            records = generate_store_day(store_id, day, seed=seed, timezone=timezone, stores=stores, options=options)
+            if not records:
+                continue
             data = render_json(records)
             path = out_dir / sample_file_name(store_id, day)
             path.write_bytes(data)
