@@ -51,11 +51,16 @@ def _positive(text: str) -> int:
 
 # ---------------------------------------------------------------------------------------------
 def generate_sample_data(args: argparse.Namespace) -> int:
-    from sales_platform.domain.sample_data import default_end_date, write_sample_files
+    from sales_platform.domain.sample_data import (
+        DEFAULT_OPTIONS, SampleOptions, default_end_date, traffic_scale_for, write_sample_files,
+    )
 
     timezone = args.timezone or "America/New_York"
     stores = args.stores or _settings().expected_stores
     end_date = args.end_date or default_end_date(timezone)
+    options = DEFAULT_OPTIONS
+    if args.lines_per_day:
+        options = SampleOptions(traffic_scale=traffic_scale_for(args.lines_per_day, stores, seed=args.seed))
     summary = write_sample_files(
         args.out,
         stores=stores,
@@ -64,6 +69,7 @@ def generate_sample_data(args: argparse.Namespace) -> int:
         seed=args.seed,
         timezone=timezone,
         with_bad_files=args.with_bad_files,
+        options=options,
     )
     start = end_date - dt.timedelta(days=args.days - 1)
     print(
@@ -379,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--end-date", type=_date, help="last business day (default: yesterday)")
     sample.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     sample.add_argument("--timezone", help="stores' IANA time zone (default America/New_York)")
+    sample.add_argument("--lines-per-day", type=_positive,
+                        help="about this many line items per store-day (default: each store's own size, 300-1,500)")
     sample.add_argument("--with-bad-files", action="store_true", help="add a few files that must be refused")
     sample.set_defaults(handler=generate_sample_data)
 

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import re
+import statistics
 import sqlite3
 import subprocess
 import sys
@@ -73,7 +74,8 @@ def processed_file(home: Path, day: dt.date, store_id: str) -> Path:
 
 
 SUBCOMMAND_OPTIONS = {
-    "generate-sample-data": ["--out", "--stores", "--days", "--end-date", "--seed", "--timezone", "--with-bad-files"],
+    "generate-sample-data": ["--out", "--stores", "--days", "--end-date", "--seed", "--timezone", "--lines-per-day",
+                             "--with-bad-files"],
     "process": ["--verbose"],
     "demo": ["--days", "--end-date", "--seed", "--no-bad-files"],
     "dev": ["--host", "--port", "--api-port", "--no-api", "--insecure"],
@@ -163,6 +165,20 @@ def test_generate_sample_data_with_bad_files_reports_each_one_and_leaves_the_goo
     assert not set(reported) & set(SAMPLE_NAMES), "a bad file replaced a good one"
     assert all(reason.strip() for reason in reported.values())
     assert {name: written[name] for name in SAMPLE_NAMES} == _contents(tmp_path / "good")
+
+
+def test_generate_sample_data_sizes_the_files_to_the_lines_per_day_asked_for(tmp_path: Path) -> None:
+    stores = ("--stores", "0001,0002,0003,0004", "--days", "7", "--end-date", "2026-11-20")
+    full = run_cli(tmp_path, "generate-sample-data", "--out", "full", *stores)
+    small = run_cli(tmp_path, "generate-sample-data", "--out", "small", *stores, "--lines-per-day", "120")
+
+    assert (full.returncode, small.returncode) == (0, 0)
+    lines = [len(json.loads(path.read_bytes())) for path in (tmp_path / "small").iterdir()]
+    assert len(lines) == 28
+    # The weekly incidents (a 40% day, a 250% day) stay, so the mean is near, not exact.
+    assert 100 <= statistics.mean(lines) <= 140, statistics.mean(lines)
+    full_lines = [len(json.loads(path.read_bytes())) for path in (tmp_path / "full").iterdir()]
+    assert statistics.mean(full_lines) > 4 * statistics.mean(lines)
 
 
 def test_generate_sample_data_defaults_to_the_expected_stores(tmp_path: Path) -> None:

@@ -48,7 +48,8 @@ is only the bad day; a store not in `stores` never has an incident.
 
 `SampleOptions` changes the chain for benchmarks: no weekly incidents, another weekday rhythm
 (the old system's samples ran Saturdays at about 1.4 times an average day), fewer
-transactions per store (`traffic_scale`), and store-days planted with a given change
+transactions per store (`traffic_scale`; `traffic_scale_for` finds the one for a number of lines a
+day), and store-days planted with a given change
 (`NotableDay`: traffic, basket size, a payment method's share, products out of stock, or no
 file at all). The defaults are the chain described above.
 
@@ -305,6 +306,21 @@ class SampleOptions:
 
 
 DEFAULT_OPTIONS = SampleOptions()
+
+
+def traffic_scale_for(lines_per_day: float, stores: Sequence[str], *, seed: int = 42) -> float:
+    """The `SampleOptions.traffic_scale` at which the stores send about `lines_per_day` line
+    items per store-day on average over a week (planted and weekly incidents aside)."""
+    if lines_per_day <= 0:
+        raise ValueError(f"lines per day is positive, not {lines_per_day}")
+    week = sum(_WEEKDAY_TRAFFIC) / len(_WEEKDAY_TRAFFIC)
+    expected = []
+    for store_id in stores:
+        profile = _store_profile(store_id, seed)
+        weights = profile.tier.basket_weights
+        basket = sum(size * w for size, w in enumerate(weights, start=1)) / sum(weights)
+        expected.append(profile.tier.transactions * profile.traffic * week * basket)
+    return lines_per_day / (sum(expected) / len(expected))
 
 
 def _incident_stores(day: date, stores: Sequence[str], seed: int) -> tuple[str | None, str | None]:
