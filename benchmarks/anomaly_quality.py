@@ -231,13 +231,14 @@ def analyse(settings, days: Sequence[dt.date]) -> dict[dt.date, list[dict]]:
     """The anomalies the Dagster assets find for each day, as their document says."""
     import dagster as dg
 
-    from sales_platform.defs.analysis_assets import build_analysis_assets
+    from sales_platform.definitions import build_definitions
     from sales_platform.domain.analysis_items import analysis_document_key
-    from sales_platform.resources.factory import build_bucket, build_table
+    from sales_platform.resources.factory import build_bucket
 
-    assets = {a.key.to_user_string(): a for a in build_analysis_assets(settings)}
-    chosen = [assets[name] for name in ("company_metrics", "product_metrics", "anomalies")]
-    resources = {"table": build_table(settings), "bucket": build_bucket(settings)}
+    definitions = build_definitions(settings)
+    chosen = [definitions.get_assets_def(name) for name in ("company_metrics", "product_metrics", "anomalies")]
+    resources = definitions.resources
+    bucket = build_bucket(settings)
     found = {}
     with dg.instance_for_test() as instance:
         for day in days:
@@ -247,7 +248,7 @@ def analyse(settings, days: Sequence[dt.date]) -> dict[dt.date, list[dict]]:
             )
             assert result.success, day
             key = analysis_document_key(settings.analysis_prefix, day, "anomalies")
-            found[day] = json.loads(resources["bucket"].read_bytes(key))["anomalies"]
+            found[day] = json.loads(bucket.read_bytes(key))["anomalies"]
     return found
 
 
@@ -308,7 +309,7 @@ def old_rules(today: Sequence, history: Mapping[str, Sequence]) -> list[dict]:
 
 
 def old_analysis(settings, days: Sequence[dt.date]) -> dict[dt.date, list[dict]]:
-    from sales_platform.defs.analysis_reads import store_days
+    from sales_platform.services.analysis_reads import store_days
     from sales_platform.resources.factory import build_table
 
     table = build_table(settings)

@@ -84,8 +84,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    from sales_platform.defs import day_items
-    from sales_platform.defs.bi_export import write_export
+    from sales_platform.services import day_items
+    from sales_platform.services.bi_export_versions import write_export
     from sales_platform.domain.daily_report import ReportInputs, build_daily_report
     from sales_platform.resources.local_object_store import LocalObjectStore
     from sales_platform.resources.sqlite_metrics_table import SqliteMetricsTable

@@ -28,8 +28,8 @@ def main() -> None:
 
     import dagster as dg
 
-    from sales_platform.defs import build_definitions
-    from sales_platform.defs.upload_sensor import UPLOAD_SENSOR
+    from sales_platform.definitions import build_definitions
+    from sales_platform.defs.ingest.upload_sensor import UPLOAD_SENSOR
     from sales_platform.settings import load_settings
 
     stores = [f"{n:04d}" for n in range(1, 101)]

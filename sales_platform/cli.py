@@ -338,7 +338,7 @@ def api(args: argparse.Namespace) -> int:
 
 
 def send_report(args: argparse.Namespace) -> int:
-    from sales_platform.defs.report_delivery import ReportFolder, ReportNotStored, deliver_report
+    from sales_platform.services.report_delivery import ReportFolder, ReportNotStored, deliver_report
     from sales_platform.resources.factory import build_bucket, build_notifier
 
     settings = _settings()

@@ -14,6 +14,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,8 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
-from sales_platform.defs import build_definitions
-from sales_platform.defs.upload_sensor import UPLOAD_SENSOR
+from sales_platform.definitions import build_definitions
+from sales_platform.defs.ingest.upload_sensor import UPLOAD_SENSOR
 from sales_platform.domain import sample_data
 from sales_platform.domain.upload_contract import LINE_ITEM_SCHEMA
 from sales_platform.runtime.local_instance import prepare_dagster_home
@@ -170,13 +171,14 @@ class Platform:
     def __post_init__(self) -> None:
         self.harness = Harness(self.defs, self.instance)
 
-    @property
+    @cached_property
     def bucket(self) -> ObjectStore:
-        return self.defs.resources["bucket"]  # type: ignore[return-value]
+        """The bucket as the assets get it, from the definitions' `bucket` resource."""
+        return self.defs.resources["bucket"].build()  # type: ignore[attr-defined]
 
-    @property
+    @cached_property
     def table(self) -> MetricsTable:
-        return self.defs.resources["table"]  # type: ignore[return-value]
+        return self.defs.resources["table"].build()  # type: ignore[attr-defined]
 
     @property
     def is_local(self) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 
-from sales_platform.defs.run_errors import error_line
+from sales_platform.services.run_errors import error_line
 from sales_platform.runtime.run_readout import FileOutcome, RunReadout, read_run
 
 _MAX_ROUNDS = 50

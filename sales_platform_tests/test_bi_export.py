@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pyarrow.parquet as pq
 
-from sales_platform.defs.bi_export import current_export, write_export
+from sales_platform.services.bi_export_versions import current_export, write_export
 from sales_platform_tests.conftest import TEST_BUCKET, Platform, days_ago, store_today
 from sales_platform_tests.report_fixtures import analysis_finished, write_known_days
 

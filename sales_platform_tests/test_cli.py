@@ -246,7 +246,7 @@ def test_demo_processes_every_file_prints_a_summary_and_records_the_runs_in_dags
     # location's origin, so `sales-platform dev` shows them and can re-execute any of them.
     import dagster as dg
 
-    from sales_platform.defs.upload_sensor import uploads_of
+    from sales_platform.defs.ingest.upload_sensor import uploads_of
 
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:

@@ -19,13 +19,15 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from sales_platform.runtime.local_instance import prepare_dagster_home
-from sales_platform.defs import build_definitions
-from sales_platform.defs.analysis_assets import TRIGGER_TAG
-from sales_platform.defs.analysis_triggers import ANALYSIS_JOB, ANALYSIS_SCHEDULE, ANALYSIS_SENSOR
-from sales_platform.defs.ingest_assets import INGEST_JOB
+from sales_platform.definitions import build_definitions
+from sales_platform.defs.analysis.steps import TRIGGER_TAG
+from sales_platform.defs.analysis.job import ANALYSIS_JOB
+from sales_platform.defs.analysis.schedule import ANALYSIS_SCHEDULE
+from sales_platform.defs.analysis.sensor import ANALYSIS_SENSOR
+from sales_platform.defs.ingest.ingest_job import INGEST_JOB
 from sales_platform.domain.store_metrics import compute_store_metrics
 from sales_platform.domain.table_items import store_day_summary_item, upload_tracking_item
-from sales_platform.resources.factory import build_resources
+from sales_platform.resources import recommendation_engines
 from sales_platform.resources.recommendation_engines import BedrockEngine
 from sales_platform_tests.conftest import (
     STORE_TZ,
@@ -297,7 +299,7 @@ def test_a_day_outside_the_partitions_is_never_requested(make_local_platform, ma
 
     # The platform now starts later (PARTITIONS_START_DATE moved): that day has no partition.
     later = make_settings(PARTITIONS_START_DATE=str(days_ago(1)))
-    moved = Platform(later, build_definitions(later, platform.defs.resources), platform.instance)
+    moved = Platform(later, build_definitions(later), platform.instance)
 
     tick = analysis_tick(moved)
     assert tick.run_requests == []
@@ -530,14 +532,15 @@ def bedrock_platform(make_settings: Callable[..., Any], monkeypatch: pytest.Monk
     """A local platform whose recommendations come from Bedrock, through a stubbed client."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    settings = make_settings(RECOMMENDATION_ENGINE="bedrock")
+    settings = make_settings(RECOMMENDATION_ENGINE="bedrock", BEDROCK_TIMEOUT_SECONDS="10")
     client = boto3.client("bedrock-runtime", region_name="us-east-1")
-    resources = build_resources(settings)
-    assert isinstance(resources["recommendation_engine"], BedrockEngine)  # what the settings choose
-    resources["recommendation_engine"] = BedrockEngine(settings.bedrock_model_id, 10, client_factory=lambda: client)
+    # The engine the `recommendation_engine` resource builds, talking to the stubbed client.
+    monkeypatch.setattr(recommendation_engines, "bedrock_client_factory", lambda region, timeout: lambda: client)
+    definitions = build_definitions(settings)
+    assert isinstance(definitions.resources["recommendation_engine"].build(), BedrockEngine)  # what the settings choose
     instance = dg.DagsterInstance.from_config(str(prepare_dagster_home(settings)))
     with Stubber(client) as stubber:
-        yield Platform(settings, build_definitions(settings, resources), instance), stubber
+        yield Platform(settings, definitions, instance), stubber
     instance.dispose()
 
 

@@ -26,7 +26,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sales_platform.api.app import create_app
-from sales_platform.defs import build_definitions
+from sales_platform.definitions import build_definitions
 from sales_platform.domain import sample_data
 from sales_platform.settings import Settings, load_settings
 from sales_platform_tests.api_support import API_KEY
@@ -183,7 +183,7 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Answers]:
         summary = sample_data.write_sample_files(root / "samples", stores=STORES, days=DAYS, end_date=END, with_bad_files=True)
         defs = build_definitions(settings)
         assets, resources = list(defs.assets), dict(defs.resources)
-        bucket, layout = resources["bucket"], settings.storage_layout
+        bucket, layout = resources["bucket"].build(), settings.storage_layout
         refused = next(bad for bad in summary.bad_files if bad.rule == "missing_field")
         accepted: dict[tuple[str, dt.date], list[dict[str, Any]]] = {}
         for path in [*summary.paths, refused.path]:
@@ -198,7 +198,7 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Answers]:
                 accepted[(store_id, day)] = json.loads(path.read_bytes(), parse_float=Decimal)
         for offset in range(DAYS):
             _run(assets, ANALYSIS, (END - dt.timedelta(days=offset)).isoformat(), resources)
-        app = create_app(settings, bucket=bucket, table=resources["table"])
+        app = create_app(settings, bucket=bucket, table=resources["table"].build())
         with TestClient(app, headers={"X-Api-Key": API_KEY}) as client:
             yield Answers(client, settings, accepted)
 

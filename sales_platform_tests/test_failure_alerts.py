@@ -10,9 +10,9 @@ import email.policy
 import dagster as dg
 import pytest
 
-from sales_platform.defs import upload_sensor
-from sales_platform.defs.failure_alerts import ALERT_SENT_TAG, FAILURE_ALERT_SENSOR
-from sales_platform.defs.ingest_assets import INGEST_JOB
+from sales_platform.defs.ingest import upload_sensor
+from sales_platform.defs.reporting.failure_alerts import ALERT_SENT_TAG, FAILURE_ALERT_SENSOR
+from sales_platform.defs.ingest.ingest_job import INGEST_JOB
 from sales_platform_tests.conftest import Platform, days_ago, render, small_records, upload_name
 
 UI_URL = "https://dagster.example.com"
@@ -32,7 +32,8 @@ def broken_storage_platform(make_local_platform, monkeypatch: pytest.MonkeyPatch
     def broken_write_file(*args, **kwargs):
         raise OSError("no space left on device")
 
-    monkeypatch.setattr(platform.bucket, "write_file", broken_write_file)
+    # Every bucket the runs open, as each run opens its own from the `bucket` resource.
+    monkeypatch.setattr(type(platform.bucket), "write_file", broken_write_file)
     return platform
 
 

@@ -18,8 +18,8 @@ import dagster as dg
 import pytest
 
 from sales_platform.api.file_listing import FileLister
-from sales_platform.defs import upload_sensor
-from sales_platform.defs.upload_sensor import UPLOAD_SENSOR
+from sales_platform.defs.ingest import upload_sensor
+from sales_platform.defs.ingest.upload_sensor import UPLOAD_SENSOR
 from sales_platform.domain import sample_data
 from sales_platform.domain.table_items import store_day_key
 from sales_platform.services import store_day_ingest

@@ -18,8 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sales_platform.defs import upload_sensor
-from sales_platform.defs.ingest_assets import INGEST_JOB, UPLOAD_ACCEPTED
+from sales_platform.defs.ingest import upload_sensor
+from sales_platform.defs.ingest.events import UPLOAD_ACCEPTED
+from sales_platform.defs.ingest.ingest_job import INGEST_JOB
 from sales_platform.domain import sample_data
 from sales_platform.domain.store_metrics import compute_store_metrics
 from sales_platform.domain.table_items import (
@@ -331,15 +332,16 @@ def test_one_file_that_cannot_be_written_fails_the_run_but_not_the_others(
 ) -> None:
     day = days_ago(1)
     keys = {store: local_platform.upload(upload_name(store, day), render(small_records(store, day))) for store in ("0001", "0002")}
-    bucket = local_platform.bucket
-    write_file = bucket.write_file
+    # Every bucket the runs open, as each run opens its own from the `bucket` resource.
+    store_class = type(local_platform.bucket)
+    write_file = store_class.write_file
 
-    def no_space_for_store_1(key, *args, **kwargs):
+    def no_space_for_store_1(self, key, *args, **kwargs):
         if "store_id=0001" in key:
             raise OSError("no space left on device")
-        return write_file(key, *args, **kwargs)
+        return write_file(self, key, *args, **kwargs)
 
-    monkeypatch.setattr(bucket, "write_file", no_space_for_store_1)
+    monkeypatch.setattr(store_class, "write_file", no_space_for_store_1)
     report = local_platform.process()
 
     [outcome] = report.outcomes
@@ -358,8 +360,8 @@ def test_a_file_whose_run_failed_is_asked_for_again_after_the_retry_delay(
     day = days_ago(1)
     records = small_records("0001", day)
     key = platform.upload(upload_name("0001", day), render(records))
-    bucket = platform.bucket
-    write_file = bucket.write_file
+    store_class = type(platform.bucket)  # every bucket the runs open
+    write_file = store_class.write_file
     broken = [True]
 
     def flaky_write_file(*args, **kwargs):
@@ -367,7 +369,7 @@ def test_a_file_whose_run_failed_is_asked_for_again_after_the_retry_delay(
             raise OSError("connection reset by peer")
         return write_file(*args, **kwargs)
 
-    monkeypatch.setattr(bucket, "write_file", flaky_write_file)
+    monkeypatch.setattr(store_class, "write_file", flaky_write_file)
     assert [o.status for o in platform.process().outcomes] == ["failed"]
     broken[0] = False
 

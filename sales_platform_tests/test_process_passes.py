@@ -178,7 +178,7 @@ def test_killed_at_any_moment_again_and_again_nothing_is_lost_or_doubled(tmp_pat
     # No run the kills interrupted is left STARTED: monitoring failed each, and it was retried.
     import dagster as dg
 
-    from sales_platform.defs.upload_sensor import IN_FLIGHT
+    from sales_platform.defs.ingest.upload_sensor import IN_FLIGHT
 
     with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
         assert instance.get_runs_count(dg.RunsFilter(statuses=IN_FLIGHT)) == 0

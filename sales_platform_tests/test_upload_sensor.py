@@ -10,9 +10,9 @@ import dagster as dg
 import pytest
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
-from sales_platform.defs import upload_sensor
-from sales_platform.defs.ingest_assets import INGEST_JOB
-from sales_platform.defs.upload_sensor import uploads_of
+from sales_platform.defs.ingest import upload_sensor
+from sales_platform.defs.ingest.ingest_job import INGEST_JOB
+from sales_platform.defs.ingest.upload_sensor import uploads_of
 from sales_platform.resources.object_store import ObjectInfo
 from sales_platform_tests.conftest import (
     Platform,

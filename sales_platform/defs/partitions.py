@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from sales_platform.settings import Settings
+
+class Calendar(Protocol):
+    """The settings the partitions follow, or the `PlatformConfig` resource (same names)."""
+
+    @property
+    def partitions_start_date(self) -> dt.date: ...
+    @property
+    def daily_analysis_timezone(self) -> str: ...
+    @property
+    def timezone(self) -> ZoneInfo: ...
+    @property
+    def expected_stores(self) -> list[str]: ...
 
 
-def business_days(settings: Settings) -> dg.DailyPartitionsDefinition:
+def business_days(settings: Calendar) -> dg.DailyPartitionsDefinition:
     # end_offset=1: today's partition exists while the day is still trading, so files for today
     # and late data arriving the next morning both have a place.
     return dg.DailyPartitionsDefinition(
@@ -19,7 +32,7 @@ def business_days(settings: Settings) -> dg.DailyPartitionsDefinition:
     )
 
 
-def store_days(settings: Settings) -> dg.MultiPartitionsDefinition:
+def store_days(settings: Calendar) -> dg.MultiPartitionsDefinition:
     return dg.MultiPartitionsDefinition(
         {"date": business_days(settings), "store": dg.StaticPartitionsDefinition(list(settings.expected_stores))}
     )
@@ -37,7 +50,7 @@ def store_and_day(partition_key: str | dg.MultiPartitionKey) -> tuple[str, dt.da
     return store, dt.date.fromisoformat(day)
 
 
-def accepted_days(settings: Settings, now: dt.datetime | None = None) -> tuple[dt.date, dt.date]:
+def accepted_days(settings: Calendar, now: dt.datetime | None = None) -> tuple[dt.date, dt.date]:
     """The first and last business day that has a partition at `now`: with end_offset=1 the last
     one is today where the stores are."""
     moment = now or dt.datetime.now(dt.timezone.utc)

@@ -26,9 +26,9 @@ from dagster._core.storage.dagster_run import RunRecord
 from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
-from sales_platform.defs.ingest_assets import STORE_SALES
-from sales_platform.defs.run_errors import error_line
-from sales_platform.defs.upload_sensor import IN_FLIGHT, UPLOAD_SENSOR, settling_files
+from sales_platform.defs.ingest.events import STORE_SALES
+from sales_platform.services.run_errors import error_line
+from sales_platform.defs.ingest.upload_sensor import IN_FLIGHT, UPLOAD_SENSOR, settling_files
 from sales_platform.runtime.dagster_notices import silence_dagster_notices
 from sales_platform.runtime.daemon_process import RunningDaemon
 from sales_platform.runtime.local_instance import CODE_LOCATION
@@ -101,7 +101,7 @@ class DaemonPass:
         return self.summary
 
     def _sensors_to_wait_for(self) -> set[str]:
-        from sales_platform.defs import build_definitions
+        from sales_platform.definitions import build_definitions
 
         definitions = build_definitions(self.settings)
         # A definition error stops the pass here, with Dagster's own message, instead of a

@@ -11,15 +11,35 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
+from sales_platform.domain.storage_layout import StorageLayout
 from sales_platform.domain.store_metrics import StoreDayMetrics, compute_store_metrics
 from sales_platform.domain.table_items import store_day_summary_item, upload_tracking_item
 from sales_platform.domain.upload_contract import Problem, Refusal, UploadName, route_upload
-from sales_platform.domain.upload_validation import UploadRefused, validate_upload
+from sales_platform.domain.upload_validation import UploadRefused, ValidationRules, validate_upload
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectInfo, ObjectIsLink, ObjectStore
 from sales_platform.services.upload_intake import archive, leave_inbox, refuse, write_processed
-from sales_platform.settings import Settings
+
+
+class IngestRules(Protocol):
+    """What deciding on an upload takes from the configuration: the settings, or the
+    `PlatformConfig` resource the assets get (same names)."""
+
+    @property
+    def storage_layout(self) -> StorageLayout: ...
+    @property
+    def partitions_start_date(self) -> dt.date: ...
+    @property
+    def timezone(self) -> ZoneInfo: ...
+    @property
+    def expected_stores(self) -> list[str]: ...
+    @property
+    def max_upload_bytes(self) -> int: ...
+    @property
+    def validation_rules(self) -> ValidationRules: ...
 
 
 @dataclass(frozen=True)
@@ -71,7 +91,7 @@ def _link_problem(layout_prefix: str) -> Problem:
 
 
 def ingest_upload(
-    bucket: ObjectStore, table: MetricsTable, settings: Settings, info: ObjectInfo, now: dt.datetime
+    bucket: ObjectStore, table: MetricsTable, settings: IngestRules, info: ObjectInfo, now: dt.datetime
 ) -> Accepted | Refused | StillWritten:
     """Validate the upload and write everything it feeds; refused files are copied to rejected/.
     Storage errors propagate: the upload then stays where it is, for the next attempt."""
@@ -136,7 +156,7 @@ def _changed(bucket: ObjectStore, info: ObjectInfo) -> bool:
     return current is None or current.version != info.version or bool(bucket.open_for_writing([info.key]))
 
 
-def supersede_upload(bucket: ObjectStore, settings: Settings, info: ObjectInfo, by: Accepted, now: dt.datetime) -> Superseded:
+def supersede_upload(bucket: ObjectStore, settings: IngestRules, info: ObjectInfo, by: Accepted, now: dt.datetime) -> Superseded:
     """An older file of a store-day whose newer file was accepted: to rejected/, unread, with a
     report naming the file that replaced it."""
     problem = Problem(
@@ -151,7 +171,7 @@ def supersede_upload(bucket: ObjectStore, settings: Settings, info: ObjectInfo, 
     return Superseded(info, by.upload, by, refusal, rejected_key, report_key)
 
 
-def finish_upload(bucket: ObjectStore, settings: Settings, outcome: Accepted | Refused | Superseded) -> str | None:
+def finish_upload(bucket: ObjectStore, settings: IngestRules, outcome: Accepted | Refused | Superseded) -> str | None:
     """The upload leaves the inbox, once its day is written (or its refusal is) and recorded: an
     accepted original to archive/ (returns where it is kept), a refused one is removed from the
     inbox, its copy being in rejected/."""
@@ -162,7 +182,7 @@ def finish_upload(bucket: ObjectStore, settings: Settings, outcome: Accepted | R
 
 
 def _refused(
-    bucket: ObjectStore, settings: Settings, info: ObjectInfo, upload: UploadName | None, refusal: Refusal, now: dt.datetime
+    bucket: ObjectStore, settings: IngestRules, info: ObjectInfo, upload: UploadName | None, refusal: Refusal, now: dt.datetime
 ) -> Refused:
     rejected_key, report_key = refuse(bucket, settings.storage_layout, info, refusal, upload, now)
     return Refused(info, upload, refusal, rejected_key, report_key)

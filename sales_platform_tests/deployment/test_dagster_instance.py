@@ -137,7 +137,7 @@ def test_runs_and_schedule_ticks_are_recorded_in_postgresql_and_read_back(
 ) -> None:
     from dagster._core.scheduler.instigation import InstigatorType, TickData, TickStatus
 
-    from sales_platform.defs import build_definitions
+    from sales_platform.definitions import build_definitions
     from sales_platform_tests.dagster_harness import Harness
 
     settings = make_settings()
@@ -145,7 +145,7 @@ def test_runs_and_schedule_ticks_are_recorded_in_postgresql_and_read_back(
     definitions = build_definitions(settings)
     day = days_ago(1)
     key = settings.storage_layout.upload_key(upload_name(STORES[0], day))
-    definitions.resources["bucket"].write_bytes(key, render(small_records(STORES[0], day)))
+    definitions.resources["bucket"].build().write_bytes(key, render(small_records(STORES[0], day)))
     set_age(settings.bucket_path / key, 60)
 
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:

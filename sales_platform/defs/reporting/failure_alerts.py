@@ -3,7 +3,8 @@
 The sensor runs in the Dagster daemon, whether `sales-platform dev`, `process` or the ECS
 service runs it, and watches the runs of this code location. A run that Dagster is about to
 retry is not announced; its last attempt is. Each alert is marked on the run with a tag, so a
-failure is never announced twice, whichever daemon sees it.
+failure is never announced twice, whichever daemon sees it. (A run status sensor is Dagster's
+one way to act on a run's end; automation conditions request runs, they do not watch them.)
 """
 
 
@@ -12,10 +13,11 @@ import datetime as dt
 import dagster as dg
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
-from sales_platform.defs.run_errors import readable_error
+from sales_platform.services.run_errors import readable_error
 from sales_platform.domain.alerts import FailedStep, RunFailure, run_failure_alert
+from sales_platform.defs.loading import load_time_settings
+from sales_platform.resources.configurable import PlatformConfig
 from sales_platform.resources.notifier import Notifier
-from sales_platform.settings import Settings
 
 FAILURE_ALERT_SENSOR = "run_failure_alert_sensor"
 ALERT_SENT_TAG = "sales_platform/failure_alert_sent"
@@ -63,29 +65,33 @@ def describe_failure(context: dg.RunFailureSensorContext) -> RunFailure:
     )
 
 
-def build_failure_alert_sensor(settings: Settings) -> dg.SensorDefinition:
-    @dg.run_failure_sensor(
+def alert_on_failure(
+    context: dg.RunFailureSensorContext, notifier: dg.ResourceParam[Notifier], platform: PlatformConfig
+) -> None:
+    run = context.dagster_run
+    if run.tags.get(ALERT_SENT_TAG):
+        return
+    if run.tags.get(WILL_RETRY_TAG) == "true":
+        context.log.info(f"run {run.run_id} failed and will be retried; the alert waits for its last attempt")
+        return
+    # Brief retries: a sensor tick has a deadline, and a failing channel must not hold up the
+    # alerts of the other channels and runs.
+    result = notifier.send(run_failure_alert(describe_failure(context), platform.dagster_ui_url), brief=True)
+    if result.delivered:
+        context.instance.add_run_tags(run.run_id, {ALERT_SENT_TAG: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+    if not result.ok:
+        # Shown on the sensor's tick in the UI and in `process`'s log.
+        raise RuntimeError(f"failure alert for run {run.run_id} not delivered: {result.summary()}")
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    sensor = dg.run_failure_sensor(
         name=FAILURE_ALERT_SENSOR,
         monitor_all_code_locations=False,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=settings.automation_interval_seconds,
+        minimum_interval_seconds=load_time_settings().automation_interval_seconds,
         description="Sends an alert (NOTIFY_CHANNELS, alert recipients/topic) for every run that failed and will not "
         "be retried: run, asset, partition, error and a link to the run.",
-    )
-    def run_failure_alert_sensor(context: dg.RunFailureSensorContext, notifier: dg.ResourceParam[Notifier]) -> None:
-        run = context.dagster_run
-        if run.tags.get(ALERT_SENT_TAG):
-            return
-        if run.tags.get(WILL_RETRY_TAG) == "true":
-            context.log.info(f"run {run.run_id} failed and will be retried; the alert waits for its last attempt")
-            return
-        # Brief retries: a sensor tick has a deadline, and a failing channel must not hold up the
-        # alerts of the other channels and runs.
-        result = notifier.send(run_failure_alert(describe_failure(context), settings.dagster_ui_url), brief=True)
-        if result.delivered:
-            context.instance.add_run_tags(run.run_id, {ALERT_SENT_TAG: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
-        if not result.ok:
-            # Shown on the sensor's tick in the UI and in `process`'s log.
-            raise RuntimeError(f"failure alert for run {run.run_id} not delivered: {result.summary()}")
-
-    return run_failure_alert_sensor
+    )(alert_on_failure)
+    return dg.Definitions(sensors=[sensor])

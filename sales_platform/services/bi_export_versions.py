@@ -23,13 +23,30 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
-from sales_platform.defs import day_items
 from sales_platform.domain import bi_export
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectNotFound, ObjectStore
-from sales_platform.settings import Settings
+from sales_platform.services import day_items
+
+
+class ExportPlace(Protocol):
+    """Where and how far back the export goes: the settings, or the `PlatformConfig` resource
+    the asset gets (same names)."""
+
+    @property
+    def quicksight_prefix(self) -> str: ...
+    @property
+    def bi_export_days(self) -> int: ...
+    @property
+    def resolved_storage_backend(self) -> str: ...
+    @property
+    def s3_bucket(self) -> str | None: ...
+    @property
+    def bucket_path(self) -> Path: ...
+    def today(self) -> dt.date: ...
 
 CURRENT = "current.json"
 VERSIONS = "exports/"
@@ -46,7 +63,7 @@ class ExportResult:
     superseded: bool = False  # a newer export was already current; this one withdrew
 
 
-def export_window(settings: Settings, day: dt.date) -> tuple[dt.date, dt.date]:
+def export_window(settings: ExportPlace, day: dt.date) -> tuple[dt.date, dt.date]:
     """The last BI_EXPORT_DAYS days up to today where the stores are (or up to `day` if that is
     later). Re-running an older day refreshes its figures inside the window instead of
     turning the whole export back to that day."""
@@ -69,7 +86,7 @@ def collect_rows(table: MetricsTable, first: dt.date, last: dt.date) -> dict[str
     return collected
 
 
-def _uri(settings: Settings, key: str) -> str:
+def _uri(settings: ExportPlace, key: str) -> str:
     if settings.resolved_storage_backend == "s3":
         return f"s3://{settings.s3_bucket}/{key}"
     return (settings.bucket_path / key).as_uri()
@@ -85,7 +102,7 @@ def _delete_version(bucket: ObjectStore, prefix: str, version: str) -> None:
         bucket.delete(info.key)
 
 
-def current_export(bucket: ObjectStore, settings: Settings) -> dict[str, Any] | None:
+def current_export(bucket: ObjectStore, settings: ExportPlace) -> dict[str, Any] | None:
     try:
         return json.loads(bucket.read_bytes(settings.quicksight_prefix + CURRENT))
     except ObjectNotFound:
@@ -93,7 +110,7 @@ def current_export(bucket: ObjectStore, settings: Settings) -> dict[str, Any] | 
 
 
 def write_export(
-    bucket: ObjectStore, table: MetricsTable, settings: Settings, day: dt.date, now: dt.datetime | None = None
+    bucket: ObjectStore, table: MetricsTable, settings: ExportPlace, day: dt.date, now: dt.datetime | None = None
 ) -> ExportResult:
     moment = now or dt.datetime.now(dt.timezone.utc)
     first, last = export_window(settings, day)

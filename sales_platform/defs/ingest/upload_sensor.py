@@ -11,6 +11,10 @@ A store-day's files always go together, all of those waiting, since only the new
 the day's data; and never while a run still has one of them, so two runs never write one day.
 A file is taken once it is whole: unchanged for the settle time (by its modification time, or,
 when that is in the future, by the sensor's own looks) and open for writing nowhere it can see.
+
+Why a sensor and not an automation condition: the inbox is outside Dagster (files in a bucket,
+not materializations), and what to ask for depends on the files themselves (settled, held open,
+retried, split into runs), which only code that looks at the bucket can tell.
 """
 
 
@@ -25,11 +29,12 @@ from dataclasses import dataclass
 import dagster as dg
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
-from sales_platform.defs.ingest_assets import INGEST_JOB, INGEST_OP
+from sales_platform.defs.ingest.ingest_job import INGEST_JOB, INGEST_OP, ingest_store_uploads
+from sales_platform.defs.loading import load_time_settings
 from sales_platform.domain.storage_layout import StorageLayout
+from sales_platform.resources.configurable import PlatformConfig
 from sales_platform.resources.object_store import ObjectInfo, ObjectStore
 from sales_platform.services.upload_intake import dated_ahead, inbox_group
-from sales_platform.settings import Settings
 
 UPLOAD_SENSOR = "store_upload_sensor"
 UPLOADS_TAG = "sales_platform/uploads"
@@ -158,83 +163,87 @@ def _run_request(files: Iterable[ObjectInfo], requested: dict[str, Request]) -> 
     )
 
 
-def build_upload_sensor(settings: Settings, ingest_job: dg.JobDefinition) -> dg.SensorDefinition:
-    prefix = settings.upload_prefix
-    layout = settings.storage_layout
+def look_at_inbox(
+    context: dg.SensorEvaluationContext, bucket: dg.ResourceParam[ObjectStore], platform: PlatformConfig
+) -> dg.SensorResult:
+    prefix = platform.upload_prefix
+    layout = platform.storage_layout
+    requested, sightings = _load(context.cursor)
+    now = dt.datetime.now(dt.timezone.utc)
+    clock = time.time()
+    in_flight = _in_flight(context.instance)
+    kept: dict[str, Request] = {}
+    settling: dict[str, Sighting] = {}
+    groups: dict[str, list[ObjectInfo]] = {}
+    for info in bucket.list(prefix):
+        if layout.hidden_in_inbox(info.key) or info.key.endswith("/"):
+            continue  # editors' and rsync's temporary files, a script's before its rename
+        earlier = sightings.get(info.key)
+        if not _settled(info, earlier, now, clock, platform.upload_settle_seconds):
+            settling[info.key] = _sighting(info, earlier, clock)
+        groups.setdefault(inbox_group(layout, info.key), []).append(info)
 
-    @dg.sensor(
-        name=UPLOAD_SENSOR,
-        job=ingest_job,
-        minimum_interval_seconds=settings.upload_sensor_interval_seconds,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Ingests every new or overwritten file in {prefix}, refused files included: what one look "
-        "finds goes into one run (a few for a backlog). A file still waiting after its run failed is asked for again "
-        f"after {settings.upload_retry_seconds} s, then ever more rarely.",
-    )
-    def store_upload_sensor(context: dg.SensorEvaluationContext, bucket: dg.ResourceParam[ObjectStore]):
-        requested, sightings = _load(context.cursor)
-        now = dt.datetime.now(dt.timezone.utc)
-        clock = time.time()
-        in_flight = _in_flight(context.instance)
-        kept: dict[str, Request] = {}
-        settling: dict[str, Sighting] = {}
-        groups: dict[str, list[ObjectInfo]] = {}
-        for info in bucket.list(prefix):
-            if layout.hidden_in_inbox(info.key) or info.key.endswith("/"):
-                continue  # editors' and rsync's temporary files, a script's before its rename
-            earlier = sightings.get(info.key)
-            if not _settled(info, earlier, now, clock, settings.upload_settle_seconds):
-                settling[info.key] = _sighting(info, earlier, clock)
-            groups.setdefault(inbox_group(layout, info.key), []).append(info)
+    def ready(files: list[ObjectInfo]) -> bool:
+        """Every file of the day whole, none in a run that is still going, one new or due again."""
+        if any(info.key in settling or info.key in in_flight for info in files):
+            return False
+        return any(_due_again(requested.get(info.key), info, clock, platform.upload_retry_seconds) for info in files)
 
-        def ready(files: list[ObjectInfo]) -> bool:
-            """Every file of the day whole, none in a run that is still going, one new or due again."""
-            if any(info.key in settling or info.key in in_flight for info in files):
-                return False
-            return any(_due_again(requested.get(info.key), info, clock, settings.upload_retry_seconds) for info in files)
+    candidates = [files for files in groups.values() if ready(files)]
+    # A writer that paused holds its file open; asked only of what would be taken now.
+    held = bucket.open_for_writing(info.key for files in candidates for info in files)
+    for files in candidates:
+        for info in files:
+            if info.key in held:
+                settling[info.key] = _sighting(info, sightings.get(info.key), clock)
 
-        candidates = [files for files in groups.values() if ready(files)]
-        # A writer that paused holds its file open; asked only of what would be taken now.
-        held = bucket.open_for_writing(info.key for files in candidates for info in files)
-        for files in candidates:
-            for info in files:
-                if info.key in held:
-                    settling[info.key] = _sighting(info, sightings.get(info.key), clock)
-
-        due: list[ObjectInfo] = []
-        retried = 0
-        for files in groups.values():
-            if not ready(files) or (due and len(due) + len(files) > settings.max_files_per_sensor_tick):
-                # Left for a later look; the wait before asking again for a file of a run that is
-                # still going counts from when it ends, however long it runs.
-                for info in files:
-                    earlier = requested.get(info.key)
-                    if earlier is not None and earlier.version == info.version:
-                        kept[info.key] = Request(earlier.version, clock, earlier.attempts) if info.key in in_flight else earlier
-                continue
+    due: list[ObjectInfo] = []
+    retried = 0
+    for files in groups.values():
+        if not ready(files) or (due and len(due) + len(files) > platform.max_files_per_sensor_tick):
+            # Left for a later look; the wait before asking again for a file of a run that is
+            # still going counts from when it ends, however long it runs.
             for info in files:
                 earlier = requested.get(info.key)
-                again = earlier is not None and earlier.version == info.version
-                retried += int(again)
-                kept[info.key] = Request(info.version, clock, earlier.attempts + 1 if earlier and again else 1)
-                due.append(info)
-        cursor = _dump(kept, settling)
-        ahead = [info for info in due if dated_ahead(info, now) is not None]
-        if ahead:
-            context.log.warning(
-                f"{len(ahead)} file(s) dated in the future, up to {max(dated_ahead(i, now) or 0 for i in ahead):.0f} s ahead "
-                "of this machine's clock (a wrong clock where they were written, or here): taken once unchanged for "
-                f"{settings.upload_settle_seconds:g} s by this sensor's own looks"
-            )
-        if not due:
-            still = f" ({len(settling)} still being written)" if settling else ""
-            return dg.SensorResult(skip_reason=f"no new files in {prefix}{still}", cursor=cursor)
-        runs = [
-            _run_request(files, kept)
-            for files in batches(due, settings.max_concurrent_runs, settings.max_files_per_run, layout)
-        ]
-        again = f", {retried} asked for again after a failed run" if retried else ""
-        context.log.info(f"{len(due)} file(s) in {prefix}{again}: {len(runs)} run(s)")
-        return dg.SensorResult(run_requests=runs, cursor=cursor)
+                if earlier is not None and earlier.version == info.version:
+                    kept[info.key] = Request(earlier.version, clock, earlier.attempts) if info.key in in_flight else earlier
+            continue
+        for info in files:
+            earlier = requested.get(info.key)
+            again = earlier is not None and earlier.version == info.version
+            retried += int(again)
+            kept[info.key] = Request(info.version, clock, earlier.attempts + 1 if earlier and again else 1)
+            due.append(info)
+    cursor = _dump(kept, settling)
+    ahead = [info for info in due if dated_ahead(info, now) is not None]
+    if ahead:
+        context.log.warning(
+            f"{len(ahead)} file(s) dated in the future, up to {max(dated_ahead(i, now) or 0 for i in ahead):.0f} s ahead "
+            "of this machine's clock (a wrong clock where they were written, or here): taken once unchanged for "
+            f"{platform.upload_settle_seconds:g} s by this sensor's own looks"
+        )
+    if not due:
+        still = f" ({len(settling)} still being written)" if settling else ""
+        return dg.SensorResult(skip_reason=f"no new files in {prefix}{still}", cursor=cursor)
+    runs = [
+        _run_request(files, kept)
+        for files in batches(due, platform.max_concurrent_runs, platform.max_files_per_run, layout)
+    ]
+    again = f", {retried} asked for again after a failed run" if retried else ""
+    context.log.info(f"{len(due)} file(s) in {prefix}{again}: {len(runs)} run(s)")
+    return dg.SensorResult(run_requests=runs, cursor=cursor)
 
-    return store_upload_sensor
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    settings = load_time_settings()
+    sensor = dg.sensor(
+        name=UPLOAD_SENSOR,
+        job=ingest_store_uploads,
+        minimum_interval_seconds=settings.upload_sensor_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=f"Ingests every new or overwritten file in {settings.upload_prefix}, refused files included: what "
+        "one look finds goes into one run (a few for a backlog). A file still waiting after its run failed is asked "
+        f"for again after {settings.upload_retry_seconds} s, then ever more rarely.",
+    )(look_at_inbox)
+    return dg.Definitions(sensors=[sensor])

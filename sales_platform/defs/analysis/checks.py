@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import dagster as dg
 
-from sales_platform.defs.analysis_reads import store_days, stored_products
+from sales_platform.services.analysis_reads import store_days, stored_products
 from sales_platform.domain.analysis_items import COMPANY_SUMMARY_SK, day_pk
 from sales_platform.resources.metrics_table import MetricsTable
 

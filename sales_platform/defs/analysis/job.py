@@ -1,0 +1,16 @@
+"""The job the completeness sensor and the fallback schedule start: a business day's analysis,
+then its report and the BI export, in one run (one task on ECS)."""
+
+import dagster as dg
+
+from sales_platform.defs.analysis.steps import ANALYSIS_ASSETS
+
+ANALYSIS_JOB = "daily_analysis"
+REPORT_ASSETS = ("daily_report", "bi_export")
+
+daily_analysis = dg.define_asset_job(
+    ANALYSIS_JOB,
+    selection=dg.AssetSelection.assets(*ANALYSIS_ASSETS, *REPORT_ASSETS),
+    description="A business day's analysis (company and product metrics, anomalies, trends, recommendations "
+    "and insights, with their checks), then its report and the BI export.",
+)

@@ -1,0 +1,1 @@
+"""Uploads in: the store-day assets and their checks, the inbox sensor and the job it starts."""
