@@ -10,7 +10,7 @@ TEST_INSTALLED := $(VENV)/.installed-dev
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: install demo test dev lock checkov checkov-lock clean
+.PHONY: install demo test test-fast dev lock checkov checkov-lock clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ demo: $(INSTALLED)
 
 test: $(TEST_INSTALLED) $(CHECKOV)
 	$(BIN)/python -m pytest -n 4
+
+# The tests that take seconds: no daemon, no subprocess, no deployment checks.
+test-fast: $(TEST_INSTALLED)
+	$(BIN)/python -m pytest -m "not slow and not deployment" -n 4
 
 dev: $(INSTALLED)
 	$(BIN)/sales-platform dev

@@ -231,7 +231,7 @@ def analyse(settings, days: Sequence[dt.date]) -> dict[dt.date, list[dict]]:
     """The anomalies the Dagster assets find for each day, as their document says."""
     import dagster as dg
 
-    from sales_platform.definitions import build_definitions
+    from sales_platform.defs.loading import build_definitions
     from sales_platform.domain.analysis_items import analysis_document_key
     from sales_platform.resources.factory import build_bucket
 

@@ -157,7 +157,7 @@ def setup(home: Path, stores: int, days: int) -> dict:
 def _child(home: str, stores: int, days: int) -> None:
     import dagster as dg
 
-    from sales_platform.definitions import build_definitions
+    from sales_platform.defs.loading import build_definitions
     from sales_platform.local_runner import local_instance, quiet_dagster
 
     quiet_dagster()

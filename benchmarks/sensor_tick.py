@@ -28,7 +28,7 @@ def main() -> None:
 
     import dagster as dg
 
-    from sales_platform.definitions import build_definitions
+    from sales_platform.defs.loading import build_definitions
     from sales_platform.defs.ingest.upload_sensor import UPLOAD_SENSOR
     from sales_platform.settings import load_settings
 

@@ -24,7 +24,7 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
-from sales_platform.definitions import build_definitions
+from sales_platform.defs.loading import build_definitions
 from sales_platform.defs.ingest.upload_sensor import UPLOAD_SENSOR
 from sales_platform.domain import sample_data
 from sales_platform.domain.upload_contract import LINE_ITEM_SCHEMA

@@ -25,6 +25,9 @@ import pytest
 from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
 from sales_platform_tests.command_line import run_cli
 
+# The command line, the daemon and the webserver as programs: seconds to start each.
+pytestmark = pytest.mark.slow
+
 STORES = "0001,0002"
 NEW_YORK = "America/New_York"
 

@@ -19,7 +19,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from sales_platform.runtime.local_instance import prepare_dagster_home
-from sales_platform.definitions import build_definitions
+from sales_platform.defs.loading import build_definitions
 from sales_platform.defs.analysis.steps import TRIGGER_TAG
 from sales_platform.defs.analysis.job import ANALYSIS_JOB
 from sales_platform.defs.analysis.schedule import ANALYSIS_SCHEDULE

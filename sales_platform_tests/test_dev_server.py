@@ -31,6 +31,9 @@ import yaml
 from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
 from sales_platform_tests.command_line import clean_environment, cli_command, free_port, interruptible, processes_using
 
+# The command line, the daemon and the webserver as programs: seconds to start each.
+pytestmark = pytest.mark.slow
+
 STORES = ["0001", "0002"]
 NEW_YORK = "America/New_York"
 START_DEADLINE = 120.0  # first start imports Dagster in four processes

@@ -23,6 +23,9 @@ import pytest
 from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
 from sales_platform_tests.command_line import clean_environment, cli_command, interruptible, processes_using, run_cli
 
+# The command line, the daemon and the webserver as programs: seconds to start each.
+pytestmark = pytest.mark.slow
+
 NEW_YORK = "America/New_York"
 STORES = [f"{n:04d}" for n in range(1, 6)]
 # CI kills a few times; benchmarks/crash_safety.py runs the same test with many more kills.

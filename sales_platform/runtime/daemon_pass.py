@@ -101,7 +101,7 @@ class DaemonPass:
         return self.summary
 
     def _sensors_to_wait_for(self) -> set[str]:
-        from sales_platform.definitions import build_definitions
+        from sales_platform.defs.loading import build_definitions
 
         definitions = build_definitions(self.settings)
         # A definition error stops the pass here, with Dagster's own message, instead of a

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.deployment
+
 SKIP_COMMENT = re.compile(r"#checkov:skip=(CKV2?_[A-Z]+_\d+)(?::(.*))?")
 
 

@@ -13,6 +13,8 @@ import pytest
 
 from sales_platform_tests.deployment.postgres_server import PostgresServer
 
+pytestmark = pytest.mark.deployment
+
 SALES_PLATFORM = str(Path(sys.executable).parent / "sales-platform")
 
 

@@ -19,6 +19,8 @@ import pytest
 from sales_platform_tests.command_line import free_port
 from sales_platform_tests.deployment.terraform_config import TerraformConfig
 
+pytestmark = pytest.mark.deployment
+
 BIN = Path(sys.executable).parent
 
 

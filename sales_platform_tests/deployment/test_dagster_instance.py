@@ -21,6 +21,8 @@ from sales_platform_tests.deployment.postgres_server import PostgresServer
 from sales_platform_tests.deployment.terraform_config import TerraformConfig
 from sales_platform_tests.fake_aws import REGION, fake_aws
 
+pytestmark = pytest.mark.deployment
+
 ACCOUNT = "123456789012"
 RUN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/sales-run"
 EXECUTION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/sales-dagster-execution"
@@ -137,7 +139,7 @@ def test_runs_and_schedule_ticks_are_recorded_in_postgresql_and_read_back(
 ) -> None:
     from dagster._core.scheduler.instigation import InstigatorType, TickData, TickStatus
 
-    from sales_platform.definitions import build_definitions
+    from sales_platform.defs.loading import build_definitions
     from sales_platform_tests.dagster_harness import Harness
 
     settings = make_settings()

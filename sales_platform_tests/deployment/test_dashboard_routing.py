@@ -8,9 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
+
 from sales_platform.settings import Settings
 from sales_platform_tests.api_support import Api
 from sales_platform_tests.deployment.terraform_config import TerraformConfig
+
+pytestmark = pytest.mark.deployment
 
 _RULE = re.compile(
     r"(?P<name>\w+) = \{priority = (?P<priority>\d+), paths = \[(?P<paths>[^\]]*)\], "

@@ -21,6 +21,8 @@ from sales_platform_tests.deployment.test_dagster_instance import (
 )
 from sales_platform_tests.fake_aws import REGION, fake_aws
 
+pytestmark = pytest.mark.deployment
+
 CLUSTER = "sales"
 RUN_CPU, RUN_MEMORY = "1024", "4096"
 

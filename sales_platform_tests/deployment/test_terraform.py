@@ -16,6 +16,8 @@ import yaml
 from sales_platform.settings import Settings
 from sales_platform_tests.deployment.terraform_config import TerraformConfig, expressions, load_terraform
 
+pytestmark = pytest.mark.deployment
+
 # The names operators of the old system know, plus what ECS needs.
 OPERATOR_VARIABLES = {
     "s3_bucket_name", "alert_email", "aws_region", "frontend_origin", "upload_prefix", "processed_prefix",
