@@ -85,6 +85,7 @@ def test_the_local_signed_route_is_closed_on_s3(s3_api: Api) -> None:
     assert answer.status_code == 404 and "presigned" in answer.json()["message"]
 
 
+@pytest.mark.slow
 def test_listing_more_than_one_s3_page_with_reports_paired(make_api, monkeypatch: pytest.MonkeyPatch) -> None:
     with fake_aws(monkeypatch):
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=TEST_BUCKET)

@@ -16,6 +16,9 @@ from schemathesis.specs.openapi.checks import (
 
 from sales_platform_tests.api_support import API_KEY, Api
 
+# Hundreds of generated requests per operation: seconds each.
+pytestmark = pytest.mark.slow
+
 OPERATIONS = [
     ("GET", "/health"),
     ("POST", "/generate-upload-url"),

@@ -129,6 +129,7 @@ def test_an_open_api_only_listens_on_loopback() -> None:
     assert refuse_open_bind(load_settings(API_KEYS=API_KEY), "0.0.0.0", insecure=False) is None
 
 
+@pytest.mark.slow
 def test_the_api_command_refuses_a_public_address_without_keys(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("sales-platform")
     result = subprocess.run(

@@ -146,6 +146,7 @@ def test_an_upload_that_goes_silent_is_cut_off_and_leaves_nothing(server: ApiSer
     assert _leftovers(Path(env["SALES_PLATFORM_HOME"])) == []
 
 
+@pytest.mark.slow
 def test_a_server_killed_in_the_middle_of_an_upload_leaves_no_file(tmp_path: Path, env: dict[str, str]) -> None:
     home = Path(env["SALES_PLATFORM_HOME"])
     with running_api(tmp_path, env, KEY) as server:

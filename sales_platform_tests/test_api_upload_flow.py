@@ -20,6 +20,9 @@ from sales_platform.domain.sample_data import default_end_date, generate_store_d
 from sales_platform_tests.api_server import ApiServer, running_api
 from sales_platform_tests.command_line import run_cli
 
+# An upload through the API, a real `process` pass, then the API again.
+pytestmark = pytest.mark.slow
+
 KEY = "flow-test-key-0123456789abcdef"
 STORES = ["0001", "0002"]
 

@@ -9,6 +9,7 @@ import json
 from decimal import Decimal
 
 import pyarrow.parquet as pq
+import pytest
 
 from sales_platform.services.bi_export_versions import current_export, write_export
 from sales_platform_tests.conftest import TEST_BUCKET, Platform, days_ago, store_today
@@ -29,6 +30,7 @@ def version_folders(platform: Platform) -> set[str]:
     return {key.split("/")[2] for key in platform.keys("quicksight/exports/")}
 
 
+@pytest.mark.slow
 def test_the_export_holds_the_last_days_as_ndjson_parquet_and_quicksight_manifests(platform: Platform) -> None:
     day = days_ago(1)
     write_known_days(platform.table, day, platform.settings.expected_stores, history_days=3)
@@ -78,6 +80,7 @@ def test_the_export_holds_the_last_days_as_ndjson_parquet_and_quicksight_manifes
     ]
 
 
+@pytest.mark.slow
 def test_a_rerun_replaces_the_set_and_never_duplicates(local_platform: Platform) -> None:
     day = days_ago(1)
     write_known_days(local_platform.table, day, local_platform.settings.expected_stores)
@@ -99,6 +102,7 @@ def test_a_rerun_replaces_the_set_and_never_duplicates(local_platform: Platform)
     assert len(keys) == len(set(keys)) == 11
 
 
+@pytest.mark.slow
 def test_the_window_follows_bi_export_days_and_an_older_rerun_does_not_turn_it_back(make_local_platform) -> None:
     platform = make_local_platform(BI_EXPORT_DAYS="2")
     day = days_ago(1)

@@ -120,6 +120,7 @@ def without_times(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- what starts an analysis
 
 
+@pytest.mark.slow
 def test_the_last_store_starts_the_days_analysis_once_and_a_corrected_file_once_more(make_local_platform) -> None:
     platform = make_local_platform(EXPECTED_STORES=ELEVEN)
     day = days_ago(1)  # yesterday: files arriving this morning still complete it
@@ -153,6 +154,7 @@ def test_the_last_store_starts_the_days_analysis_once_and_a_corrected_file_once_
     assert company(platform, day)["source_fingerprint"] != summary["source_fingerprint"]
 
 
+@pytest.mark.slow
 def test_the_sensor_requests_a_complete_day_once_for_the_same_uploads(local_platform: Platform) -> None:
     day = days_ago(2)
     ingest(local_platform, "0001", day)
@@ -180,6 +182,7 @@ def test_the_sensor_requests_a_complete_day_once_for_the_same_uploads(local_plat
     assert again.partition_key == str(day) and again.run_key != request.run_key
 
 
+@pytest.mark.slow
 def test_late_files_reanalyse_only_within_the_window_but_a_never_analysed_day_always_counts(make_local_platform) -> None:
     platform = make_local_platform(REANALYSIS_WINDOW_DAYS="2")
     old, recent = days_ago(5), days_ago(2)
@@ -203,6 +206,7 @@ def test_late_files_reanalyse_only_within_the_window_but_a_never_analysed_day_al
     assert f"{recent} already analysed" in skipped
 
 
+@pytest.mark.slow
 def test_a_backlog_of_complete_days_is_analysed_in_one_run_each_day_its_own_partition(local_platform: Platform) -> None:
     days = [days_ago(4), days_ago(3), days_ago(2), days_ago(0)]
     for number, day in enumerate(days, start=2):
@@ -235,6 +239,7 @@ def test_a_backlog_of_complete_days_is_analysed_in_one_run_each_day_its_own_part
     assert len(list(local_platform.settings.outbox_path.glob("*-report-*.eml"))) == len(days)
 
 
+@pytest.mark.slow
 def test_a_complete_day_waits_while_an_earlier_days_upload_is_still_coming_in(local_platform: Platform) -> None:
     earlier, later = days_ago(3), days_ago(2)
     for store_id in STORES:
@@ -254,6 +259,7 @@ def test_a_complete_day_waits_while_an_earlier_days_upload_is_still_coming_in(lo
     )
 
 
+@pytest.mark.slow
 def test_a_day_whose_analysis_is_under_way_is_not_asked_for_again(local_platform: Platform) -> None:
     day = days_ago(2)
     for store_id in STORES:
@@ -274,6 +280,7 @@ def test_a_day_whose_analysis_is_under_way_is_not_asked_for_again(local_platform
     assert f"{day} being analysed" in again.skip_message
 
 
+@pytest.mark.slow
 def test_an_analysis_that_stopped_half_way_is_done_again_whatever_the_days_age(make_local_platform) -> None:
     platform = make_local_platform(REANALYSIS_WINDOW_DAYS="0")
     day = days_ago(5)
@@ -291,6 +298,7 @@ def test_an_analysis_that_stopped_half_way_is_done_again_whatever_the_days_age(m
     assert "already analysed with exactly these uploads" in analysis_tick(platform).skip_message
 
 
+@pytest.mark.slow
 def test_a_day_outside_the_partitions_is_never_requested(make_local_platform, make_settings) -> None:
     platform = make_local_platform()
     day = days_ago(3)
@@ -308,6 +316,7 @@ def test_a_day_outside_the_partitions_is_never_requested(make_local_platform, ma
 # --------------------------------------------------------------------------- what an analysis writes
 
 
+@pytest.mark.slow
 def test_a_days_analysis_writes_company_products_and_insights_with_checks(platform: Platform) -> None:
     day = days_ago(1)
     for store_id in STORES:
@@ -359,6 +368,7 @@ def test_a_days_analysis_writes_company_products_and_insights_with_checks(platfo
     assert look["affected_stores"] == list(STORES)
 
 
+@pytest.mark.slow
 def test_anomalies_reach_the_table_with_their_recommendation(local_platform: Platform) -> None:
     day = days_ago(1)
     for store_id in STORES:
@@ -388,6 +398,7 @@ def test_anomalies_reach_the_table_with_their_recommendation(local_platform: Pla
     assert local_platform.table.query_index("INSIGHT#anomaly", f"DATE#{day}")
 
 
+@pytest.mark.slow
 def test_running_a_day_again_replaces_its_items_instead_of_adding_to_them(local_platform: Platform) -> None:
     day = days_ago(1)
     for store_id in STORES:
@@ -447,6 +458,7 @@ def schedule_tick(platform: Platform, day: dt.date) -> Any:
     return platform.defs.resolve_schedule_def(ANALYSIS_SCHEDULE).evaluate_tick(context)
 
 
+@pytest.mark.slow
 def test_at_23_00_the_schedule_analyses_a_day_with_the_stores_that_are_in(local_platform: Platform) -> None:
     day = days_ago(1)
     ingest(local_platform, "0001", day)
@@ -475,6 +487,7 @@ def test_at_23_00_the_schedule_analyses_a_day_with_the_stores_that_are_in(local_
     assert checks(late_result)["every_expected_store_reported"] == (True, "ERROR")
 
 
+@pytest.mark.slow
 def test_the_schedule_skips_a_day_whose_analysis_already_ran(local_platform: Platform) -> None:
     day = days_ago(1)
     for store_id in STORES:
@@ -487,6 +500,7 @@ def test_the_schedule_skips_a_day_whose_analysis_already_ran(local_platform: Pla
     assert f"the analysis of {day} already ran (complete, 3/3 stores" in tick.skip_message
 
 
+@pytest.mark.slow
 def test_a_store_missing_from_a_manual_run_is_a_failed_check(local_platform: Platform) -> None:
     day = days_ago(1)
     ingest(local_platform, "0001", day)
@@ -497,6 +511,7 @@ def test_a_store_missing_from_a_manual_run_is_a_failed_check(local_platform: Pla
     assert company(local_platform, day)["trigger"] == "manual"
 
 
+@pytest.mark.slow
 def test_a_day_nobody_reported_is_still_analysed_and_names_every_store(local_platform: Platform) -> None:
     day = days_ago(1)
 
@@ -510,6 +525,7 @@ def test_a_day_nobody_reported_is_still_analysed_and_names_every_store(local_pla
     assert chase["affected_stores"] == list(STORES) and chase["priority"] == "high"
 
 
+@pytest.mark.slow
 def test_the_schedule_follows_its_settings(make_local_platform) -> None:
     platform = make_local_platform(DAILY_ANALYSIS_SCHEDULE="30 22 * * 1-5", DAILY_ANALYSIS_TIMEZONE="Europe/Paris")
     schedule = platform.defs.resolve_schedule_def(ANALYSIS_SCHEDULE)
@@ -553,6 +569,7 @@ def converse_answer(text: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_bedrock_recommendations_replace_the_rules_and_record_tokens_and_cost(bedrock_platform) -> None:
     platform, stubber = bedrock_platform
     day = days_ago(1)
@@ -583,6 +600,7 @@ def test_bedrock_recommendations_replace_the_rules_and_record_tokens_and_cost(be
     assert "fallback_reason" not in metadata
 
 
+@pytest.mark.slow
 def test_when_bedrock_fails_the_rules_answer_and_the_run_says_why(bedrock_platform) -> None:
     platform, stubber = bedrock_platform
     day = days_ago(1)

@@ -51,6 +51,7 @@ def day():
 # --------------------------------------------------------------------------- content
 
 
+@pytest.mark.slow
 def test_the_report_for_a_known_day_says_what_managers_need(local_platform: Platform, day) -> None:
     write_known_days(local_platform.table, day, local_platform.settings.expected_stores)
     analysis_finished(local_platform, day)
@@ -88,6 +89,7 @@ def test_the_report_for_a_known_day_says_what_managers_need(local_platform: Plat
     assert text.index("CRITICAL (1)") < text.index("INFO (1)")
 
 
+@pytest.mark.slow
 def test_the_html_part_has_tables_and_both_charts_inline(local_platform: Platform, day) -> None:
     write_known_days(local_platform.table, day, local_platform.settings.expected_stores)
     analysis_finished(local_platform, day)
@@ -108,6 +110,7 @@ def test_the_html_part_has_tables_and_both_charts_inline(local_platform: Platfor
         assert image.format == "PNG" and image.size[0] >= 600
 
 
+@pytest.mark.slow
 def test_the_report_is_stored_with_its_charts_for_the_api_and_resending(local_platform: Platform, day) -> None:
     write_known_days(local_platform.table, day, local_platform.settings.expected_stores)
     analysis_finished(local_platform, day)
@@ -134,6 +137,7 @@ def test_the_report_is_stored_with_its_charts_for_the_api_and_resending(local_pl
     assert materialization.metadata["delivery"].value == "sent"
 
 
+@pytest.mark.slow
 def test_the_engine_that_wrote_the_recommendations_is_named(local_platform: Platform, day) -> None:
     write_known_days(local_platform.table, day, local_platform.settings.expected_stores, engine="rules")
     analysis_finished(local_platform, day)
@@ -148,6 +152,7 @@ def test_the_engine_that_wrote_the_recommendations_is_named(local_platform: Plat
 # --------------------------------------------------------------------------- sending once
 
 
+@pytest.mark.slow
 def test_a_rerun_with_the_same_content_is_not_sent_again(local_platform: Platform, day) -> None:
     write_known_days(local_platform.table, day, local_platform.settings.expected_stores)
     analysis_finished(local_platform, day)
@@ -162,6 +167,7 @@ def test_a_rerun_with_the_same_content_is_not_sent_again(local_platform: Platfor
     assert latest.metadata["delivery"].value == "unchanged"
 
 
+@pytest.mark.slow
 def test_changed_content_replaces_the_stored_report_and_is_sent_again(local_platform: Platform, day) -> None:
     expected = local_platform.settings.expected_stores
     write_known_days(local_platform.table, day, expected)
@@ -179,6 +185,7 @@ def test_changed_content_replaces_the_stored_report_and_is_sent_again(local_plat
     assert [send["reason"] for send in deliveries["sends"]] == ["first", "changed"]
 
 
+@pytest.mark.slow
 def test_send_report_resends_only_when_asked_explicitly(local_platform: Platform, day, monkeypatch, capsys) -> None:
     write_known_days(local_platform.table, day, local_platform.settings.expected_stores)
     analysis_finished(local_platform, day)
@@ -197,6 +204,7 @@ def test_send_report_resends_only_when_asked_explicitly(local_platform: Platform
     assert "no report stored" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_channel_that_keeps_failing_fails_the_step_and_loses_nothing(
     make_local_platform, day, monkeypatch, capsys
 ) -> None:
@@ -239,6 +247,7 @@ def test_a_channel_that_keeps_failing_fails_the_step_and_loses_nothing(
 # --------------------------------------------------------------------------- Bedrock fallback
 
 
+@pytest.mark.slow
 def test_a_bedrock_fallback_is_named_in_the_report_and_alerted_once_per_day(local_platform: Platform, day) -> None:
     expected = local_platform.settings.expected_stores
     write_known_days(local_platform.table, day, expected, engine="rules")

@@ -160,6 +160,10 @@ class Answers:
         return answer.json()
 
 
+# The module's answers come from a week of sample files through every asset: a minute to build.
+pytestmark = pytest.mark.slow
+
+
 def _run(assets: list, selection: list[str], partition: str, resources: dict, run_config: dict | None = None) -> None:
     result = dg.materialize(
         assets, selection=selection, partition_key=partition, resources=resources,

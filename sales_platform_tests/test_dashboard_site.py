@@ -107,6 +107,7 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         return 0, str(error.reason).encode()
 
 
+@pytest.mark.slow
 def test_sales_platform_api_serves_the_dashboard_and_its_logged_in_calls(tmp_path: Path, key_server: KeyServer) -> None:
     """As on AWS, on loopback: the same command and settings the API task runs with."""
     home = tmp_path / "home"

@@ -15,6 +15,9 @@ from sales_platform.defs.reporting.failure_alerts import ALERT_SENT_TAG, FAILURE
 from sales_platform.defs.ingest.ingest_job import INGEST_JOB
 from sales_platform_tests.conftest import Platform, days_ago, render, small_records, upload_name
 
+# Each test drives whole Dagster runs: seconds each.
+pytestmark = pytest.mark.slow
+
 UI_URL = "https://dagster.example.com"
 
 

@@ -53,6 +53,7 @@ def halves(records: list[dict[str, Any]]) -> tuple[bytes, bytes]:
 # --------------------------------------------------------------------------- several files, one day
 
 
+@pytest.mark.slow
 def test_files_of_one_store_day_sent_together_the_newest_is_the_day_and_the_others_are_told(platform: Platform) -> None:
     day = days_ago(1)
     # Oldest first, which is name order too: S3 keeps times to the second, and a tie goes by name.
@@ -85,6 +86,7 @@ def test_files_of_one_store_day_sent_together_the_newest_is_the_day_and_the_othe
     assert run.status == dg.DagsterRunStatus.SUCCESS
 
 
+@pytest.mark.slow
 def test_a_newer_file_that_is_refused_leaves_the_day_to_the_older_one_and_still_stands(local_platform: Platform) -> None:
     day = days_ago(1)
     good = small_records("0002", day, transactions=3)
@@ -115,6 +117,7 @@ with open(path, "wb") as handle:
 """
 
 
+@pytest.mark.slow
 def test_a_writer_that_pauses_longer_than_the_settle_time_is_waited_for(local_platform: Platform, tmp_path: Path) -> None:
     day = days_ago(1)
     records = small_records("0001", day, transactions=10)
@@ -144,6 +147,7 @@ def test_a_writer_that_pauses_longer_than_the_settle_time_is_waited_for(local_pl
     assert day_rows(local_platform, "0001", day) == len(records)
 
 
+@pytest.mark.slow
 def test_a_file_written_to_while_it_is_read_is_left_for_the_next_look(
     local_platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -171,6 +175,7 @@ def test_a_file_written_to_while_it_is_read_is_left_for_the_next_look(
     assert day_rows(local_platform, "0003", day) == len(records)
 
 
+@pytest.mark.slow
 def test_a_script_that_writes_under_a_hidden_name_and_renames_is_never_read_early(local_platform: Platform) -> None:
     """The convention README gives store scripts: whatever they do meanwhile, nothing is read
     before the rename, and the hidden file is not listed as pending either."""
@@ -202,6 +207,7 @@ def test_a_script_that_writes_under_a_hidden_name_and_renames_is_never_read_earl
 # --------------------------------------------------------------------------- folders, links, hidden files
 
 
+@pytest.mark.slow
 def test_files_in_a_subfolder_of_the_inbox_are_refused_saying_uploads_go_at_the_top(platform: Platform) -> None:
     day = days_ago(1)
     data = render(small_records("0002", day))
@@ -223,6 +229,7 @@ def test_files_in_a_subfolder_of_the_inbox_are_refused_saying_uploads_go_at_the_
     assert [run.status for run in platform.instance.get_runs()] == [dg.DagsterRunStatus.SUCCESS]
 
 
+@pytest.mark.slow
 def test_a_link_in_the_inbox_is_refused_unread_not_a_failed_run(local_platform: Platform, tmp_path: Path) -> None:
     day = days_ago(1)
     elsewhere = tmp_path / "elsewhere"
@@ -256,6 +263,7 @@ def test_a_link_in_the_inbox_is_refused_unread_not_a_failed_run(local_platform: 
     assert (elsewhere / "day.json").read_bytes() == good and local_platform.keys("uploads/") == []
 
 
+@pytest.mark.slow
 def test_a_file_dated_in_the_future_is_taken_once_unchanged_naming_the_clock(
     local_platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -277,6 +285,7 @@ def test_a_file_dated_in_the_future_is_taken_once_unchanged_naming_the_clock(
 # --------------------------------------------------------------------------- second versions
 
 
+@pytest.mark.slow
 def test_every_refused_version_of_a_name_is_kept_with_its_report(platform: Platform) -> None:
     day = days_ago(2)
     name = upload_name("0003", day)
@@ -304,6 +313,7 @@ def test_every_refused_version_of_a_name_is_kept_with_its_report(platform: Platf
     assert len(platform.keys("rejected/")) == 4
 
 
+@pytest.mark.slow
 def test_a_reupload_keeps_the_earlier_accepted_original_and_the_day_rebuilds_from_the_latest(platform: Platform) -> None:
     day = days_ago(1)
     name, csv_name = upload_name("0002", day), upload_name("0002", day, "csv")

@@ -137,6 +137,7 @@ def rematerialize(platform: Platform, partition: str) -> dg.ExecuteInProcessResu
 # --------------------------------------------------------------------------- core, both backends
 
 
+@pytest.mark.slow
 def test_good_and_bad_uploads_end_to_end(platform: Platform) -> None:
     day, tomorrow = days_ago(1), days_ago(-1)
     realistic = records_for("0001", day)
@@ -237,6 +238,7 @@ def test_good_and_bad_uploads_end_to_end(platform: Platform) -> None:
     assert observed == {keys["sales_export.json"], keys[upload_name(UNKNOWN_STORE, day)], keys[upload_name("0002", tomorrow)]}
 
 
+@pytest.mark.slow
 def test_reuploads_replace_a_store_day_and_a_bad_one_changes_nothing(platform: Platform) -> None:
     day = days_ago(2)
     name = upload_name("0001", day)
@@ -353,6 +355,7 @@ def test_one_file_that_cannot_be_written_fails_the_run_but_not_the_others(
     assert local_platform.instance.get_materialized_partitions(STORE_METRICS) == {f"{day}|0002"}
 
 
+@pytest.mark.slow
 def test_a_file_whose_run_failed_is_asked_for_again_after_the_retry_delay(
     make_local_platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -208,6 +208,7 @@ def test_whole_numbers_come_back_as_int_and_flags_as_bool(backend: Table) -> Non
     assert item["flag"] is True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), Decimal("NaN"), Decimal("-Infinity")])
 def test_a_number_that_is_not_finite_is_refused_and_nothing_is_written(backend: Table, bad: Any) -> None:
     good = {"PK": DAY, "SK": "PRODUCT#SKU-1", "revenue": 1}

@@ -194,6 +194,7 @@ def sns_settings(make_settings, topics):
     )
 
 
+@pytest.mark.slow
 def test_sns_publishes_the_text_part_to_the_report_topic_and_alerts_to_the_alert_topic(make_settings, sns_topics) -> None:
     topics, received = sns_topics
     notifier = build_notifier(sns_settings(make_settings, topics))

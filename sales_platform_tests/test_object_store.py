@@ -103,6 +103,7 @@ def test_list_gives_the_keys_under_a_prefix_in_key_order_across_folders(bucket: 
     assert sizes["uploads/store_0002_2025-11-27.json"] == len(b"uploads/store_0002_2025-11-27.json")
 
 
+@pytest.mark.slow
 def test_list_returns_every_key_beyond_one_page(bucket: Bucket) -> None:
     # S3 returns at most 1,000 keys per ListObjectsV2 call.
     keys = [f"uploads/store_{n:04d}_2025-11-27.json" for n in range(1050)]

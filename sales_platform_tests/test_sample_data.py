@@ -133,6 +133,7 @@ def test_catalogue_is_a_plausible_store_range() -> None:
     assert set(sd.WAVE_SKUS) <= set(skus) and set(sd.SEASONAL_SKUS) <= set(skus)
 
 
+@pytest.mark.slow
 def test_one_file_per_store_and_day_with_the_expected_volume(sample_set) -> None:
     out, summary = sample_set
     assert summary.files == len(summary.paths) == len(STORES) * DAYS
@@ -145,6 +146,7 @@ def test_one_file_per_store_and_day_with_the_expected_volume(sample_set) -> None
     assert summary.lines > 2 * summary.transactions
 
 
+@pytest.mark.slow
 def test_every_good_record_meets_the_upload_contract(store_days) -> None:
     for (store, day), records in store_days.items():
         assert contract_errors(records, day, NEW_YORK) == [], (store, day)
@@ -242,6 +244,7 @@ def test_sales_follow_lunch_and_evening_peaks(store_days) -> None:
     assert per_hour[12] > per_hour[15] < per_hour[18]
 
 
+@pytest.mark.slow
 def test_store_tiers_differ_in_traffic_and_basket_size(store_days) -> None:
     def averages(store: str) -> tuple[float, float]:
         days = [records for (s, _), records in store_days.items() if s == store]

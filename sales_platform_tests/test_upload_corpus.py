@@ -78,6 +78,7 @@ def test_the_corpus_has_every_kind_once_and_nothing_unlisted() -> None:
     assert {expected.outcome for expected in _expected()} == {"accepted", "refused"}
 
 
+@pytest.mark.slow
 def test_every_crafted_file_gets_its_outcome_on_both_backends(platform: Platform) -> None:
     mismatches = {expected.file: _outcome(platform, expected) for expected in _expected()}
     assert {name: problem for name, problem in mismatches.items() if problem} == {}

@@ -116,6 +116,7 @@ def test_a_file_whose_run_failed_is_requested_again_later_and_ever_more_rarely(
     assert _requested(sensor_tick(platform, second.cursor)) == [key]
 
 
+@pytest.mark.slow
 def test_a_file_whose_run_is_still_going_is_never_requested_twice(
     make_local_platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -185,6 +186,7 @@ def test_a_backlog_is_split_over_the_run_slots_a_store_day_never_split(make_loca
         assert len({info.name[:21] for info in batch}) == len(batch) // 2  # both formats of a store-day together
 
 
+@pytest.mark.slow
 def test_more_files_than_one_look_allows_are_spread_over_looks_without_loss(make_local_platform) -> None:
     platform = make_local_platform(MAX_FILES_PER_SENSOR_TICK="2")
     keys = {_good(platform, store, days_ago(n)) for store in ("0001", "0002", "0003") for n in (1, 2)}
@@ -203,6 +205,7 @@ def test_more_files_than_one_look_allows_are_spread_over_looks_without_loss(make
     assert sorted(requested) == sorted(keys)
 
 
+@pytest.mark.slow
 def test_uploads_of_reads_what_a_run_was_asked_to_process(local_platform: Platform) -> None:
     key = _good(local_platform, "0001", days_ago(1))
     run = _submit(local_platform, sensor_tick(local_platform).run_requests[0], dg.DagsterRunStatus.NOT_STARTED)

@@ -324,6 +324,7 @@ def test_routing_refuses_unknown_stores_and_days_outside_the_partitions():
         assert upload is None and words in problems[0].message
 
 
+@pytest.mark.slow
 def test_problems_deep_in_a_large_file_are_found(tmp_path):
     # Beyond the first record and the first batches the fast reader looks at.
     records = [line(transaction_id=f"T{n:06d}") for n in range(70_000)]
@@ -366,6 +367,7 @@ def test_lower_case_t_and_z_read_as_the_same_instant(tmp_path):
     assert lower.equals(upper)
 
 
+@pytest.mark.slow
 def test_a_number_a_double_would_round_is_found_deep_in_a_large_file(tmp_path):
     records = [line(transaction_id=f"T{n:06d}") for n in range(70_000)]
     text = json.dumps(records)
@@ -377,6 +379,7 @@ def test_a_number_a_double_would_round_is_found_deep_in_a_large_file(tmp_path):
     assert problem.message == "has more than 2 decimals: 1.5000000000000001"
 
 
+@pytest.mark.slow
 def test_a_trailing_comma_deep_in_a_large_file_is_located(tmp_path):
     records = [line(transaction_id=f"T{n:06d}") for n in range(70_000)]
     text = json.dumps(records, indent=1)
