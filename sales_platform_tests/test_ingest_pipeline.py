@@ -21,7 +21,7 @@ import pytest
 from sales_platform.defs.ingest import upload_sensor
 from sales_platform.defs.ingest.events import UPLOAD_ACCEPTED
 from sales_platform.defs.ingest.ingest_job import INGEST_JOB
-from sales_platform.domain import sample_data
+from sales_platform.samples import store_files as sample_data
 from sales_platform.domain.store_metrics import compute_store_metrics
 from sales_platform.domain.table_items import (
     store_day_key,

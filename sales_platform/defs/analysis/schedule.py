@@ -10,7 +10,7 @@ import datetime as dt
 
 import dagster as dg
 
-from sales_platform.defs.analysis.job import ANALYSIS_JOB, daily_analysis
+from sales_platform.defs.analysis.job import ANALYSIS_JOB, JOB_ASSETS, daily_analysis
 from sales_platform.defs.analysis.steps import TRIGGER_TAG
 from sales_platform.defs.loading import load_time_settings
 from sales_platform.defs.partitions import accepted_days
@@ -55,7 +55,9 @@ def analyse_what_is_in(
         f"{key}: analysing {len(reported)}/{len(platform.expected_stores)} stores"
         + (f"; missing {names(missing, limit=20)}" if missing else "")
     )
-    return dg.RunRequest(run_key=f"scheduled:{key}", partition_key=key, tags={TRIGGER_TAG: "scheduled"})
+    return dg.RunRequest(
+        run_key=f"scheduled:{key}", partition_key=key, tags={TRIGGER_TAG: "scheduled"}, asset_selection=JOB_ASSETS
+    )
 
 
 @dg.definitions

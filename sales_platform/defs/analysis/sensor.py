@@ -23,7 +23,7 @@ import hashlib
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from sales_platform.defs.analysis.job import ANALYSIS_JOB, daily_analysis
+from sales_platform.defs.analysis.job import ANALYSIS_JOB, JOB_ASSETS, daily_analysis
 from sales_platform.defs.analysis.steps import TRIGGER_TAG
 from sales_platform.defs.ingest.ingest_job import INGEST_JOB
 from sales_platform.defs.ingest.upload_sensor import IN_FLIGHT, uploads_of
@@ -152,11 +152,14 @@ def _range_request(group: list[tuple[dt.date, str]]) -> dg.RunRequest:
     first, last = group[0][0].isoformat(), group[-1][0].isoformat()
     tags = {TRIGGER_TAG: "complete"}
     if first == last:
-        return dg.RunRequest(run_key=f"{first}@{group[0][1]}", partition_key=first, tags=tags)
+        return dg.RunRequest(
+            run_key=f"{first}@{group[0][1]}", partition_key=first, tags=tags, asset_selection=JOB_ASSETS
+        )
     versions = hashlib.sha1("\n".join(fingerprint for _, fingerprint in group).encode()).hexdigest()[:16]
     return dg.RunRequest(
         run_key=f"{first}..{last}@{versions}",
         tags={**tags, ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+        asset_selection=JOB_ASSETS,
     )
 
 
