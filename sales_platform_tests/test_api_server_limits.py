@@ -64,6 +64,7 @@ def _leftovers(home: Path) -> list[str]:
     return sorted(str(path.relative_to(home)) for path in [*bucket, *home.glob(".*upload*")])
 
 
+@pytest.mark.slow
 def test_oversized_and_too_many_headers_are_refused_with_431(server: ApiServer) -> None:
     for head in (
         b"GET /health HTTP/1.1\r\nHost: x\r\nCookie: " + b"c" * 80_000 + b"\r\n\r\n",
@@ -79,6 +80,7 @@ def test_oversized_and_too_many_headers_are_refused_with_431(server: ApiServer) 
     assert fine.status_code == 200
 
 
+@pytest.mark.slow
 def test_ten_clients_sending_60_mib_of_headers_do_not_grow_the_server(server: ApiServer) -> None:
     before = server.rss_bytes()
     refused: list[bool] = []

@@ -423,6 +423,7 @@ def test_running_a_day_again_replaces_its_items_instead_of_adding_to_them(local_
     assert not [i for i in local_platform.table.query(f"DATE#{day}", "INSIGHT#") if i["SK"].endswith("-0002")]
 
 
+@pytest.mark.slow
 def test_the_analysis_lineage_runs_from_store_files_to_insights(local_platform: Platform) -> None:
     graph = local_platform.defs.resolve_asset_graph()
     parents = {asset: {key.to_user_string() for key in graph.get(dg.AssetKey(asset)).parent_keys} for asset in ANALYSIS_ASSETS}

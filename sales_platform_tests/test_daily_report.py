@@ -279,6 +279,7 @@ def test_a_bedrock_fallback_is_named_in_the_report_and_alerted_once_per_day(loca
 # --------------------------------------------------------------------------- the domain alone
 
 
+@pytest.mark.slow
 def test_a_sparse_day_still_reads_well_and_builds_the_same_bytes_every_time() -> None:
     import datetime as dt
 
@@ -355,6 +356,7 @@ def test_with_no_history_at_all_the_report_claims_nothing() -> None:
     assert "normal range" not in report.text and "No anomalies detected." not in report.text
 
 
+@pytest.mark.slow
 def test_a_fully_compared_day_says_so_and_lists_its_anomalies_with_their_baseline() -> None:
     anomaly = {"insight_type": "anomaly", "severity": "warning", "store_id": "0002", "title": "Store 0002 net sales 32.0% below a usual Saturday",
                "description": "Net sales of $6,218.00 are 32.0% below its last 5 Saturdays, $9,144.00 (their median)."}

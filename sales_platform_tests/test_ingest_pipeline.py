@@ -317,6 +317,7 @@ def test_rematerializing_a_partition_reprocesses_its_archived_upload(local_platf
     assert latest_checks(local_platform, f"{day}|0002") == dict.fromkeys((name for _, name in CHECKS), True)
 
 
+@pytest.mark.slow
 def test_a_partition_with_no_upload_fails_naming_store_and_day(local_platform: Platform) -> None:
     day = days_ago(3)
     result = rematerialize(local_platform, f"{day}|0003")
@@ -329,6 +330,7 @@ def test_a_partition_with_no_upload_fails_naming_store_and_day(local_platform: P
     assert local_platform.instance.get_materialized_partitions(STORE_SALES) == set()
 
 
+@pytest.mark.slow
 def test_one_file_that_cannot_be_written_fails_the_run_but_not_the_others(
     local_platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import dagster as dg
+import pytest
 import yaml
 from dagster._core.events import EngineEventData
 from dagster._core.launcher import WorkerStatus
@@ -34,6 +35,7 @@ def test_the_instance_follows_the_settings_and_retries_crashes_only(make_setting
     assert yaml.safe_load((home / "dagster.yaml").read_text())["run_coordinator"]["config"]["max_concurrent_runs"] == 5
 
 
+@pytest.mark.slow
 def test_run_monitoring_is_told_when_a_runs_process_is_gone(local_platform: Platform) -> None:
     instance = local_platform.instance
     job = local_platform.defs.resolve_job_def("ingest_store_uploads")

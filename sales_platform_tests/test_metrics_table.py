@@ -136,6 +136,7 @@ def test_query_index_finds_items_by_their_second_key(backend: Table) -> None:
         assert len(backend.query_calls) > 3
 
 
+@pytest.mark.slow
 def test_an_item_without_index_keys_is_not_in_the_index(backend: Table) -> None:
     upload = {"PK": DAY, "SK": "UPLOAD#STORE#0001", "status": "ok"}
     backend.table.put_items([upload | {"GSI1PK": None, "GSI1SK": None}])

@@ -93,6 +93,7 @@ def test_a_busy_server_is_tried_again_until_it_accepts(make_settings, refusal: s
     assert len(handler.messages) == 1  # delivered once, not once per attempt
 
 
+@pytest.mark.slow
 def test_a_server_that_stays_busy_fails_after_every_attempt_naming_the_reply(make_settings) -> None:
     handler = RecordingHandler(refusals=["451 4.3.0 Try again later"] * 10)
     with smtp_server(handler) as port:

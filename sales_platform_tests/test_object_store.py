@@ -176,6 +176,7 @@ def test_write_list_and_head_report_the_same_version(bucket: Bucket, tmp_path: P
     assert listed["uploads/b.json"] == written_file == store.head("uploads/b.json")
 
 
+@pytest.mark.slow
 def test_rewriting_identical_bytes_gives_a_new_version(bucket: Bucket) -> None:
     store = bucket.store
     first = store.write_bytes("uploads/store_0001_2025-11-27.json", b"[]")
@@ -198,6 +199,7 @@ def test_copy_duplicates_an_object_and_overwrites_the_destination(bucket: Bucket
     assert store.read_bytes("uploads/store_0001_2025-11-27.json") == b"new"
 
 
+@pytest.mark.slow
 def test_move_leaves_the_object_only_at_its_destination(bucket: Bucket) -> None:
     store = bucket.store
     store.write_bytes("uploads/store_0001_2025-11-27.json", b"bad file")
@@ -231,6 +233,7 @@ def test_local_copy_is_a_readable_file_with_the_object_name(bucket: Bucket) -> N
         assert path.read_bytes() == b"PAR1 data PAR1"
 
 
+@pytest.mark.slow
 def test_a_large_file_survives_upload_copy_and_download(bucket: Bucket, tmp_path: Path) -> None:
     # 6 MB: above the S3 store's multipart threshold in these tests, so parts are assembled.
     content = random.Random(3).randbytes(6 * MB)

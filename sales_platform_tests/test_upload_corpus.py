@@ -84,6 +84,7 @@ def test_every_crafted_file_gets_its_outcome_on_both_backends(platform: Platform
     assert {name: problem for name, problem in mismatches.items() if problem} == {}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["sub-millisecond-timestamp.json", "nanosecond-timestamp.json"])
 def test_finer_than_millisecond_times_are_stored_cut_to_the_millisecond(platform: Platform, name: str) -> None:
     key = platform.upload(f"store_0001_{DAY}.json", (CORPUS / name).read_bytes())

@@ -71,6 +71,7 @@ def test_everything_new_in_one_look_goes_into_one_run(local_platform: Platform) 
     assert dated == sorted(dated, key=lambda key: key.rsplit("_", 1)[-1])
 
 
+@pytest.mark.slow
 def test_a_file_is_requested_once_and_an_overwritten_file_again(local_platform: Platform) -> None:
     day = days_ago(1)
     key = _good(local_platform, "0001", day)
@@ -91,6 +92,7 @@ def test_a_file_is_requested_once_and_an_overwritten_file_again(local_platform: 
     assert sensor_tick(local_platform, again.cursor).run_requests == []
 
 
+@pytest.mark.slow
 def test_a_file_whose_run_failed_is_requested_again_later_and_ever_more_rarely(
     make_local_platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -149,6 +151,7 @@ def test_hidden_files_are_left_alone_and_files_in_subfolders_are_taken_to_be_ref
     assert _requested(sensor_tick(local_platform, first.cursor)) == [good]
 
 
+@pytest.mark.slow
 def test_a_file_still_being_written_waits_until_it_has_settled(local_platform: Platform) -> None:
     assert local_platform.settings.upload_settle_seconds == 2.0
     day = days_ago(1)
@@ -165,6 +168,7 @@ def test_a_file_still_being_written_waits_until_it_has_settled(local_platform: P
     assert upload_sensor.settling_files(settled.cursor) == []
 
 
+@pytest.mark.slow
 def test_a_backlog_is_split_over_the_run_slots_a_store_day_never_split(make_local_platform) -> None:
     platform = make_local_platform(MAX_CONCURRENT_RUNS="2", MAX_FILES_PER_RUN="40")
     keys = [_good(platform, store, days_ago(n)) for store in ("0001", "0002", "0003") for n in range(1, 7)]
@@ -234,6 +238,7 @@ def test_a_store_days_files_go_together_and_never_beside_a_run_that_has_one_of_t
     assert other_day not in _requested(after)  # its retry waits its own delay
 
 
+@pytest.mark.slow
 def test_a_store_days_files_wait_while_one_of_them_is_still_being_written(local_platform: Platform) -> None:
     day = days_ago(1)
     json_key = _good(local_platform, "0001", day)
@@ -247,6 +252,7 @@ def test_a_store_days_files_wait_while_one_of_them_is_still_being_written(local_
     assert _requested(sensor_tick(local_platform, young.cursor)) == [json_key, csv_key]
 
 
+@pytest.mark.slow
 def test_a_file_dated_in_the_future_is_taken_once_two_looks_find_it_unchanged(
     local_platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:

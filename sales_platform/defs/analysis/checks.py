@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import dagster as dg
 
-from sales_platform.services.analysis_reads import store_days, stored_products
 from sales_platform.domain.analysis_items import COMPANY_SUMMARY_SK, day_pk
 from sales_platform.resources.metrics_table import MetricsTable
+from sales_platform.services.analysis_reads import store_days, stored_products
 
 COMPANY = dg.AssetKey("company_metrics")
 PRODUCTS = dg.AssetKey("product_metrics")

@@ -3,6 +3,7 @@ days before it, written as working documents for the recommendations and the ins
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
@@ -94,7 +95,7 @@ def materialize_trends(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    common = dict(
+    common: dict[str, Any] = dict(
         partitions_def=business_days(load_time_settings()),
         group_name=ANALYSIS_GROUP,
         backfill_policy=ONE_RUN_FOR_A_RANGE,
@@ -105,13 +106,13 @@ def defs() -> dg.Definitions:
         description="Stores that stand out, each against the median of its last 5 same weekdays, in its own "
         "day-to-day spread, and against the other stores today: net sales, transactions, basket size, payment "
         "mix, products it always sells and sold none of, and expected stores without a file.",
-        **common,  # type: ignore[arg-type]
+        **common,
     )(materialize_anomalies)
     trends = dg.asset(
         name="trends",
         description="Where sales are heading: week over week, each store's momentum over 14 days, rising and "
         "falling products against their usual same weekday, the sales pace and shifts in the payment mix; days "
         "without every store are kept out of the company comparisons, and the texts say so.",
-        **common,  # type: ignore[arg-type]
+        **common,
     )(materialize_trends)
     return dg.Definitions(assets=[anomalies, trends])

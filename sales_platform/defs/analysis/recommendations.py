@@ -3,10 +3,19 @@
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
-from sales_platform.defs.analysis.steps import ANALYSIS_GROUP, ONE_RUN_FOR_A_RANGE, each_day, md_table, now, publish, read
+from sales_platform.defs.analysis.steps import (
+    ANALYSIS_GROUP,
+    ONE_RUN_FOR_A_RANGE,
+    each_day,
+    md_table,
+    now,
+    publish,
+    read,
+)
 from sales_platform.defs.loading import load_time_settings
 from sales_platform.defs.partitions import business_days
 from sales_platform.domain.analysis_items import (
@@ -130,13 +139,13 @@ def materialize_daily_insights(
 @dg.definitions
 def defs() -> dg.Definitions:
     settings = load_time_settings()
-    common = dict(partitions_def=business_days(settings), group_name=ANALYSIS_GROUP, backfill_policy=ONE_RUN_FOR_A_RANGE)
+    common: dict[str, Any] = dict(partitions_def=business_days(settings), group_name=ANALYSIS_GROUP, backfill_policy=ONE_RUN_FOR_A_RANGE)
     recommendations = dg.asset(
         name="recommendations",
         deps=["anomalies", "trends", "company_metrics", "product_metrics"],
         description="Actions for store and category managers, from the anomalies, trends and metrics: by the "
         "rules engine, or by Amazon Bedrock (RECOMMENDATION_ENGINE=bedrock) with the rules as fallback.",
-        **common,  # type: ignore[arg-type]
+        **common,
     )(materialize_recommendations)
     daily_insights = dg.asset(
         name="daily_insights",
@@ -145,6 +154,6 @@ def defs() -> dg.Definitions:
         description="The day's anomalies, trends and recommendations as insight items in the table, with stable "
         "ids, and what the analysis could not look at (coverage: stores not compared and why): a rerun replaces "
         "the day's insights, never adds to them.",
-        **common,  # type: ignore[arg-type]
+        **common,
     )(materialize_daily_insights)
     return dg.Definitions(assets=[recommendations, daily_insights])

@@ -13,11 +13,11 @@ import datetime as dt
 import dagster as dg
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
-from sales_platform.services.run_errors import readable_error
-from sales_platform.domain.alerts import FailedStep, RunFailure, run_failure_alert
 from sales_platform.defs.loading import load_time_settings
+from sales_platform.domain.alerts import FailedStep, RunFailure, run_failure_alert
 from sales_platform.resources.configurable import PlatformConfig
 from sales_platform.resources.notifier import Notifier
+from sales_platform.services.run_errors import readable_error
 
 FAILURE_ALERT_SENSOR = "run_failure_alert_sensor"
 ALERT_SENT_TAG = "sales_platform/failure_alert_sent"
