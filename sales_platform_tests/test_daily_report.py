@@ -334,6 +334,7 @@ def _coverage_day(compared: list[str], not_compared: dict[str, str], anomalies=(
     ))
 
 
+@pytest.mark.slow
 def test_the_report_names_the_stores_it_could_not_compare_instead_of_calling_them_normal() -> None:
     short = "2 earlier Saturday(s) in the last 8 weeks, 3 needed"
     report = _coverage_day(["0001"], {"0002": short}, trend_notes=["week over week needs 4 weekdays with every store in both weeks; found 2"])

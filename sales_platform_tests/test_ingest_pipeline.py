@@ -293,6 +293,7 @@ def test_reuploads_replace_a_store_day_and_a_bad_one_changes_nothing(platform: P
 # --------------------------------------------------------------------------- reruns and failures
 
 
+@pytest.mark.slow
 def test_rematerializing_a_partition_reprocesses_its_archived_upload(local_platform: Platform) -> None:
     day = days_ago(1)
     records = small_records("0002", day)

@@ -302,6 +302,7 @@ def test_seasonal_promo_spikes_and_wave_products_rise_and_fall(store_days) -> No
     assert statistics.mean(high) > 1.8 * statistics.mean(low)
 
 
+@pytest.mark.slow
 def test_planted_bad_days_and_spikes_stand_out(sample_set, store_days) -> None:
     _, summary = sample_set
     kinds = [n.kind for n in summary.notable_days]
