@@ -21,7 +21,8 @@ from decimal import Decimal
 import pytest
 
 from sales_platform.api.view_cache import TOKEN_CHECK_SECONDS
-from sales_platform.domain.dashboard_analytics import analytics_view, dates_from_sort_keys, kpis_from_store_summaries
+from sales_platform.domain.dashboard_analytics import analytics_view, kpis_from_store_summaries
+from sales_platform.domain.table_keys import days_from_keys
 from sales_platform.domain.dashboard_trends import sales_trend, trends_view, window
 from sales_platform_tests.api_support import (
     Api,
@@ -146,7 +147,7 @@ def test_kpis_name_the_same_best_and_worst_store_as_the_company_summary_on_a_tie
 
 def test_available_days_come_from_sort_keys_newest_first() -> None:
     keys = ["DATE#2025-11-26", "DATE#2025-11-27", "DATE#2025-11-26", "OTHER#x"]
-    assert dates_from_sort_keys(keys) == ["2025-11-27", "2025-11-26"]
+    assert days_from_keys(keys) == ["2025-11-27", "2025-11-26"]
 
 
 def test_trend_window_ends_at_the_latest_day_with_data() -> None:

@@ -24,17 +24,13 @@ from sales_platform.defs.analysis_reads import (
 )
 from sales_platform.defs.partitions import business_days
 from sales_platform.domain.analysis_items import (
-    INSIGHT_PREFIX,
-    PRODUCT_PREFIX,
     analysis_document_key,
-    COMPANY_SUMMARY_SK,
     analysis_finished,
     analysis_fingerprint,
     anomalies_document,
     anomaly_report_from,
     company_summary_item,
     coverage_items,
-    day_pk,
     engine_answer_from,
     insight_items,
     product_day_items,
@@ -49,6 +45,7 @@ from sales_platform.domain.company_metrics import compute_company_metrics
 from sales_platform.domain.money import to_cents
 from sales_platform.domain.recommendations import AnalysisFacts
 from sales_platform.domain.store_baskets import baskets_documents
+from sales_platform.domain.table_keys import INSIGHT_PREFIX, PRODUCT_PREFIX, company_summary_key, day_key
 from sales_platform.domain.trends import detect_trends, product_window, summary_window
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectStore
@@ -194,7 +191,7 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     def product_day(table: MetricsTable, bucket: ObjectStore, day: dt.date) -> dict[str, object]:
         stores = store_days(table, day)
         products, baskets, names = day_products_and_baskets(bucket, stores)
-        table.replace_items(day_pk(day), PRODUCT_PREFIX, product_day_items(day, products))
+        table.replace_items(day_key(day), PRODUCT_PREFIX, product_day_items(day, products))
         for name, document in baskets_documents(day, baskets, names).items():
             bucket.write_bytes(analysis_document_key(prefix, day, name), render_document(document), content_type="application/json")
         return {
@@ -348,8 +345,8 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         now = _now()
         items = insight_items(day, anomaly_report.anomalies, trend_report.trends, answer, now)
         items += coverage_items(day, anomaly_report, trend_report, now)
-        table.replace_items(day_pk(day), INSIGHT_PREFIX, items)
-        summary = table.get_item(day_pk(day), COMPANY_SUMMARY_SK)
+        table.replace_items(day_key(day), INSIGHT_PREFIX, items)
+        summary = table.get_item(*company_summary_key(day))
         if summary is not None:
             table.put_items([analysis_finished(summary)])
         count = lambda kind: sum(item["insight_type"] == kind for item in items)  # noqa: E731

@@ -22,7 +22,7 @@ from sales_platform.defs.ingest_assets import INGEST_JOB
 from sales_platform.defs.upload_sensor import IN_FLIGHT, uploads_of
 from sales_platform.defs.partitions import accepted_days, business_days, store_and_day
 from sales_platform.domain.analysis_due import analysis_verdict
-from sales_platform.domain.analysis_items import COMPANY_SUMMARY_SK, day_pk
+from sales_platform.domain.table_keys import company_summary_key
 from sales_platform.domain.wording import names
 from sales_platform.domain.upload_contract import parse_upload_name
 from sales_platform.resources.metrics_table import MetricsTable
@@ -92,7 +92,7 @@ def build_analysis_sensor(settings: Settings, analysis_job: UnresolvedAssetJobDe
                 day,
                 upload_tracking(table, day, settings.expected_stores),
                 settings.expected_stores,
-                table.get_item(day_pk(day), COMPANY_SUMMARY_SK),
+                table.get_item(*company_summary_key(day)),
                 today,
                 settings.reanalysis_window_days,
             )
@@ -198,7 +198,7 @@ def build_analysis_schedule(settings: Settings, analysis_job: UnresolvedAssetJob
         first, last = accepted_days(settings, moment)
         if not first <= day <= last:
             return dg.SkipReason(f"{key} is before PARTITIONS_START_DATE={first}")
-        summary = table.get_item(day_pk(day), COMPANY_SUMMARY_SK)
+        summary = table.get_item(*company_summary_key(day))
         if summary is not None and summary.get("source_fingerprint"):
             return dg.SkipReason(
                 f"the analysis of {key} already ran ({summary['trigger']}, {summary['stores_reported']}/"

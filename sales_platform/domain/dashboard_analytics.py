@@ -23,6 +23,7 @@ from typing import Any
 from sales_platform.domain.analysis_items import company_figures
 from sales_platform.domain.company_metrics import StoreDay, compute_company_metrics
 from sales_platform.domain.money import to_cents
+from sales_platform.domain.table_keys import KEY_ATTRIBUTES
 from sales_platform.domain.upload_contract import PAYMENT_METHODS
 
 Item = Mapping[str, Any]
@@ -30,19 +31,9 @@ Item = Mapping[str, Any]
 TOP_PRODUCTS = 10
 NO_DATA_MESSAGE = "No data available"
 # Attributes that locate an item in the table; the dashboard has no use for them.
-_TABLE_ATTRIBUTES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK", "item_type"})
+_TABLE_ATTRIBUTES = frozenset({*KEY_ATTRIBUTES, "item_type"})
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 _PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
-
-
-def date_key(day: str) -> str:
-    return f"DATE#{day}"
-
-
-def dates_from_sort_keys(sort_keys: Iterable[str]) -> list[str]:
-    """`DATE#2025-11-27` sort keys of store-day summaries -> the distinct days, newest first."""
-    days = {key.removeprefix("DATE#") for key in sort_keys if key.startswith("DATE#")}
-    return sorted(days, reverse=True)
 
 
 def parse_day(text: str) -> dt.date:
