@@ -22,6 +22,7 @@ from typing import Any
 
 from sales_platform.domain.analysis_items import company_figures
 from sales_platform.domain.company_metrics import StoreDay, compute_company_metrics
+from sales_platform.domain.insight_levels import LEVELS, SEVERITIES, rank
 from sales_platform.domain.money import to_cents
 from sales_platform.domain.table_keys import KEY_ATTRIBUTES
 from sales_platform.domain.upload_contract import PAYMENT_METHODS
@@ -32,8 +33,6 @@ TOP_PRODUCTS = 10
 NO_DATA_MESSAGE = "No data available"
 # Attributes that locate an item in the table; the dashboard has no use for them.
 _TABLE_ATTRIBUTES = frozenset({*KEY_ATTRIBUTES, "item_type"})
-_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
-_PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 def parse_day(text: str) -> dt.date:
@@ -126,15 +125,15 @@ def analytics_view(
     insights = by_type.get("INSIGHT", [])
     anomalies = sorted(
         _insights(insights, "anomaly"),
-        key=lambda a: (_SEVERITY_ORDER.get(a.get("severity"), 9), a.get("store_id") or "", a.get("insight_id", "")),
+        key=lambda a: (rank(SEVERITIES, a.get("severity")), a.get("store_id") or "", a.get("insight_id", "")),
     )
     trends = sorted(
         _insights(insights, "trend"),
-        key=lambda t: (_PRIORITY_ORDER.get(t.get("significance"), 9), t.get("insight_id", "")),
+        key=lambda t: (rank(LEVELS, t.get("significance")), t.get("insight_id", "")),
     )
     recommendations = sorted(
         _insights(insights, "recommendation"),
-        key=lambda r: (_PRIORITY_ORDER.get(r.get("priority"), 9), r.get("insight_id", "")),
+        key=lambda r: (rank(LEVELS, r.get("priority")), r.get("insight_id", "")),
     )
     return {
         "date": day,
