@@ -22,8 +22,8 @@ import pytest
 
 from sales_platform.api.view_cache import TOKEN_CHECK_SECONDS
 from sales_platform.domain.dashboard_analytics import analytics_view, kpis_from_store_summaries
-from sales_platform.domain.table_keys import days_from_keys
 from sales_platform.domain.dashboard_trends import sales_trend, trends_view, window
+from sales_platform.domain.table_keys import days_from_keys
 from sales_platform_tests.api_support import (
     Api,
     company_summary_item,

@@ -18,8 +18,8 @@ from sales_platform.domain.analysis_items import analysis_document_key, read_doc
 from sales_platform.domain.anomalies import Baskets
 from sales_platform.domain.company_metrics import StoreDay
 from sales_platform.domain.product_metrics import ProductDay, compute_product_metrics
-from sales_platform.domain.table_keys import PRODUCT_PREFIX, STORE_PREFIX, UPLOAD_TRACKING_PREFIX, day_key
 from sales_platform.domain.store_baskets import StoreBaskets, baskets_by_store, counts_from
+from sales_platform.domain.table_keys import PRODUCT_PREFIX, STORE_PREFIX, UPLOAD_TRACKING_PREFIX, day_key
 from sales_platform.domain.trends import ProductUnits
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectStore

@@ -27,6 +27,7 @@ from typing import Any
 
 from sales_platform.defs import day_items
 from sales_platform.domain import bi_export
+from sales_platform.domain.utc_time import compact_utc_stamp, utc_timestamp
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectNotFound, ObjectStore
 from sales_platform.settings import Settings
@@ -100,7 +101,7 @@ def write_export(
     collected = collect_rows(table, first, last)
     prefix = settings.quicksight_prefix
     versions_prefix = prefix + VERSIONS
-    version = "v" + moment.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    version = "v" + compact_utc_stamp(moment)
     folder = f"{versions_prefix}{version}/"
 
     files: dict[str, dict[str, Any]] = {}
@@ -124,7 +125,7 @@ def write_export(
         manifests.append(key)
     pointer = {
         "version": version,
-        "exported_at": moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "exported_at": utc_timestamp(moment),
         "first_day": first.isoformat(),
         "last_day": last.isoformat(),
         "datasets": files,

@@ -27,6 +27,7 @@ from pydantic import Field
 
 from sales_platform.defs.partitions import store_and_day, store_day_key, store_days
 from sales_platform.domain.money import to_cents
+from sales_platform.domain.utc_time import utc_timestamp
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectInfo, ObjectStore
 from sales_platform.services.store_day_ingest import (
@@ -81,7 +82,7 @@ def clock_note(info: ObjectInfo, now: dt.datetime) -> dict[str, object]:
     ahead = dated_ahead(info, now)
     if ahead is None:
         return {}
-    stamp = info.last_modified.isoformat(timespec="seconds").replace("+00:00", "Z")
+    stamp = utc_timestamp(info.last_modified)
     return {"dated_ahead_seconds": round(ahead), "clock_note": f"modified {stamp}, {_duration(ahead)} ahead of the platform's clock"}
 
 
