@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sales_platform.domain.identifiers import is_store_id
 from sales_platform.domain.storage_layout import StorageLayout
+from sales_platform.domain.time_zones import DEFAULT_STORE_TIMEZONE
 from sales_platform.domain.upload_validation import ValidationRules
 
-STORE_ID_PATTERN = re.compile(r"^[0-9]{4}$")
 DEFAULT_EXPECTED_STORES = [f"{n:04d}" for n in range(1, 12)]
 EMAIL_ADDRESS_PATTERN = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
 SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
@@ -119,7 +120,7 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_EXPECTED_STORES), alias="EXPECTED_STORES"
     )
     partitions_start_date: dt.date = Field(dt.date(2025, 1, 1), alias="PARTITIONS_START_DATE")
-    daily_analysis_timezone: str = Field("America/New_York", alias="DAILY_ANALYSIS_TIMEZONE")
+    daily_analysis_timezone: str = Field(DEFAULT_STORE_TIMEZONE, alias="DAILY_ANALYSIS_TIMEZONE")
     late_close_grace_minutes: int = Field(240, ge=0, le=720, alias="LATE_CLOSE_GRACE_MINUTES")
     max_upload_bytes: int = Field(512 * 1024 * 1024, gt=0, alias="MAX_UPLOAD_BYTES")
     # The shortest time between two looks at the inbox. Dagster's daemon looks at sensors every
@@ -379,7 +380,7 @@ class Settings(BaseSettings):
     def _check_stores(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("name at least one store, e.g. 0001,0002")
-        bad = [store for store in value if not STORE_ID_PATTERN.match(store)]
+        bad = [store for store in value if not is_store_id(store)]
         if bad:
             raise ValueError(f"store ids are four digits (0001); got {', '.join(bad)}")
         if len(set(value)) != len(value):
@@ -392,7 +393,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as America/New_York") from None
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as {DEFAULT_STORE_TIMEZONE}") from None
         return value
 
     @model_validator(mode="after")

@@ -35,16 +35,6 @@ NO_DATA_MESSAGE = "No data available"
 _TABLE_ATTRIBUTES = frozenset({*KEY_ATTRIBUTES, "item_type"})
 
 
-def parse_day(text: str) -> dt.date:
-    """A `YYYY-MM-DD` day, or ValueError saying what is wrong with it."""
-    if len(text) != 10 or text[4] != "-" or text[7] != "-" or not (text[:4] + text[5:7] + text[8:]).isascii():
-        raise ValueError(f"{text!r} is not a date in YYYY-MM-DD form")
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a real date") from None
-
-
 def _public(item: Item) -> dict[str, Any]:
     return {name: value for name, value in item.items() if name not in _TABLE_ATTRIBUTES}
 
