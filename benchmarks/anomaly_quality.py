@@ -232,7 +232,6 @@ def analyse(settings, days: Sequence[dt.date]) -> dict[dt.date, list[dict]]:
     import dagster as dg
 
     from sales_platform.defs.analysis_assets import build_analysis_assets
-    from sales_platform.domain.analysis_items import analysis_document_key
     from sales_platform.resources.factory import build_bucket, build_table
 
     assets = {a.key.to_user_string(): a for a in build_analysis_assets(settings)}
@@ -246,7 +245,7 @@ def analyse(settings, days: Sequence[dt.date]) -> dict[dt.date, list[dict]]:
                 run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             )
             assert result.success, day
-            key = analysis_document_key(settings.analysis_prefix, day, "anomalies")
+            key = settings.storage_layout.analysis_document_key(day, "anomalies")
             found[day] = json.loads(resources["bucket"].read_bytes(key))["anomalies"]
     return found
 

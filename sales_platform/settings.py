@@ -108,10 +108,10 @@ class Settings(BaseSettings):
     table_backend: Literal["sqlite", "dynamodb"] | None = Field(None, alias="TABLE_BACKEND")
 
     s3_bucket: str | None = Field(None, alias="S3_BUCKET")
-    upload_prefix: str = Field("uploads/", alias="UPLOAD_PREFIX")
-    processed_prefix: str = Field("processed/", alias="PROCESSED_PREFIX")
-    rejected_prefix: str = Field("rejected/", alias="REJECTED_PREFIX")
-    archive_prefix: str = Field("archive/", alias="ARCHIVE_PREFIX")
+    upload_prefix: str = Field(StorageLayout.upload_prefix, alias="UPLOAD_PREFIX")
+    processed_prefix: str = Field(StorageLayout.processed_prefix, alias="PROCESSED_PREFIX")
+    rejected_prefix: str = Field(StorageLayout.rejected_prefix, alias="REJECTED_PREFIX")
+    archive_prefix: str = Field(StorageLayout.archive_prefix, alias="ARCHIVE_PREFIX")
     dynamodb_table: str = Field("SalesData", alias="DYNAMODB_TABLE", min_length=3)
     aws_region: str = Field("us-east-1", alias="AWS_REGION")
     aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
@@ -154,7 +154,7 @@ class Settings(BaseSettings):
     # The same for the analysis sensor, the report automation and the failure alerts.
     automation_interval_seconds: int = Field(1, ge=1, le=3600, alias="AUTOMATION_INTERVAL_SECONDS")
     # Where each day's analysis keeps its working documents (anomalies, trends, recommendations).
-    analysis_prefix: str = Field("analysis/", alias="ANALYSIS_PREFIX")
+    analysis_prefix: str = Field(StorageLayout.analysis_prefix, alias="ANALYSIS_PREFIX")
 
     @field_validator("recommendation_engine", mode="before")
     @classmethod
@@ -189,8 +189,8 @@ class Settings(BaseSettings):
     sns_report_topic_arn: str | None = Field(None, alias="SNS_REPORT_TOPIC_ARN")
     sns_alert_topic_arn: str | None = Field(None, alias="SNS_ALERT_TOPIC_ARN")
     dagster_ui_url: str = Field("http://127.0.0.1:3000", alias="DAGSTER_UI_URL")
-    reports_prefix: str = Field("reports/", alias="REPORTS_PREFIX")
-    quicksight_prefix: str = Field("quicksight/", alias="QUICKSIGHT_PREFIX")
+    reports_prefix: str = Field(StorageLayout.reports_prefix, alias="REPORTS_PREFIX")
+    quicksight_prefix: str = Field(StorageLayout.quicksight_prefix, alias="QUICKSIGHT_PREFIX")
     bi_export_days: int = Field(30, ge=1, le=366, alias="BI_EXPORT_DAYS")
 
     @field_validator("notify_channels")
@@ -470,7 +470,15 @@ class Settings(BaseSettings):
 
     @property
     def storage_layout(self) -> StorageLayout:
-        return StorageLayout(self.upload_prefix, self.processed_prefix, self.rejected_prefix, self.archive_prefix)
+        return StorageLayout(
+            upload_prefix=self.upload_prefix,
+            processed_prefix=self.processed_prefix,
+            rejected_prefix=self.rejected_prefix,
+            archive_prefix=self.archive_prefix,
+            analysis_prefix=self.analysis_prefix,
+            reports_prefix=self.reports_prefix,
+            quicksight_prefix=self.quicksight_prefix,
+        )
 
     @property
     def validation_rules(self) -> ValidationRules:

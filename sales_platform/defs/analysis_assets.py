@@ -24,7 +24,6 @@ from sales_platform.defs.analysis_reads import (
 )
 from sales_platform.defs.partitions import business_days
 from sales_platform.domain.analysis_items import (
-    analysis_document_key,
     analysis_finished,
     analysis_fingerprint,
     anomalies_document,
@@ -107,7 +106,7 @@ def _now() -> dt.datetime:
 
 def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     days = business_days(settings)
-    prefix = settings.analysis_prefix
+    layout = settings.storage_layout
     table_kind = "sqlite" if settings.resolved_table_backend == "sqlite" else "dynamodb"
     every_store_of_the_day = dg.AssetDep(
         "store_metrics", partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
@@ -118,7 +117,7 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     def publish(context, bucket: ObjectStore, day: dt.date, name: str, document: dict, notes=()) -> dict[str, object]:
         """Write a step's working document for the next steps; log and show what it could not
         look at (too little history, too few days)."""
-        key = analysis_document_key(prefix, day, name)
+        key = layout.analysis_document_key(day, name)
         bucket.write_bytes(key, render_document(document), content_type="application/json")
         for note in notes:
             context.log.info(note)
@@ -128,7 +127,7 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         }
 
     def read(bucket: ObjectStore, day: dt.date, name: str) -> dict:
-        return read_document(bucket.read_bytes(analysis_document_key(prefix, day, name)))
+        return read_document(bucket.read_bytes(layout.analysis_document_key(day, name)))
 
     @dg.multi_asset(
         specs=[
@@ -193,7 +192,7 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         products, baskets, names = day_products_and_baskets(bucket, stores)
         table.replace_items(day_key(day), PRODUCT_PREFIX, product_day_items(day, products))
         for name, document in baskets_documents(day, baskets, names).items():
-            bucket.write_bytes(analysis_document_key(prefix, day, name), render_document(document), content_type="application/json")
+            bucket.write_bytes(layout.analysis_document_key(day, name), render_document(document), content_type="application/json")
         return {
                 "products": len(products),
                 "stores": len(stores),
@@ -229,7 +228,7 @@ def build_analysis_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             history,
             business_date=day,
             expected_stores=settings.expected_stores,
-            baskets=stored_baskets(bucket, prefix, day, *basket_days(day)),
+            baskets=stored_baskets(bucket, layout, day, *basket_days(day)),
         )
         published = publish(context, bucket, day, "anomalies", anomalies_document(day, report), report.notes)
         return {

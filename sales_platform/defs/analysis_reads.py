@@ -14,10 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sales_platform.domain.analysis_items import analysis_document_key, read_document
+from sales_platform.domain.analysis_items import read_document
 from sales_platform.domain.anomalies import Baskets
 from sales_platform.domain.company_metrics import StoreDay
 from sales_platform.domain.product_metrics import ProductDay, compute_product_metrics
+from sales_platform.domain.storage_layout import StorageLayout
 from sales_platform.domain.store_baskets import StoreBaskets, baskets_by_store, counts_from
 from sales_platform.domain.table_keys import PRODUCT_PREFIX, STORE_PREFIX, UPLOAD_TRACKING_PREFIX, day_key
 from sales_platform.domain.trends import ProductUnits
@@ -106,14 +107,14 @@ def day_products_and_baskets(
 
 
 def stored_baskets(
-    bucket: ObjectStore, prefix: str, business_date: dt.date, product_days: Iterable[dt.date], payment_days: Iterable[dt.date]
+    bucket: ObjectStore, layout: StorageLayout, business_date: dt.date, product_days: Iterable[dt.date], payment_days: Iterable[dt.date]
 ) -> Baskets | None:
     """The day's transactions by store, SKU and payment method, with the product counts of
     `product_days` and the payment counts of `payment_days` that exist (the documents the
     product step leaves); None when the day has none."""
 
     def document(day: dt.date, name: str) -> dict[str, Any] | None:
-        key = analysis_document_key(prefix, day, name)
+        key = layout.analysis_document_key(day, name)
         return read_document(bucket.read_bytes(key)) if bucket.exists(key) else None
 
     def stores(products: dict[str, Any] | None, payments: dict[str, Any] | None) -> dict[str, StoreBaskets]:

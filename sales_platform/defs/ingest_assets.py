@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 from pydantic import Field
 
-from sales_platform.defs.partitions import store_and_day, store_day_key, store_days
+from sales_platform.defs.partitions import store_and_day, store_day_partition_key, store_day_partitions
 from sales_platform.domain.money import to_cents
 from sales_platform.domain.utc_time import utc_timestamp
 from sales_platform.resources.metrics_table import MetricsTable
@@ -97,7 +97,7 @@ def _duration(seconds: float) -> str:
 def accepted_events(accepted: Accepted, now: dt.datetime) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
     """What the UI shows for an accepted store-day: both materializations and their checks, from
     figures the validation and the metrics already computed (nothing is read back)."""
-    partition = str(store_day_key(accepted.upload.store_id, accepted.upload.business_date))
+    partition = str(store_day_partition_key(accepted.upload.store_id, accepted.upload.business_date))
     metrics = accepted.metrics
     yield dg.AssetMaterialization(
         STORE_SALES,
@@ -155,7 +155,7 @@ def refused_events(refused: Refused, now: dt.datetime) -> Iterator[dg.AssetCheck
     if refused.upload is None:
         yield dg.AssetObservation(STORE_SALES, metadata={"status": "refused", **metadata})
         return
-    partition = str(store_day_key(refused.upload.store_id, refused.upload.business_date))
+    partition = str(store_day_partition_key(refused.upload.store_id, refused.upload.business_date))
     yield _check(STORE_SALES, UPLOAD_ACCEPTED, partition, False, description=refused.refusal.summary, metadata=metadata)
 
 
@@ -164,7 +164,7 @@ def superseded_events(superseded: Superseded, now: dt.datetime) -> Iterator[dg.A
     whose check passed with the newer file."""
     yield dg.AssetObservation(
         STORE_SALES,
-        partition=str(store_day_key(superseded.upload.store_id, superseded.upload.business_date)),
+        partition=str(store_day_partition_key(superseded.upload.store_id, superseded.upload.business_date)),
         metadata={
             "status": "superseded",
             "upload": superseded.info.key,
@@ -191,7 +191,7 @@ def _age_order(info: ObjectInfo) -> tuple[dt.datetime, str]:
 
 
 def build_ingest_definitions(settings: Settings) -> tuple[dg.AssetsDefinition, dg.JobDefinition]:
-    partitions = store_days(settings)
+    partitions = store_day_partitions(settings)
     layout = settings.storage_layout
 
     def checks() -> list[dg.AssetCheckSpec]:

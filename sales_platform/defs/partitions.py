@@ -19,13 +19,13 @@ def business_days(settings: Settings) -> dg.DailyPartitionsDefinition:
     )
 
 
-def store_days(settings: Settings) -> dg.MultiPartitionsDefinition:
+def store_day_partitions(settings: Settings) -> dg.MultiPartitionsDefinition:
     return dg.MultiPartitionsDefinition(
         {"date": business_days(settings), "store": dg.StaticPartitionsDefinition(list(settings.expected_stores))}
     )
 
 
-def store_day_key(store_id: str, business_date: dt.date) -> dg.MultiPartitionKey:
+def store_day_partition_key(store_id: str, business_date: dt.date) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({"date": business_date.isoformat(), "store": store_id})
 
 

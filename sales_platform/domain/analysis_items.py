@@ -168,10 +168,6 @@ def insight_items(
 # --------------------------------------------------------------------------- bucket documents
 
 
-def analysis_document_key(prefix: str, business_date: dt.date, name: str) -> str:
-    return f"{prefix}{business_date.isoformat()}/{name}.json"
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)  # cents and tenths: the shortest float text is the same number
