@@ -271,16 +271,19 @@ def _affects(recommendation: Item) -> str:
     return "Affects " + "; ".join(part for part in parts if part) if any(parts) else ""
 
 
+def _fields(item: Item, *names: str) -> dict[str, Any]:
+    """The item's values as stored; the templates show a missing one as nothing."""
+    return {name: item.get(name) for name in names}
+
+
 def _view(inputs: ReportInputs, facts: _Facts) -> dict[str, Any]:
     """What the templates show, every figure already written as people read it."""
     total = sum((amount for _, amount in facts.payments), Decimal(0))
     anomalies = [
         {
-            "severity": a.get("severity"),
+            **_fields(a, "severity", "title", "description"),
             "severity_word": (a.get("severity") or "").capitalize(),
             "store_id": a.get("store_id") or "",
-            "title": a.get("title"),
-            "description": a.get("description"),
             "deviation": wording.table_percent(a.get("deviation_percent")) if a.get("deviation_percent") is not None else "",
         }
         for a in facts.anomalies
@@ -290,22 +293,19 @@ def _view(inputs: ReportInputs, facts: _Facts) -> dict[str, Any]:
         anomaly["where"] = f"{store}: " if store and store not in (anomaly["title"] or "") else ""
     trends = [
         {
-            "title": t.get("title"),
+            **_fields(t, "title", "description"),
             "direction": t.get("trend_direction") or "",
             "change": _trend_change(t),
             "figures": _trend_figures(t),
             "significance": t.get("significance") or "",
-            "description": t.get("description"),
         }
         for t in facts.trends
     ]
     recommendations = [
         {
-            "priority": r.get("priority"),
+            **_fields(r, "priority", "title", "description"),
             "priority_word": (r.get("priority") or "").capitalize(),
             "category": r.get("category") or "",
-            "title": r.get("title"),
-            "description": r.get("description"),
             "cell": f"{r.get('title')}: {r.get('description')}" if r.get("description") else r.get("title"),
             "expected_impact": r.get("expected_impact") or "",
             "stores": _list(r.get("affected_stores")),
