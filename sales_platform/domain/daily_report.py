@@ -4,7 +4,8 @@ The plain-text layout is the one the old system mailed (company summary, best an
 payment breakdown, top products, anomalies, trends, recommendations) with what it got wrong put
 right: stores are counted against the configured list instead of a fixed 11, payment methods
 read as words, and the report says which engine wrote the recommendations instead of always
-crediting Bedrock. The HTML part carries the same content in tables plus two charts.
+crediting Bedrock. The HTML part carries the same content in tables plus two charts. Both
+layouts are Jinja2 templates (`sales_platform/templates/`); this module works out what they show.
 
 Nothing here depends on when it runs: the same items give the same bytes, so a content hash
 tells whether a re-run changed anything worth sending again.
