@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-STORE_ID_RULE = "a store id is four digits, e.g. 0001"
-_STORE_ID = re.compile(r"[0-9]{4}")
-DAY_RULE = "a day is written YYYY-MM-DD, e.g. 2025-11-27"
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+STORE_ID_PATTERN = "[0-9]{4}"  # also inside the upload file name rule
+DAY_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_STORE_ID = re.compile(STORE_ID_PATTERN)
+_DAY = re.compile(DAY_PATTERN)
 MAX_KEY_LENGTH = 1024  # S3's own limit
 KEY_RULE = (
     "a key is the file's path in the bucket, such as processed/year=2025/month=11/day=27/store_id=0001/data.parquet, "
