@@ -103,7 +103,8 @@ class Harness:
                 if request.run_key:
                     tags["dagster/run_key"] = request.run_key
                 report.outcomes.append(
-                    self._execute(request.job_name or sensor.job_name, request.run_config, request.partition_key, tags)
+                    self._execute(request.job_name or sensor.job_name, request.run_config, request.partition_key, tags,
+                                  asset_selection=request.asset_selection)
                 )
                 launched += 1
             launched += self._automation(report)

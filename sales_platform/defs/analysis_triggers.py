@@ -43,10 +43,15 @@ _UNFINISHED = [
 ]
 
 
+# Named on every run the sensor and schedule ask for, as a person's launch from the UI names
+# them: the report's automation tells a run that already reported by its asset selection.
+_JOB_ASSETS = [dg.AssetKey(name) for name in (*ANALYSIS_ASSETS, *REPORT_ASSETS)]
+
+
 def build_analysis_job() -> UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         ANALYSIS_JOB,
-        selection=dg.AssetSelection.assets(*ANALYSIS_ASSETS, *REPORT_ASSETS),
+        selection=dg.AssetSelection.assets(*_JOB_ASSETS),
         description="A business day's analysis (company and product metrics, anomalies, trends, recommendations "
         "and insights, with their checks), then its report and the BI export.",
     )
@@ -172,11 +177,14 @@ def _range_request(group: list[tuple[dt.date, str]]) -> dg.RunRequest:
     first, last = group[0][0].isoformat(), group[-1][0].isoformat()
     tags = {TRIGGER_TAG: "complete"}
     if first == last:
-        return dg.RunRequest(run_key=f"{first}@{group[0][1]}", partition_key=first, tags=tags)
+        return dg.RunRequest(
+            run_key=f"{first}@{group[0][1]}", partition_key=first, tags=tags, asset_selection=_JOB_ASSETS
+        )
     versions = hashlib.sha1("\n".join(fingerprint for _, fingerprint in group).encode()).hexdigest()[:16]
     return dg.RunRequest(
         run_key=f"{first}..{last}@{versions}",
         tags={**tags, ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+        asset_selection=_JOB_ASSETS,
     )
 
 
@@ -215,6 +223,8 @@ def build_analysis_schedule(settings: Settings, analysis_job: UnresolvedAssetJob
             f"{key}: analysing {len(reported)}/{len(settings.expected_stores)} stores"
             + (f"; missing {names(missing, limit=20)}" if missing else "")
         )
-        return dg.RunRequest(run_key=f"scheduled:{key}", partition_key=key, tags={TRIGGER_TAG: "scheduled"})
+        return dg.RunRequest(
+            run_key=f"scheduled:{key}", partition_key=key, tags={TRIGGER_TAG: "scheduled"}, asset_selection=_JOB_ASSETS
+        )
 
     return daily_analysis_schedule
