@@ -93,7 +93,7 @@ def best_sellers(seed: int) -> dict[str, str]:
     """Each store's best-selling staple over the unscored first weeks: the SKU in most
     transactions, leaving out the sample data's wave and seasonal products, whose demand halves
     or doubles from week to week by design."""
-    from sales_platform.domain.sample_data import SEASONAL_SKUS, WAVE_SKUS, SampleOptions, generate_store_day
+    from sales_platform.samples.store_files import SEASONAL_SKUS, WAVE_SKUS, SampleOptions, generate_store_day
 
     options = SampleOptions(weekly_incidents=False, weekday_traffic=OLD_SYSTEM_WEEKDAYS, traffic_scale=TRAFFIC_SCALE)
     found = {}
@@ -108,7 +108,7 @@ def best_sellers(seed: int) -> dict[str, str]:
 
 
 def plant(kind: str, store_id: str, day: dt.date, best_seller: str):
-    from sales_platform.domain.sample_data import NotableDay
+    from sales_platform.samples.store_files import NotableDay
 
     changes = {
         "collapse": dict(traffic_factor=0.4),
@@ -128,7 +128,7 @@ def plan(weeks: int, per_kind: int, seed: int) -> list:
     """`per_kind` planted store-days of each kind on scored days, drawn with a fixed seed, at
     most one per store and weekday: each is an isolated incident. (A store whose Tuesdays all
     changed has a new normal, a different question from an anomaly.)"""
-    from sales_platform.domain.sample_data import store_tier
+    from sales_platform.samples.store_files import store_tier
 
     rng = random.Random(f"anomaly-quality:{seed}")
     best = best_sellers(seed)
@@ -192,7 +192,7 @@ def ingest(settings, planted: Sequence, weeks: int, seed: int) -> dict:
     ingest's own code) as store-day summary and upload tracking items in the table."""
     import pyarrow.parquet as pq
 
-    from sales_platform.domain.sample_data import SampleOptions, generate_store_day, sample_file_name
+    from sales_platform.samples.store_files import SampleOptions, generate_store_day, sample_file_name
     from sales_platform.domain.store_metrics import compute_store_metrics
     from sales_platform.domain.table_items import store_day_summary_item, upload_tracking_item
     from sales_platform.resources.factory import build_bucket, build_table

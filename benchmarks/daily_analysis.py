@@ -69,7 +69,7 @@ def _earlier_day(today, day: dt.date, rng: random.Random):
 
 def _day_lines(connection, stores: int):
     """The analysed day's line items for every store, generated in DuckDB."""
-    from sales_platform.domain.sample_data import CATALOGUE
+    from sales_platform.samples.store_files import CATALOGUE
 
     catalogue = [(p.sku, p.name, str(p.unit_price)) for p in CATALOGUE]
     connection.execute("CREATE TABLE catalogue (n INTEGER, sku VARCHAR, name VARCHAR, price DECIMAL(10,2))")
@@ -100,7 +100,7 @@ def setup(home: Path, stores: int, days: int) -> dict:
 
     from sales_platform.domain.analysis_items import product_day_items
     from sales_platform.domain.product_metrics import ProductDay
-    from sales_platform.domain.sample_data import CATALOGUE
+    from sales_platform.samples.store_files import CATALOGUE
     from sales_platform.domain.store_metrics import compute_store_metrics
     from sales_platform.domain.table_items import store_day_summary_item, upload_tracking_item
     from sales_platform.domain.upload_contract import LINE_ITEM_SCHEMA

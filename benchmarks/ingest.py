@@ -150,7 +150,7 @@ def main() -> None:
         _child(*args.child)
         return
 
-    from sales_platform.domain.sample_data import write_large_store_file
+    from sales_platform.samples.store_files import write_large_store_file
 
     with tempfile.TemporaryDirectory(prefix="ingest-bench-data-") as folder:
         source = args.keep or Path(folder) / FILE_NAME

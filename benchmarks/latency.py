@@ -63,7 +63,7 @@ def main() -> None:
 
     import dagster as dg
 
-    from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
+    from sales_platform.samples.store_files import default_end_date, generate_store_day, render_json
 
     end = default_end_date("America/New_York")
     days = [end - dt.timedelta(days=n) for n in range(args.days, 0, -1)]

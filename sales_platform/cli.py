@@ -53,7 +53,7 @@ def _positive(text: str) -> int:
 
 # ---------------------------------------------------------------------------------------------
 def generate_sample_data(args: argparse.Namespace) -> int:
-    from sales_platform.domain.sample_data import (
+    from sales_platform.samples.store_files import (
         DEFAULT_OPTIONS, SampleOptions, default_end_date, traffic_scale_for, write_sample_files,
     )
 
@@ -181,7 +181,7 @@ def process(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from sales_platform.domain.sample_data import default_end_date, write_sample_files
+    from sales_platform.samples.store_files import default_end_date, write_sample_files
     from sales_platform.resources.factory import build_bucket
 
     settings = _settings()

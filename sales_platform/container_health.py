@@ -9,10 +9,11 @@ endpoint. When it fails, ECS replaces the task, and the new task gets the curren
 
 from __future__ import annotations
 
+import functools
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 DATABASE_VARIABLES = ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB")
 
@@ -75,10 +76,10 @@ def run_checks(
 ) -> list[str]:
     """Every requested check; returns the problems (empty when healthy)."""
     environ = os.environ if environ is None else environ
-    checks = []
+    checks: list[Callable[[], None]] = []
     if database:
         checks.append(lambda: check_database(environ))
-    checks += [lambda url=url: check_http(url) for url in http]
+    checks += [functools.partial(check_http, url) for url in http]
     if grpc_port is not None:
         checks.append(lambda: check_grpc(grpc_port))
     problems = []

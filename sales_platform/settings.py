@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -41,6 +41,8 @@ BUCKET_PREFIXES = {
     "QUICKSIGHT_PREFIX": "quicksight_prefix",
 }
 
+
+NotifyChannel = Literal["outbox", "smtp", "sns"]
 
 class SettingsError(ValueError):
     """Configuration that cannot work; the message names every offending variable."""
@@ -175,8 +177,8 @@ class Settings(BaseSettings):
     # --- reports, alerts and BI export ---------------------------------------------------------
     # Where the daily report and the alerts go (more than one channel allowed), who gets them,
     # and where the stored reports and the BI export live in the bucket.
-    notify_channels: Annotated[list[Literal["outbox", "smtp", "sns"]], NoDecode] = Field(
-        default_factory=lambda: ["outbox"], alias="NOTIFY_CHANNELS"
+    notify_channels: Annotated[list[NotifyChannel], NoDecode] = Field(
+        default_factory=lambda: list[NotifyChannel](["outbox"]), alias="NOTIFY_CHANNELS"
     )
     report_recipients: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="REPORT_RECIPIENTS")
     alert_recipients: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="ALERT_RECIPIENTS")
@@ -516,7 +518,7 @@ def _describe(error: ValidationError) -> str:
     return "invalid configuration:\n" + "\n".join(lines)
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read and validate the configuration; raise `SettingsError` naming each bad variable."""
     try:
         return Settings(**overrides)

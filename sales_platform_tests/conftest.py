@@ -25,7 +25,7 @@ import pytest
 
 from sales_platform.defs import build_definitions
 from sales_platform.defs.upload_sensor import UPLOAD_SENSOR
-from sales_platform.domain import sample_data
+from sales_platform.samples import store_files as sample_data
 from sales_platform.domain.upload_contract import LINE_ITEM_SCHEMA
 from sales_platform.runtime.local_instance import prepare_dagster_home
 from sales_platform_tests.dagster_harness import Harness, PassReport

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
+from sales_platform.samples.store_files import default_end_date, generate_store_day, render_json
 from sales_platform_tests.api_server import ApiServer, running_api
 from sales_platform_tests.command_line import run_cli
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
+from sales_platform.samples.store_files import default_end_date, generate_store_day, render_json
 from sales_platform_tests.command_line import run_cli
 
 STORES = "0001,0002"

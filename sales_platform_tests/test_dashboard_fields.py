@@ -27,7 +27,7 @@ from fastapi.testclient import TestClient
 
 from sales_platform.api.app import create_app
 from sales_platform.defs import build_definitions
-from sales_platform.domain import sample_data
+from sales_platform.samples import store_files as sample_data
 from sales_platform.settings import Settings, load_settings
 from sales_platform_tests.api_support import API_KEY
 from sales_platform_tests.conftest import _settings_variables

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
+from sales_platform.samples.store_files import default_end_date, generate_store_day, render_json
 from sales_platform_tests.command_line import clean_environment, cli_command, free_port, interruptible, processes_using
 
 STORES = ["0001", "0002"]

@@ -20,7 +20,7 @@ import pytest
 from sales_platform.api.file_listing import FileLister
 from sales_platform.defs import upload_sensor
 from sales_platform.defs.upload_sensor import UPLOAD_SENSOR
-from sales_platform.domain import sample_data
+from sales_platform.samples import store_files as sample_data
 from sales_platform.domain.table_keys import store_summary_key
 from sales_platform.services import store_day_ingest
 from sales_platform_tests.conftest import Platform, days_ago, render, set_age, small_records, upload_name

@@ -20,7 +20,7 @@ import pytest
 
 from sales_platform.defs import upload_sensor
 from sales_platform.defs.ingest_assets import INGEST_JOB, UPLOAD_ACCEPTED
-from sales_platform.domain import sample_data
+from sales_platform.samples import store_files as sample_data
 from sales_platform.domain.store_metrics import compute_store_metrics
 from sales_platform.domain.table_items import store_day_summary_item
 from sales_platform.domain.table_keys import store_summary_key, upload_tracking_key

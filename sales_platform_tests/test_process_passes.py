@@ -20,7 +20,7 @@ import boto3
 import pyarrow.parquet as pq
 import pytest
 
-from sales_platform.domain.sample_data import default_end_date, generate_store_day, render_json
+from sales_platform.samples.store_files import default_end_date, generate_store_day, render_json
 from sales_platform_tests.command_line import clean_environment, cli_command, interruptible, processes_using, run_cli
 
 NEW_YORK = "America/New_York"

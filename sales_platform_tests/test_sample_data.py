@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sales_platform.domain import sample_data as sd
+from sales_platform.samples import store_files as sd
 
 STORES = ["0001", "0002", "0004"]  # one flagship, one standard, one small store
 END = date(2026, 3, 15)  # four weeks that include the US switch to daylight time (Mar 8)

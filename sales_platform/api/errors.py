@@ -70,7 +70,7 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
     message = error.detail if isinstance(error.detail, str) else "request refused"
-    extra = error.detail if isinstance(error.detail, dict) else {}
+    extra: dict[str, Any] = dict(error.detail) if isinstance(error.detail, dict) else {}
     if isinstance(error.detail, dict):
         message = extra.pop("message", message)
     return json_error(error.status_code, message, headers=getattr(error, "headers", None), **extra)
@@ -146,7 +146,7 @@ class JsonCorsMiddleware(CORSMiddleware):
     def preflight_response(self, request_headers: Any) -> Response:
         response = super().preflight_response(request_headers)
         if response.status_code >= 400:
-            reason = response.body.decode(errors="replace").removeprefix("Disallowed CORS ")
+            reason = bytes(response.body).decode(errors="replace").removeprefix("Disallowed CORS ")
             kept = {
                 name: value
                 for name, value in response.headers.items()

@@ -160,7 +160,7 @@ class SqliteMetricsTable(MetricsTable):
     def change_token(self) -> object | None:
         # Every commit appends to the write-ahead log and every checkpoint rewrites the file,
         # so their sizes and modification times move with each write: two stat calls, no query.
-        token = []
+        token: list[tuple[int, int, int] | None] = []
         for path in (self.path, self._wal_path):
             try:
                 stat = path.stat()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import mimetypes
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse
@@ -21,7 +21,7 @@ from sales_platform.resources.local_object_store import LocalObjectStore
 from sales_platform.resources.object_store import ObjectNotFound
 
 router = APIRouter(tags=["signed URLs"])
-_REFUSALS = {
+_REFUSALS: dict[int | str, dict[str, Any]] = {
     400: {"model": Message, "description": "Not a key this URL can be for."},
     403: {"model": Message, "description": "Signature missing, changed or expired."},
     404: {"model": Message, "description": "No such file, or the bucket is not a local folder."},

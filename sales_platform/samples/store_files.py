@@ -478,7 +478,7 @@ def _transaction(rng: Random, ctx: _DayContext, transaction_id: str, timestamp: 
                 seen.add(product.sku)
                 chosen.append(product)
 
-    lines = []
+    lines: list[dict[str, Any]] = []
     for product in chosen:
         quantity_weights = _QUANTITY_WEIGHTS[product.category]
         quantity = rng.choices(range(1, len(quantity_weights) + 1), weights=quantity_weights)[0]
