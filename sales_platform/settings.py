@@ -395,7 +395,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as {DEFAULT_STORE_TIMEZONE}") from None
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as {DEFAULT_STORE_TIMEZONE}"
+            ) from None
         return value
 
     @model_validator(mode="after")

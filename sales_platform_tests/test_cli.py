@@ -199,7 +199,9 @@ def test_generate_sample_data_defaults_to_the_expected_stores(tmp_path: Path) ->
         ("--end-date", "20251127", "YYYY-MM-DD"),  # date.fromisoformat would take it; the API would not
     ],
 )
-def test_the_command_line_holds_store_ids_and_days_to_the_rule_the_api_uses(tmp_path: Path, option, value, said) -> None:
+def test_the_command_line_holds_store_ids_and_days_to_the_rule_the_api_uses(
+    tmp_path: Path, option: str, value: str, said: str
+) -> None:
     result = run_cli(tmp_path, "generate-sample-data", "--out", "out", option, value)
 
     assert result.returncode == 2

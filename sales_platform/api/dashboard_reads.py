@@ -8,7 +8,14 @@ from typing import Any
 
 from sales_platform.domain.dashboard_analytics import analytics_view
 from sales_platform.domain.dashboard_trends import trends_view, window
-from sales_platform.domain.table_keys import DATE_PREFIX, PRODUCT_PREFIX, STORE_PREFIX, day_key, days_from_keys, store_key
+from sales_platform.domain.table_keys import (
+    DATE_PREFIX,
+    PRODUCT_PREFIX,
+    STORE_PREFIX,
+    day_key,
+    days_from_keys,
+    store_key,
+)
 from sales_platform.resources.metrics_table import Item, MetricsTable
 
 # DynamoDB answers one query per round trip; a window of days is read several at a time.
@@ -26,7 +33,9 @@ class DashboardReader:
 
     def available_dates(self) -> list[str]:
         """Days with at least one store-day summary, newest first (keys only, no items read)."""
-        sort_keys = self._pool.map(lambda store: self.table.query_sort_keys(store_key(store), DATE_PREFIX), self.expected_stores)
+        sort_keys = self._pool.map(
+            lambda store: self.table.query_sort_keys(store_key(store), DATE_PREFIX), self.expected_stores
+        )
         return days_from_keys(key for keys in sort_keys for key in keys)
 
     def _store_summaries(self, day: str) -> list[Item]:

@@ -298,8 +298,10 @@ def _against_baseline(
             type=f"{kind}_{'low' if low else 'high'}",
             severity=severity,
             store_id=today.store_id,
-            title=f"Store {today.store_id} " + headline.format(percent=magnitude_percent(change), word=words[not low], weekday=weekday),
-            description=f"{shown} {verb} {magnitude_percent(change)} {'below' if low else 'above'} {span}, {base_shown} "
+            title=f"Store {today.store_id} "
+            + headline.format(percent=magnitude_percent(change), word=words[not low], weekday=weekday),
+            description=f"{shown} {verb} {magnitude_percent(change)} {'below' if low else 'above'} {span}, "
+            f"{base_shown} "
             f"(their median{_left_out(measure, weekday)}). Its days usually stay within about "
             f"{_spread_words(measure)} of such a baseline; this one is {one_decimal(abs(z))} times that away.",
             metric_value=stored,

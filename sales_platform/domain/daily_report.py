@@ -19,7 +19,7 @@ import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 
@@ -27,6 +27,7 @@ from sales_platform.domain import report_charts, wording
 from sales_platform.domain.insight_levels import LEVELS, SEVERITIES, rank
 
 Item = Mapping[str, Any]
+_Row = TypeVar("_Row", bound=Item)
 TOP_PRODUCTS = 5
 RULE = "-" * 60
 
@@ -225,7 +226,9 @@ def _trend_change(trend: Item) -> str:
     if change is None:
         return ""
     # A payment mix shift moves a share, so its change is in percentage points.
-    return f"{Decimal(str(change)):+.1f} points" if trend.get("type") == "payment_mix_shift" else wording.table_percent(change)
+    if trend.get("type") == "payment_mix_shift":
+        return f"{Decimal(str(change)):+.1f} points"
+    return wording.table_percent(change)
 
 
 def _trend_figures(trend: Item) -> str:
@@ -259,7 +262,7 @@ _TEMPLATES = jinja2.Environment(
 _TEMPLATES.filters["wrap"] = _wrap
 
 
-def _grouped(items: Sequence[Item], field: str, order: Sequence[str]) -> list[tuple[str, list[Item]]]:
+def _grouped(items: Sequence[_Row], field: str, order: Sequence[str]) -> list[tuple[str, list[_Row]]]:
     """Items in groups by `field`, in `order`; unknown values last as `other`."""
     groups = [(value, [i for i in items if i.get(field) == value]) for value in order]
     groups.append(("other", [i for i in items if i.get(field) not in order]))
@@ -285,7 +288,7 @@ def _view(inputs: ReportInputs, facts: _Facts) -> dict[str, Any]:
             **_fields(a, "severity", "title", "description"),
             "severity_word": (a.get("severity") or "").capitalize(),
             "store_id": a.get("store_id") or "",
-            "deviation": wording.table_percent(a.get("deviation_percent")) if a.get("deviation_percent") is not None else "",
+            "deviation": "" if a.get("deviation_percent") is None else wording.table_percent(a["deviation_percent"]),
         }
         for a in facts.anomalies
     ]

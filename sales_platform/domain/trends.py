@@ -245,7 +245,8 @@ def _store_momentum(
                 type="store_momentum",
                 subject=store_id,
                 title=f"Store {store_id} {'gaining' if up else 'losing'} momentum",
-                description=f"Store {store_id}'s net sales trend {'up' if up else 'down'} by about {magnitude_percent(change)} "
+                description=f"Store {store_id}'s net sales trend {'up' if up else 'down'} by about "
+                f"{magnitude_percent(change)} "
                 f"over the {len(window)} days to {business_date.isoformat()} (median change between the same "
                 f"weekdays a week apart, against a typical day of {money(typical)}).",
                 affected_items=[store_id],
