@@ -232,7 +232,6 @@ def analyse(settings, days: Sequence[dt.date]) -> dict[dt.date, list[dict]]:
     import dagster as dg
 
     from sales_platform.defs.loading import build_definitions
-    from sales_platform.domain.analysis_items import analysis_document_key
     from sales_platform.resources.factory import build_bucket
 
     definitions = build_definitions(settings)
@@ -247,7 +246,7 @@ def analyse(settings, days: Sequence[dt.date]) -> dict[dt.date, list[dict]]:
                 run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             )
             assert result.success, day
-            key = analysis_document_key(settings.analysis_prefix, day, "anomalies")
+            key = settings.storage_layout.analysis_document_key(day, "anomalies")
             found[day] = json.loads(bucket.read_bytes(key))["anomalies"]
     return found
 

@@ -13,6 +13,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from sales_platform.domain.identifiers import is_store_id, parse_day
+from sales_platform.domain.time_zones import DEFAULT_STORE_TIMEZONE
 from sales_platform.settings import Settings, SettingsError, load_settings
 
 EPILOG = "Configuration comes from the environment or a .env file; see README.md and .env.example."
@@ -30,16 +32,16 @@ def _settings() -> Settings:
 
 def _stores(text: str) -> list[str]:
     stores = [part.strip() for part in text.split(",") if part.strip()]
-    if not stores or any(len(s) != 4 or not s.isdigit() for s in stores):
+    if not stores or not all(is_store_id(s) for s in stores):
         raise argparse.ArgumentTypeError("stores are four-digit ids separated by commas, e.g. 0001,0002")
     return stores
 
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from None
+        return parse_day(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _positive(text: str) -> int:
@@ -55,7 +57,7 @@ def generate_sample_data(args: argparse.Namespace) -> int:
         DEFAULT_OPTIONS, SampleOptions, default_end_date, traffic_scale_for, write_sample_files,
     )
 
-    timezone = args.timezone or "America/New_York"
+    timezone = args.timezone or DEFAULT_STORE_TIMEZONE
     stores = args.stores or _settings().expected_stores
     end_date = args.end_date or default_end_date(timezone)
     options = DEFAULT_OPTIONS
@@ -384,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--days", type=_positive, default=14, help="number of business days (default 14)")
     sample.add_argument("--end-date", type=_date, help="last business day (default: yesterday)")
     sample.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    sample.add_argument("--timezone", help="stores' IANA time zone (default America/New_York)")
+    sample.add_argument("--timezone", help=f"stores' IANA time zone (default {DEFAULT_STORE_TIMEZONE})")
     sample.add_argument("--lines-per-day", type=_positive,
                         help="about this many line items per store-day (default: each store's own size, 300-1,500)")
     sample.add_argument("--with-bad-files", action="store_true", help="add a few files that must be refused")

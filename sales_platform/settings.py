@@ -18,10 +18,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sales_platform.domain.identifiers import is_store_id
 from sales_platform.domain.storage_layout import StorageLayout
+from sales_platform.domain.time_zones import DEFAULT_STORE_TIMEZONE
 from sales_platform.domain.upload_validation import ValidationRules
 
-STORE_ID_PATTERN = re.compile(r"^[0-9]{4}$")
 DEFAULT_EXPECTED_STORES = [f"{n:04d}" for n in range(1, 12)]
 EMAIL_ADDRESS_PATTERN = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+$")
 SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
@@ -109,10 +110,10 @@ class Settings(BaseSettings):
     table_backend: Literal["sqlite", "dynamodb"] | None = Field(None, alias="TABLE_BACKEND")
 
     s3_bucket: str | None = Field(None, alias="S3_BUCKET")
-    upload_prefix: str = Field("uploads/", alias="UPLOAD_PREFIX")
-    processed_prefix: str = Field("processed/", alias="PROCESSED_PREFIX")
-    rejected_prefix: str = Field("rejected/", alias="REJECTED_PREFIX")
-    archive_prefix: str = Field("archive/", alias="ARCHIVE_PREFIX")
+    upload_prefix: str = Field(StorageLayout.upload_prefix, alias="UPLOAD_PREFIX")
+    processed_prefix: str = Field(StorageLayout.processed_prefix, alias="PROCESSED_PREFIX")
+    rejected_prefix: str = Field(StorageLayout.rejected_prefix, alias="REJECTED_PREFIX")
+    archive_prefix: str = Field(StorageLayout.archive_prefix, alias="ARCHIVE_PREFIX")
     dynamodb_table: str = Field("SalesData", alias="DYNAMODB_TABLE", min_length=3)
     aws_region: str = Field("us-east-1", alias="AWS_REGION")
     aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
@@ -121,7 +122,7 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_EXPECTED_STORES), alias="EXPECTED_STORES"
     )
     partitions_start_date: dt.date = Field(dt.date(2025, 1, 1), alias="PARTITIONS_START_DATE")
-    daily_analysis_timezone: str = Field("America/New_York", alias="DAILY_ANALYSIS_TIMEZONE")
+    daily_analysis_timezone: str = Field(DEFAULT_STORE_TIMEZONE, alias="DAILY_ANALYSIS_TIMEZONE")
     late_close_grace_minutes: int = Field(240, ge=0, le=720, alias="LATE_CLOSE_GRACE_MINUTES")
     max_upload_bytes: int = Field(512 * 1024 * 1024, gt=0, alias="MAX_UPLOAD_BYTES")
     # The shortest time between two looks at the inbox. Dagster's daemon looks at sensors every
@@ -155,7 +156,7 @@ class Settings(BaseSettings):
     # The same for the analysis sensor, the report automation and the failure alerts.
     automation_interval_seconds: int = Field(1, ge=1, le=3600, alias="AUTOMATION_INTERVAL_SECONDS")
     # Where each day's analysis keeps its working documents (anomalies, trends, recommendations).
-    analysis_prefix: str = Field("analysis/", alias="ANALYSIS_PREFIX")
+    analysis_prefix: str = Field(StorageLayout.analysis_prefix, alias="ANALYSIS_PREFIX")
 
     @field_validator("recommendation_engine", mode="before")
     @classmethod
@@ -190,8 +191,8 @@ class Settings(BaseSettings):
     sns_report_topic_arn: str | None = Field(None, alias="SNS_REPORT_TOPIC_ARN")
     sns_alert_topic_arn: str | None = Field(None, alias="SNS_ALERT_TOPIC_ARN")
     dagster_ui_url: str = Field("http://127.0.0.1:3000", alias="DAGSTER_UI_URL")
-    reports_prefix: str = Field("reports/", alias="REPORTS_PREFIX")
-    quicksight_prefix: str = Field("quicksight/", alias="QUICKSIGHT_PREFIX")
+    reports_prefix: str = Field(StorageLayout.reports_prefix, alias="REPORTS_PREFIX")
+    quicksight_prefix: str = Field(StorageLayout.quicksight_prefix, alias="QUICKSIGHT_PREFIX")
     bi_export_days: int = Field(30, ge=1, le=366, alias="BI_EXPORT_DAYS")
 
     @field_validator("notify_channels")
@@ -381,7 +382,7 @@ class Settings(BaseSettings):
     def _check_stores(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("name at least one store, e.g. 0001,0002")
-        bad = [store for store in value if not STORE_ID_PATTERN.match(store)]
+        bad = [store for store in value if not is_store_id(store)]
         if bad:
             raise ValueError(f"store ids are four digits (0001); got {', '.join(bad)}")
         if len(set(value)) != len(value):
@@ -394,7 +395,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as America/New_York") from None
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as {DEFAULT_STORE_TIMEZONE}"
+            ) from None
         return value
 
     @model_validator(mode="after")
@@ -471,7 +474,15 @@ class Settings(BaseSettings):
 
     @property
     def storage_layout(self) -> StorageLayout:
-        return StorageLayout(self.upload_prefix, self.processed_prefix, self.rejected_prefix, self.archive_prefix)
+        return StorageLayout(
+            upload_prefix=self.upload_prefix,
+            processed_prefix=self.processed_prefix,
+            rejected_prefix=self.rejected_prefix,
+            archive_prefix=self.archive_prefix,
+            analysis_prefix=self.analysis_prefix,
+            reports_prefix=self.reports_prefix,
+            quicksight_prefix=self.quicksight_prefix,
+        )
 
     @property
     def validation_rules(self) -> ValidationRules:

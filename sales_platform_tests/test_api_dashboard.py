@@ -21,8 +21,9 @@ from decimal import Decimal
 import pytest
 
 from sales_platform.api.view_cache import TOKEN_CHECK_SECONDS
-from sales_platform.domain.dashboard_analytics import analytics_view, dates_from_sort_keys, kpis_from_store_summaries
+from sales_platform.domain.dashboard_analytics import analytics_view, kpis_from_store_summaries
 from sales_platform.domain.dashboard_trends import sales_trend, trends_view, window
+from sales_platform.domain.table_keys import days_from_keys
 from sales_platform_tests.api_support import (
     Api,
     company_summary_item,
@@ -144,9 +145,33 @@ def test_kpis_name_the_same_best_and_worst_store_as_the_company_summary_on_a_tie
     assert kpis["best_store"]["store_id"] == kpis["worst_store"]["store_id"] == "0001"
 
 
+def test_a_tie_names_the_same_stores_in_the_analysis_and_on_the_dashboard(api: Api) -> None:
+    """0002 and 0003 tie for the lowest net sales, 0001 and 0004 for the highest: the company
+    summary the analysis writes and the dashboard's KPIs must name the same two stores."""
+    import datetime as dt
+
+    from sales_platform.services.analysis_reads import store_days
+    from sales_platform.domain.analysis_items import company_summary_item as analysis_summary
+    from sales_platform.domain.company_metrics import compute_company_metrics
+
+    high, low = money("90.00"), money("50.00")
+    stores = {"0004": high, "0003": low, "0002": low, "0001": high}
+    _write(api, *(store_day_item(s, DAY, net_sales=net, total_sales=net) for s, net in stores.items()))
+    day = dt.date.fromisoformat(DAY)
+
+    summary = analysis_summary(
+        compute_company_metrics(day, store_days(api.table, day), api.settings.expected_stores),
+        trigger="manual", fingerprint="f", analyzed_at=dt.datetime(2025, 11, 28, tzinfo=dt.timezone.utc),
+    )
+    kpis = api.client.get("/analytics", params={"date": DAY}).json()["kpis"]
+
+    assert summary["best_store"]["store_id"] == kpis["best_store"]["store_id"] == "0001"
+    assert summary["worst_store"]["store_id"] == kpis["worst_store"]["store_id"] == "0002"
+
+
 def test_available_days_come_from_sort_keys_newest_first() -> None:
     keys = ["DATE#2025-11-26", "DATE#2025-11-27", "DATE#2025-11-26", "OTHER#x"]
-    assert dates_from_sort_keys(keys) == ["2025-11-27", "2025-11-26"]
+    assert days_from_keys(keys) == ["2025-11-27", "2025-11-26"]
 
 
 def test_trend_window_ends_at_the_latest_day_with_data() -> None:

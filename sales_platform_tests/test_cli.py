@@ -194,6 +194,24 @@ def test_generate_sample_data_defaults_to_the_expected_stores(tmp_path: Path) ->
     assert sorted(_contents(tmp_path / "out")) == ["store_0003_2026-11-20.json", "store_0007_2026-11-20.json"]
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--stores", "０００１", "four-digit"),  # digits, but not the ASCII ones every other part accepts
+        ("--stores", "²³⁴⁵", "four-digit"),
+        ("--end-date", "20251127", "YYYY-MM-DD"),  # date.fromisoformat would take it; the API would not
+    ],
+)
+def test_the_command_line_holds_store_ids_and_days_to_the_rule_the_api_uses(
+    tmp_path: Path, option: str, value: str, said: str
+) -> None:
+    result = run_cli(tmp_path, "generate-sample-data", "--out", "out", option, value)
+
+    assert result.returncode == 2
+    assert said in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_generate_sample_data_refuses_malformed_store_ids(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "generate-sample-data", "--out", "out", "--stores", "1,2")
 

@@ -366,3 +366,29 @@ def test_a_fully_compared_day_says_so_and_lists_its_anomalies_with_their_baselin
     text = " ".join(_coverage_day(["0001", "0002"], {}, anomalies=[anomaly]).text.split())
     assert "32.0% below its last 5 Saturdays, $9,144.00" in text
     assert "Not compared" not in text
+
+
+def test_names_with_markup_are_escaped_in_the_html_and_kept_as_written_in_the_text() -> None:
+    import datetime as dt
+
+    from sales_platform.domain.daily_report import ReportInputs, build_daily_report
+
+    day = dt.date(2025, 11, 27)
+    product = "Fish & Chips <script>alert(1)</script>"
+    report = build_daily_report(ReportInputs(
+        day=day,
+        company={"net_sales": Decimal("10.50"), "reported_stores": ["0001"]},
+        stores=[{"store_id": "0001", "net_sales": Decimal("10.50")}],
+        products=[{"sku": "SKU-<1>", "name": product, "units": 3, "net_revenue": Decimal("10.50"), "rank": 1}],
+        insights=[{"insight_type": "anomaly", "severity": "warning", "store_id": "0001",
+                   "title": "Store 0001 sold no <b>Tea & Cake</b>", "description": "Usually 5 a day."}],
+        history=[(day, Decimal("10.50"))],
+        expected_stores=["0001"],
+    ))
+
+    assert f"1. {product} (SKU-<1>): 3 units, $10.50" in report.text
+    assert "Store 0001 sold no <b>Tea & Cake</b>" in report.text
+    for html in (report.email_html, report.file_html):
+        assert "<script>" not in html and "<b>Tea" not in html
+        assert "<td>Fish &amp; Chips &lt;script&gt;alert(1)&lt;/script&gt;</td><td>SKU-&lt;1&gt;</td>" in html
+        assert "<b>Store 0001 sold no &lt;b&gt;Tea &amp; Cake&lt;/b&gt;</b>" in html

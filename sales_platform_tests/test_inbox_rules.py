@@ -21,7 +21,7 @@ from sales_platform.api.file_listing import FileLister
 from sales_platform.defs.ingest import upload_sensor
 from sales_platform.defs.ingest.upload_sensor import UPLOAD_SENSOR
 from sales_platform.samples import store_files as sample_data
-from sales_platform.domain.table_items import store_day_key
+from sales_platform.domain.table_keys import store_summary_key
 from sales_platform.services import store_day_ingest
 from sales_platform_tests.conftest import Platform, days_ago, render, set_age, small_records, upload_name
 from sales_platform_tests.test_ingest_pipeline import latest_checks, read_parquet, rematerialize
@@ -168,7 +168,7 @@ def test_a_file_written_to_while_it_is_read_is_left_for_the_next_look(
     monkeypatch.setattr(store_day_ingest, "validate_upload", validate)
 
     assert [outcome.status for outcome in report.outcomes] == ["done"] and report.statuses() == {}
-    assert local_platform.keys("processed/") == [] and local_platform.table.get_item(*store_day_key("0003", day)) is None
+    assert local_platform.keys("processed/") == [] and local_platform.table.get_item(*store_summary_key("0003", day)) is None
     assert local_platform.bucket.read_bytes(key) == first + rest
     set_age(local_platform.settings.bucket_path / key, 30)
     assert local_platform.process().statuses() == {key: "processed"}
@@ -225,7 +225,7 @@ def test_files_in_a_subfolder_of_the_inbox_are_refused_saying_uploads_go_at_the_
     assert platform.bucket.read_bytes(f"rejected/{upload_name('0002', day)}") == data
     assert platform.bucket.read_bytes("rejected/notes.txt") == b"hello"
     assert platform.keys("uploads/") == [hidden], "a hidden folder is another program's and stays"
-    assert platform.table.get_item(*store_day_key("0002", day)) is None
+    assert platform.table.get_item(*store_summary_key("0002", day)) is None
     assert [run.status for run in platform.instance.get_runs()] == [dg.DagsterRunStatus.SUCCESS]
 
 
@@ -259,7 +259,7 @@ def test_a_link_in_the_inbox_is_refused_unread_not_a_failed_run(local_platform: 
         assert moved is not None and moved.is_link, "the link itself is set aside, never a copy of its target"
     readable = [info for info in local_platform.bucket.list("") if not info.is_link]
     assert all(b"root:x" not in local_platform.bucket.read_bytes(info.key) for info in readable)
-    assert local_platform.table.get_item(*store_day_key("0002", day)) is None
+    assert local_platform.table.get_item(*store_summary_key("0002", day)) is None
     assert (elsewhere / "day.json").read_bytes() == good and local_platform.keys("uploads/") == []
 
 

@@ -23,11 +23,8 @@ from sales_platform.defs.ingest.events import UPLOAD_ACCEPTED
 from sales_platform.defs.ingest.ingest_job import INGEST_JOB
 from sales_platform.samples import store_files as sample_data
 from sales_platform.domain.store_metrics import compute_store_metrics
-from sales_platform.domain.table_items import (
-    store_day_key,
-    store_day_summary_item,
-    upload_tracking_key,
-)
+from sales_platform.domain.table_items import store_day_summary_item
+from sales_platform.domain.table_keys import store_summary_key, upload_tracking_key
 from sales_platform.domain.upload_contract import LINE_ITEM_SCHEMA
 from sales_platform_tests.conftest import (
     UNKNOWN_STORE,
@@ -86,7 +83,7 @@ def expected_summary(
 
 
 def stored_summary(platform: Platform, store_id: str, day: dt.date) -> dict[str, Any] | None:
-    item = platform.table.get_item(*store_day_key(store_id, day))
+    item = platform.table.get_item(*store_summary_key(store_id, day))
     if item is not None:
         item = dict(item)
         del item["processed_at"]
@@ -354,7 +351,7 @@ def test_one_file_that_cannot_be_written_fails_the_run_but_not_the_others(
     assert "1 of 2 upload(s) could not be processed" in outcome.detail and "no space left on device" in outcome.detail
     assert statuses(report) == {keys["0002"]: "processed"}
     assert local_platform.keys("uploads/") == [keys["0001"]]  # still waiting, never lost
-    assert local_platform.table.get_item(*store_day_key("0001", day)) is None
+    assert local_platform.table.get_item(*store_summary_key("0001", day)) is None
     assert local_platform.instance.get_materialized_partitions(STORE_METRICS) == {f"{day}|0002"}
 
 

@@ -28,13 +28,7 @@ class ApiContext:
 
     @property
     def download_prefixes(self) -> tuple[str, ...]:
-        settings = self.settings
-        return (
-            settings.processed_prefix,
-            settings.rejected_prefix,
-            settings.reports_prefix,
-            settings.quicksight_prefix,
-        )
+        return self.settings.storage_layout.download_prefixes
 
     def public_base_url(self, request: Request) -> str:
         """Where signed local URLs point: PUBLIC_API_URL, else the API's address on the host this

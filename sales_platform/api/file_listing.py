@@ -19,16 +19,13 @@ from typing import Any, Literal
 
 from sales_platform.domain.bucket_files import download_name, pair_rejected, processed_partitions, refusal_summary
 from sales_platform.domain.storage_layout import StorageLayout
+from sales_platform.domain.utc_time import utc_timestamp
 from sales_platform.resources.object_store import ObjectInfo, ObjectNotFound, ObjectStore
 
 FileStatus = Literal["all", "processed", "rejected", "pending"]
 REPORT_READ_THREADS = 16
 MAX_REMEMBERED_REPORTS = 100_000
 logger = logging.getLogger(__name__)
-
-
-def _timestamp(info: ObjectInfo) -> str:
-    return info.last_modified.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class FileLister:
@@ -59,7 +56,7 @@ class FileLister:
             "key": info.key,
             "name": name or info.name,
             "size": info.size,
-            "last_modified": _timestamp(info),
+            "last_modified": utc_timestamp(info.last_modified),
             "status": status,
             "partitions": None,
             "error": None,

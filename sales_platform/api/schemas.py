@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sales_platform.domain.insight_levels import Level, Severity
+
 
 class Message(BaseModel):
     message: str = Field(description="What went wrong, in words a person can act on.")
@@ -68,8 +70,6 @@ class FilesResponse(BaseModel):
 # Items keep the attributes the table gives them (docs/table-items.md), hence extra="allow".
 
 Money = float
-Severity = Literal["critical", "warning", "info"]
-Level = Literal["high", "medium", "low"]
 Direction = Literal["increasing", "decreasing", "stable", "insufficient_data"]
 
 

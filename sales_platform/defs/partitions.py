@@ -32,13 +32,13 @@ def business_days(settings: Calendar) -> dg.DailyPartitionsDefinition:
     )
 
 
-def store_days(settings: Calendar) -> dg.MultiPartitionsDefinition:
+def store_day_partitions(settings: Calendar) -> dg.MultiPartitionsDefinition:
     return dg.MultiPartitionsDefinition(
         {"date": business_days(settings), "store": dg.StaticPartitionsDefinition(list(settings.expected_stores))}
     )
 
 
-def store_day_key(store_id: str, business_date: dt.date) -> dg.MultiPartitionKey:
+def store_day_partition_key(store_id: str, business_date: dt.date) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({"date": business_date.isoformat(), "store": store_id})
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sales_platform.domain.outgoing_message import OutgoingMessage
+from sales_platform.domain.utc_time import utc_timestamp
 
 _ERROR_LIMIT = 4000  # characters of an error kept in an alert; tracebacks are in the Dagster UI
 
@@ -61,7 +62,7 @@ def run_failure_alert(failure: RunFailure, ui_url: str) -> OutgoingMessage:
         f"Partition:  {failure.partition_key or '(not partitioned)'}",
     ]
     if failure.failed_at is not None:
-        lines.append(f"Failed at:  {failure.failed_at.astimezone(dt.timezone.utc).isoformat(timespec='seconds')}")
+        lines.append(f"Failed at:  {utc_timestamp(failure.failed_at)}")
     if failure.attempt > 1:
         lines.append(f"Attempt:    {failure.attempt} (Dagster retried it; this was the last try)")
     lines += [f"Run in the Dagster UI: {link}", ""]

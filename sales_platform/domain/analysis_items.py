@@ -1,4 +1,4 @@
-"""What the daily analysis writes: table items keyed as in docs/table-items.md, the working
+"""What the daily analysis writes: table items keyed by `table_keys`, the working
 documents each step leaves in the bucket for the next, and the fingerprint that says which
 uploads a day's analysis was made from.
 
@@ -21,18 +21,19 @@ from sales_platform.domain.company_metrics import CompanyDayMetrics
 from sales_platform.domain.money import to_cents
 from sales_platform.domain.product_metrics import ProductDay
 from sales_platform.domain.recommendations import EngineAnswer, Recommendation, recommendation_ids
-from sales_platform.domain.table_items import sales_totals, utc_timestamp
+from sales_platform.domain.table_items import sales_totals
+from sales_platform.domain.table_keys import (
+    company_summary_key,
+    insight_index_key,
+    insight_key,
+    item_keys,
+    product_day_index_key,
+    product_day_key,
+)
 from sales_platform.domain.trends import Trend, TrendReport
+from sales_platform.domain.utc_time import utc_timestamp
 
-COMPANY_SUMMARY_SK = "SUMMARY#COMPANY"
-PRODUCT_PREFIX = "PRODUCT#"
-INSIGHT_PREFIX = "INSIGHT#"
-UPLOAD_TRACKING_PREFIX = "UPLOAD#STORE#"
 TRIGGERS = ("complete", "scheduled", "manual")
-
-
-def day_pk(business_date: dt.date) -> str:
-    return f"DATE#{business_date.isoformat()}"
 
 
 def analysis_fingerprint(tracking_items: Iterable[Mapping[str, Any]]) -> str:
@@ -70,8 +71,7 @@ def company_summary_item(
     if trigger not in TRIGGERS:
         raise ValueError(f"trigger is one of {', '.join(TRIGGERS)}, not {trigger!r}")
     return {
-        "PK": day_pk(metrics.date),
-        "SK": COMPANY_SUMMARY_SK,
+        **item_keys(company_summary_key(metrics.date)),
         "item_type": "COMPANY_SUMMARY",
         "date": metrics.date.isoformat(),
         **company_figures(metrics),
@@ -93,10 +93,7 @@ def product_day_items(business_date: dt.date, products: Iterable[ProductDay]) ->
     day = business_date.isoformat()
     return [
         {
-            "PK": day_pk(business_date),
-            "SK": f"{PRODUCT_PREFIX}{p.sku}",
-            "GSI1PK": f"{PRODUCT_PREFIX}{p.sku}",
-            "GSI1SK": f"DATE#{day}",
+            **item_keys(product_day_key(day, p.sku), product_day_index_key(day, p.sku)),
             "item_type": "PRODUCT_DAY",
             "date": day,
             "sku": p.sku,
@@ -114,10 +111,7 @@ def product_day_items(business_date: dt.date, products: Iterable[ProductDay]) ->
 def _insight(business_date: dt.date, insight_type: str, insight_id: str, engine: str, written_at: dt.datetime) -> dict[str, Any]:
     day = business_date.isoformat()
     return {
-        "PK": day_pk(business_date),
-        "SK": f"{INSIGHT_PREFIX}{insight_type.upper()}#{insight_id}",
-        "GSI1PK": f"{INSIGHT_PREFIX}{insight_type}",
-        "GSI1SK": f"DATE#{day}",
+        **item_keys(insight_key(day, insight_type, insight_id), insight_index_key(day, insight_type)),
         "item_type": "INSIGHT",
         "date": day,
         "insight_type": insight_type,
@@ -172,10 +166,6 @@ def insight_items(
 
 
 # --------------------------------------------------------------------------- bucket documents
-
-
-def analysis_document_key(prefix: str, business_date: dt.date, name: str) -> str:
-    return f"{prefix}{business_date.isoformat()}/{name}.json"
 
 
 def _plain(value: Any) -> Any:

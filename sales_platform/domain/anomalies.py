@@ -37,11 +37,11 @@ from decimal import Decimal
 from functools import lru_cache
 
 from sales_platform.domain.company_metrics import StoreDay
+from sales_platform.domain.insight_levels import SEVERITIES, rank
 from sales_platform.domain.money import to_cents
 from sales_platform.domain.store_baskets import StoreBaskets
-from sales_platform.domain.wording import change_percent, money, names, one_decimal, percent
+from sales_platform.domain.wording import change_percent, magnitude_percent, money, names, one_decimal
 
-SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 WEEK = 7
 # MAD x 1.4826, and the 90th percentile of |deviation| / 1.645, estimate a normal sigma.
 MAD_TO_SIGMA = 1.4826
@@ -249,7 +249,7 @@ def _left_out(measure: _Measure, weekday: str) -> str:
 
 
 def _spread_words(measure: _Measure) -> str:
-    return f"{percent(Decimal(str(math.expm1(measure.spread) * 100)))}"
+    return f"{magnitude_percent(Decimal(str(math.expm1(measure.spread) * 100)))}"
 
 
 # --------------------------------------------------------------------------- a store's day
@@ -298,8 +298,10 @@ def _against_baseline(
             type=f"{kind}_{'low' if low else 'high'}",
             severity=severity,
             store_id=today.store_id,
-            title=f"Store {today.store_id} " + headline.format(percent=percent(change), word=words[not low], weekday=weekday),
-            description=f"{shown} {verb} {percent(change)} {'below' if low else 'above'} {span}, {base_shown} "
+            title=f"Store {today.store_id} "
+            + headline.format(percent=magnitude_percent(change), word=words[not low], weekday=weekday),
+            description=f"{shown} {verb} {magnitude_percent(change)} {'below' if low else 'above'} {span}, "
+            f"{base_shown} "
             f"(their median{_left_out(measure, weekday)}). Its days usually stay within about "
             f"{_spread_words(measure)} of such a baseline; this one is {one_decimal(abs(z))} times that away.",
             metric_value=stored,
@@ -493,10 +495,10 @@ def _peer_outliers(
                 severity=severity,
                 store_id=store_id,
                 title=f"Store {store_id} {'lagged behind' if below else 'outperformed'} the other stores",
-                description=f"Net sales of {money(today[store_id].net_sales)} are {percent(own)} "
+                description=f"Net sales of {money(today[store_id].net_sales)} are {magnitude_percent(own)} "
                 f"{'below' if own < 0 else 'above'} {base.span} ({money(Decimal(str(base.net.baseline)))}), while the "
-                f"median store was {percent(median_store)} {'below' if median_store < 0 else 'above'} its own: "
-                f"{percent(gap)} {'behind' if below else 'ahead of'} the chain, {one_decimal(abs(z))} times the "
+                f"median store was {magnitude_percent(median_store)} {'below' if median_store < 0 else 'above'} its own: "
+                f"{magnitude_percent(gap)} {'behind' if below else 'ahead of'} the chain, {one_decimal(abs(z))} times the "
                 f"store's usual spread ({len(deviations)} stores compared).",
                 metric_value=to_cents(today[store_id].net_sales),
                 historical_average=to_cents(Decimal(str(base.net.baseline))),
@@ -589,5 +591,5 @@ def detect_anomalies(
     if day_of:
         for store_id in sorted(set(expected_stores) - set(by_store)):
             anomalies.append(_missing(store_id, day_of, _window(history.get(store_id, ()), day_of, limits), limits))
-    anomalies.sort(key=lambda a: (SEVERITY_ORDER[a.severity], -abs(a.robust_z or 0), a.store_id, a.type))
+    anomalies.sort(key=lambda a: (rank(SEVERITIES, a.severity), -abs(a.robust_z or 0), a.store_id, a.type))
     return AnomalyReport(anomalies, notes, sorted(baselines), not_compared)

@@ -12,17 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from sales_platform.domain.identifiers import KEY_RULE, is_object_key
 from sales_platform.domain.upload_contract import NAME_RULE, UploadNameError, parse_upload_name
 
 REPORT_SUFFIX = ".error.json"
-MAX_KEY_LENGTH = 1024
 MAX_DOWNLOAD_NAME_LENGTH = 200
 
-KEY_RULE = (
-    "a key is the file's path in the bucket, such as processed/year=2025/month=11/day=27/store_id=0001/data.parquet, "
-    "with no empty, '.' or '..' parts, no leading '/', no backslashes or NUL characters, "
-    f"at most {MAX_KEY_LENGTH} characters"
-)
 DOWNLOAD_NAME_RULE = (
     f"a download file name has at most {MAX_DOWNLOAD_NAME_LENGTH} characters and no slashes, backslashes, "
     "quotes or control characters"
@@ -37,20 +32,9 @@ def _has_control_characters(text: str) -> bool:
 
 
 def check_key(key: str) -> str:
-    """The key itself, or ValueError with the rule.
-
-    Other control characters are allowed: a key only names a file that exists, and a refused
-    upload keeps the name it came with, tabs and line breaks included, so that its store can
-    still download it and its report. Upload names are held to a stricter rule.
-    """
-    if (
-        not key
-        or len(key) > MAX_KEY_LENGTH
-        or key.startswith("/")
-        or "\\" in key
-        or "\0" in key
-        or any(part in ("", ".", "..") for part in key.split("/"))
-    ):
+    """The key itself, or ValueError with the rule (`identifiers.is_object_key`). Upload names
+    are held to a stricter rule (`check_upload_file_name`)."""
+    if not is_object_key(key):
         raise ValueError(f"not a valid key: {KEY_RULE}")
     return key
 

@@ -4,7 +4,8 @@ The plain-text layout is the one the old system mailed (company summary, best an
 payment breakdown, top products, anomalies, trends, recommendations) with what it got wrong put
 right: stores are counted against the configured list instead of a fixed 11, payment methods
 read as words, and the report says which engine wrote the recommendations instead of always
-crediting Bedrock. The HTML part carries the same content in tables plus two charts.
+crediting Bedrock. The HTML part carries the same content in tables plus two charts. Both
+layouts are Jinja2 templates (`sales_platform/templates/`); this module works out what they show.
 
 Nothing here depends on when it runs: the same items give the same bytes, so a content hash
 tells whether a re-run changed anything worth sending again.
@@ -14,17 +15,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sales_platform.domain import report_charts
-from sales_platform.domain import report_format as fmt
+import jinja2
+
+from sales_platform.domain import report_charts, wording
+from sales_platform.domain.insight_levels import LEVELS, SEVERITIES, rank
 
 Item = Mapping[str, Any]
+_Row = TypeVar("_Row", bound=Item)
 TOP_PRODUCTS = 5
 RULE = "-" * 60
 
@@ -114,14 +117,10 @@ def _of_type(insights: Sequence[Item], kind: str) -> list[Item]:
     return [item for item in insights if item.get("insight_type") == kind]
 
 
-def _rank(order: Sequence[str], value: object) -> int:
-    return order.index(value) if value in order else len(order)
-
-
 def _engine_line(engines: Sequence[str], fallback_reason: str | None) -> str:
     if not engines:
         return "No recommendations for this day."
-    writers = " and ".join(fmt.engine(engine) for engine in engines)
+    writers = " and ".join(wording.engine(engine) for engine in engines)
     if fallback_reason:
         return f"Recommendations written by {writers}: Amazon Bedrock was unavailable ({fallback_reason})."
     return f"Recommendations written by {writers}."
@@ -139,15 +138,15 @@ def _facts(inputs: ReportInputs) -> _Facts:
     products = sorted(inputs.products, key=lambda p: (p.get("rank", 10**9), p.get("sku", "")))[:TOP_PRODUCTS]
     anomalies = sorted(
         _of_type(inputs.insights, "anomaly"),
-        key=lambda a: (_rank(fmt.SEVERITY_ORDER, a.get("severity")), a.get("store_id") or "", a.get("title", "")),
+        key=lambda a: (rank(SEVERITIES, a.get("severity")), a.get("store_id") or "", a.get("title", "")),
     )
     trends = sorted(
         _of_type(inputs.insights, "trend"),
-        key=lambda t: (_rank(("high", "medium", "low"), t.get("significance")), t.get("title", "")),
+        key=lambda t: (rank(LEVELS, t.get("significance")), t.get("title", "")),
     )
     recommendations = sorted(
         _of_type(inputs.insights, "recommendation"),
-        key=lambda r: (_rank(fmt.PRIORITY_ORDER, r.get("priority")), r.get("title", "")),
+        key=lambda r: (rank(LEVELS, r.get("priority")), r.get("title", "")),
     )
     engines = sorted({r.get("engine") for r in recommendations if r.get("engine")})
     engine = " and ".join(engines) if engines else None
@@ -199,19 +198,19 @@ def _trend_notes_line(facts: _Facts) -> str | None:
 def _store_line(store: Item | None) -> str:
     if not store:
         return "n/a"
-    return f"Store {store.get('store_id')} ({fmt.money(store.get('net_sales'))} net)"
+    return f"Store {store.get('store_id')} ({wording.money(store.get('net_sales'))} net)"
 
 
 def _summary_rows(inputs: ReportInputs, facts: _Facts) -> list[tuple[str, str]]:
     company = inputs.company
     return [
-        ("Net sales", fmt.money(company.get("net_sales"))),
-        ("Gross sales", fmt.money(company.get("total_sales"))),
-        ("Discounts", fmt.money(company.get("total_discount"))),
-        ("Transactions", fmt.count(company.get("transaction_count"))),
-        ("Items sold", fmt.count(company.get("item_count"))),
-        ("Average transaction", fmt.money(company.get("avg_transaction"))),
-        ("Average net sales per store", fmt.money(company.get("avg_net_sales_per_store"))),
+        ("Net sales", wording.money(company.get("net_sales"))),
+        ("Gross sales", wording.money(company.get("total_sales"))),
+        ("Discounts", wording.money(company.get("total_discount"))),
+        ("Transactions", wording.count(company.get("transaction_count"))),
+        ("Items sold", wording.count(company.get("item_count"))),
+        ("Average transaction", wording.money(company.get("avg_transaction"))),
+        ("Average net sales per store", wording.money(company.get("avg_net_sales_per_store"))),
         ("Stores reporting", f"{len(facts.reported)}/{len(facts.expected)}"),
         ("Best store", _store_line(company.get("best_store"))),
         ("Worst store", _store_line(company.get("worst_store"))),
@@ -219,7 +218,7 @@ def _summary_rows(inputs: ReportInputs, facts: _Facts) -> list[tuple[str, str]]:
 
 
 def _share(amount: Decimal, total: Decimal) -> str:
-    return fmt.percent(amount / total * 100, signed=False) if total else "n/a"
+    return wording.table_percent(amount / total * 100, signed=False) if total else "n/a"
 
 
 def _trend_change(trend: Item) -> str:
@@ -227,7 +226,9 @@ def _trend_change(trend: Item) -> str:
     if change is None:
         return ""
     # A payment mix shift moves a share, so its change is in percentage points.
-    return f"{Decimal(str(change)):+.1f} points" if trend.get("type") == "payment_mix_shift" else fmt.percent(change)
+    if trend.get("type") == "payment_mix_shift":
+        return f"{Decimal(str(change)):+.1f} points"
+    return wording.table_percent(change)
 
 
 def _trend_figures(trend: Item) -> str:
@@ -238,14 +239,7 @@ def _list(values: object) -> str:
     return ", ".join(str(value) for value in values) if isinstance(values, (list, tuple)) and values else ""
 
 
-# --------------------------------------------------------------------------- plain text
-
-
-def _grouped(items: Sequence[Item], field: str, order: Sequence[str]) -> list[tuple[str, list[Item]]]:
-    """Items in groups by `field`, in `order`; unknown values last as `other`."""
-    groups = [(value, [i for i in items if i.get(field) == value]) for value in order]
-    groups.append(("other", [i for i in items if i.get(field) not in order]))
-    return [(label, group) for label, group in groups if group]
+# --------------------------------------------------------------------------- rendering
 
 
 def _wrap(text: str | None, indent: str = "     ") -> list[str]:
@@ -254,200 +248,117 @@ def _wrap(text: str | None, indent: str = "     ") -> list[str]:
     return textwrap.wrap(str(text), width=76, initial_indent=indent, subsequent_indent=indent)
 
 
-def _text(inputs: ReportInputs, facts: _Facts) -> str:
-    lines = [f"DAILY SALES REPORT - {inputs.day.isoformat()} ({inputs.day:%A})", "=" * 60, ""]
-    lines += ["COMPANY SUMMARY", RULE]
-    lines += [f"{label + ':':<30}{value}" for label, value in _summary_rows(inputs, facts)]
-
-    lines += ["", "PAYMENT BREAKDOWN (net)", RULE]
-    total = sum((amount for _, amount in facts.payments), Decimal(0))
-    if not facts.payments:
-        lines.append("No payments recorded.")
-    for method, amount in facts.payments:
-        lines.append(f"  {fmt.payment_method(method):<20}{fmt.money(amount):>14}  {_share(amount, total):>6}")
-
-    lines += ["", "TOP PRODUCTS (net revenue)", RULE]
-    if not facts.products:
-        lines.append("No product figures for this day.")
-    for position, product in enumerate(facts.products, 1):
-        lines.append(
-            f"{position}. {product.get('name')} ({product.get('sku')}): {fmt.count(product.get('units'))} units, "
-            f"{fmt.money(product.get('net_revenue'))}"
-        )
-
-    lines += ["", "ANOMALIES", RULE]
-    if not facts.anomalies:
-        lines += _wrap(_no_anomalies_line(facts), indent="")
-    for severity, group in _grouped(facts.anomalies, "severity", fmt.SEVERITY_ORDER):
-        lines.append(f"{severity.upper()} ({len(group)})")
-        for anomaly in group:
-            store = f"Store {anomaly['store_id']}" if anomaly.get("store_id") else ""
-            where = f"{store}: " if store and store not in (anomaly.get("title") or "") else ""
-            lines.append(f"  - {where}{anomaly.get('title')}")
-            lines += _wrap(anomaly.get("description"))
-    if unchecked := _not_compared_line(facts):
-        lines += _wrap(unchecked, indent="")
-
-    lines += ["", "TRENDS", RULE]
-    if not facts.trends:
-        lines.append("No notable trends." if not facts.trend_notes else "No notable trends in what could be measured.")
-    for trend in facts.trends:
-        figures = _trend_figures(trend)
-        lines.append(f"  -> {trend.get('title')}" + (f" ({figures})" if figures else ""))
-        lines += _wrap(trend.get("description"))
-    if unmeasured := _trend_notes_line(facts):
-        lines += _wrap(unmeasured, indent="")
-
-    lines += ["", "RECOMMENDATIONS", RULE, facts.engine_line]
-    number = 0
-    for priority, group in _grouped(facts.recommendations, "priority", fmt.PRIORITY_ORDER):
-        lines.append(f"{priority.upper()} PRIORITY")
-        for recommendation in group:
-            number += 1
-            category = f" [{recommendation['category']}]" if recommendation.get("category") else ""
-            lines.append(f"  {number}. {recommendation.get('title')}{category}")
-            lines += _wrap(recommendation.get("description"))
-            if recommendation.get("expected_impact"):
-                lines += _wrap(f"Expected impact: {recommendation['expected_impact']}")
-            affected = [
-                f"stores {_list(recommendation.get('affected_stores'))}" if _list(recommendation.get("affected_stores")) else "",
-                f"products {_list(recommendation.get('affected_products'))}" if _list(recommendation.get("affected_products")) else "",
-            ]
-            if any(affected):
-                lines += _wrap("Affects " + "; ".join(part for part in affected if part))
-
-    lines += ["", "STORES MISSING", RULE]
-    if facts.missing:
-        lines.append(f"{len(facts.missing)} of {len(facts.expected)} expected stores sent no data: {', '.join(facts.missing)}")
-    else:
-        lines.append(f"None: all {len(facts.expected)} expected stores reported.")
-    lines += ["", RULE, "Sales Data Platform"]
-    return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------- HTML
-
-_STYLE = (
-    "body{font-family:Arial,Helvetica,sans-serif;color:#222;max-width:760px}"
-    "table{border-collapse:collapse;margin:6px 0 14px}"
-    "th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
-    "td.num,th.num{text-align:right}th{background:#f2f2f2}"
-    ".critical{color:#b00020;font-weight:bold}.warning{color:#b26a00;font-weight:bold}"
+# The layouts are files beside the code (`sales_platform/templates/`); the HTML one escapes every
+# value it shows, so a product named `<b>` or `A & B` reads as written.
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("sales_platform", "templates"),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    finalize=lambda value: "" if value is None else value,
 )
+_TEMPLATES.filters["wrap"] = _wrap
 
 
-def _e(value: object) -> str:
-    return html.escape("" if value is None else str(value))
+def _grouped(items: Sequence[_Row], field: str, order: Sequence[str]) -> list[tuple[str, list[_Row]]]:
+    """Items in groups by `field`, in `order`; unknown values last as `other`."""
+    groups = [(value, [i for i in items if i.get(field) == value]) for value in order]
+    groups.append(("other", [i for i in items if i.get(field) not in order]))
+    return [(label, group) for label, group in groups if group]
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: Sequence[int] = ()) -> str:
-    head = "".join(f'<th class="num">{_e(h)}</th>' if i in numeric else f"<th>{_e(h)}</th>" for i, h in enumerate(headers))
-    body = "".join(
-        "<tr>"
-        + "".join(f'<td class="num">{_e(c)}</td>' if i in numeric else f"<td>{_e(c)}</td>" for i, c in enumerate(row))
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _affects(recommendation: Item) -> str:
+    stores, products = _list(recommendation.get("affected_stores")), _list(recommendation.get("affected_products"))
+    parts = [f"stores {stores}" if stores else "", f"products {products}" if products else ""]
+    return "Affects " + "; ".join(part for part in parts if part) if any(parts) else ""
 
 
-def _html(inputs: ReportInputs, facts: _Facts, charts: Sequence[Chart], image_source: Callable[[Chart], str]) -> str:
-    day = inputs.day
-    parts = [
-        f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{_e(subject_for(day))}</title>"
-        f"<style>{_STYLE}</style></head><body>",
-        f"<h1>Daily Sales Report &ndash; {_e(day.isoformat())} ({_e(f'{day:%A}')})</h1>",
-        "<h2>Company summary</h2>",
-        _table(["", ""], _summary_rows(inputs, facts), numeric=(1,)),
-    ]
-    for chart in charts:
-        parts.append(
-            f'<h2>{_e(chart.title)}</h2><img src="{_e(image_source(chart))}" alt="{_e(chart.title)}" width="720">'
-        )
+def _fields(item: Item, *names: str) -> dict[str, Any]:
+    """The item's values as stored; the templates show a missing one as nothing."""
+    return {name: item.get(name) for name in names}
+
+
+def _view(inputs: ReportInputs, facts: _Facts) -> dict[str, Any]:
+    """What the templates show, every figure already written as people read it."""
     total = sum((amount for _, amount in facts.payments), Decimal(0))
-    parts += [
-        "<h2>Payment breakdown (net)</h2>",
-        _table(
-            ["Method", "Net sales", "Share"],
-            [(fmt.payment_method(m), fmt.money(a), _share(a, total)) for m, a in facts.payments],
-            numeric=(1, 2),
-        ),
-        "<h2>Top products (net revenue)</h2>",
-        _table(
-            ["#", "Product", "SKU", "Units", "Net revenue"],
-            [
-                (i, p.get("name"), p.get("sku"), fmt.count(p.get("units")), fmt.money(p.get("net_revenue")))
-                for i, p in enumerate(facts.products, 1)
-            ],
-            numeric=(0, 3, 4),
-        ),
-        "<h2>Anomalies</h2>",
+    anomalies = [
+        {
+            **_fields(a, "severity", "title", "description"),
+            "severity_word": (a.get("severity") or "").capitalize(),
+            "store_id": a.get("store_id") or "",
+            "deviation": "" if a.get("deviation_percent") is None else wording.table_percent(a["deviation_percent"]),
+        }
+        for a in facts.anomalies
     ]
-    if facts.anomalies:
-        rows = "".join(
-            f'<tr><td class="{_e(a.get("severity"))}">{_e((a.get("severity") or "").capitalize())}</td>'
-            f"<td>{_e(a.get('store_id') or '')}</td><td><b>{_e(a.get('title'))}</b><br>{_e(a.get('description'))}</td>"
-            f'<td class="num">{_e(fmt.percent(a.get("deviation_percent")) if a.get("deviation_percent") is not None else "")}</td></tr>'
-            for a in facts.anomalies
-        )
-        parts.append(
-            "<table><thead><tr><th>Severity</th><th>Store</th><th>Anomaly</th><th class=\"num\">Deviation</th></tr>"
-            f"</thead><tbody>{rows}</tbody></table>"
-        )
-    else:
-        parts.append(f"<p>{_e(_no_anomalies_line(facts))}</p>")
-    if unchecked := _not_compared_line(facts):
-        parts.append(f"<p>{_e(unchecked)}</p>")
-    parts.append("<h2>Trends</h2>")
-    if facts.trends:
-        parts.append(
-            _table(
-                ["Trend", "Direction", "Change", "Significance", "Details"],
-                [
-                    (
-                        t.get("title"),
-                        t.get("trend_direction") or "",
-                        _trend_change(t),
-                        t.get("significance") or "",
-                        t.get("description"),
-                    )
-                    for t in facts.trends
-                ],
-                numeric=(2,),
-            )
-        )
-    else:
-        parts.append("<p>No notable trends.</p>" if not facts.trend_notes else "<p>No notable trends in what could be measured.</p>")
-    if unmeasured := _trend_notes_line(facts):
-        parts.append(f"<p>{_e(unmeasured)}</p>")
-    parts += ["<h2>Recommendations</h2>", f"<p>{_e(facts.engine_line)}</p>"]
-    if facts.recommendations:
-        parts.append(
-            _table(
-                ["Priority", "Category", "Recommendation", "Expected impact", "Stores", "Products"],
-                [
-                    (
-                        (r.get("priority") or "").capitalize(),
-                        r.get("category") or "",
-                        f"{r.get('title')}: {r.get('description')}" if r.get("description") else r.get("title"),
-                        r.get("expected_impact") or "",
-                        _list(r.get("affected_stores")),
-                        _list(r.get("affected_products")),
-                    )
-                    for r in facts.recommendations
-                ],
-            )
-        )
-    parts.append("<h2>Stores missing</h2>")
-    if facts.missing:
-        parts.append(
-            f"<p>{len(facts.missing)} of {len(facts.expected)} expected stores sent no data: "
-            f"<b>{_e(', '.join(facts.missing))}</b></p>"
-        )
-    else:
-        parts.append(f"<p>None: all {len(facts.expected)} expected stores reported.</p>")
-    parts.append("<hr><p>Sales Data Platform</p></body></html>")
-    return "\n".join(parts) + "\n"
+    for anomaly in anomalies:
+        store = f"Store {anomaly['store_id']}" if anomaly["store_id"] else ""
+        anomaly["where"] = f"{store}: " if store and store not in (anomaly["title"] or "") else ""
+    trends = [
+        {
+            **_fields(t, "title", "description"),
+            "direction": t.get("trend_direction") or "",
+            "change": _trend_change(t),
+            "figures": _trend_figures(t),
+            "significance": t.get("significance") or "",
+        }
+        for t in facts.trends
+    ]
+    recommendations = [
+        {
+            **_fields(r, "priority", "title", "description"),
+            "priority_word": (r.get("priority") or "").capitalize(),
+            "category": r.get("category") or "",
+            "cell": f"{r.get('title')}: {r.get('description')}" if r.get("description") else r.get("title"),
+            "expected_impact": r.get("expected_impact") or "",
+            "stores": _list(r.get("affected_stores")),
+            "products": _list(r.get("affected_products")),
+            "affects": _affects(r),
+        }
+        for r in facts.recommendations
+    ]
+    number = iter(range(1, len(recommendations) + 1))
+    for recommendation in (r for _, group in _grouped(recommendations, "priority", LEVELS) for r in group):
+        recommendation["number"] = next(number)
+    return {
+        "day": inputs.day.isoformat(),
+        "weekday": f"{inputs.day:%A}",
+        "subject": subject_for(inputs.day),
+        "rule": RULE,
+        "summary_rows": _summary_rows(inputs, facts),
+        "payments": [(wording.payment_method(m), wording.money(a), _share(a, total)) for m, a in facts.payments],
+        "products": [
+            {
+                "position": position,
+                "name": p.get("name"),
+                "sku": p.get("sku"),
+                "units": wording.count(p.get("units")),
+                "revenue": wording.money(p.get("net_revenue")),
+            }
+            for position, p in enumerate(facts.products, 1)
+        ],
+        "anomalies": anomalies,
+        "anomaly_groups": _grouped(anomalies, "severity", SEVERITIES),
+        "no_anomalies_line": _no_anomalies_line(facts),
+        "not_compared_line": _not_compared_line(facts),
+        "trends": trends,
+        "trend_notes_line": _trend_notes_line(facts),
+        "engine_line": facts.engine_line,
+        "recommendations": recommendations,
+        "recommendation_groups": _grouped(recommendations, "priority", LEVELS),
+        "missing": facts.missing,
+        "expected_count": len(facts.expected),
+    }
+
+
+def _text(view: Mapping[str, Any]) -> str:
+    return _TEMPLATES.get_template("daily_report.txt.j2").render(view)
+
+
+def _html(view: Mapping[str, Any], charts: Sequence[Chart], image_source: Callable[[Chart], str]) -> str:
+    images = [{"title": chart.title, "source": image_source(chart)} for chart in charts]
+    return _TEMPLATES.get_template("daily_report.html.j2").render(view, charts=images)
 
 
 # --------------------------------------------------------------------------- the report
@@ -455,6 +366,7 @@ def _html(inputs: ReportInputs, facts: _Facts, charts: Sequence[Chart], image_so
 
 def build_daily_report(inputs: ReportInputs) -> DailyReport:
     facts = _facts(inputs)
+    view = _view(inputs, facts)
     net_by_store = {store: None for store in facts.expected}
     for store in inputs.stores:
         net_by_store[store["store_id"]] = Decimal(str(store["net_sales"]))
@@ -475,8 +387,8 @@ def build_daily_report(inputs: ReportInputs) -> DailyReport:
     return DailyReport(
         day=inputs.day,
         subject=subject_for(inputs.day),
-        text=_text(inputs, facts),
+        text=_text(view),
         charts=charts,
         engine=facts.engine,
-        _html=lambda image_source: _html(inputs, facts, charts, image_source),
+        _html=lambda image_source: _html(view, charts, image_source),
     )

@@ -22,7 +22,9 @@ from typing import Any
 
 from sales_platform.domain.analysis_items import company_figures
 from sales_platform.domain.company_metrics import StoreDay, compute_company_metrics
+from sales_platform.domain.insight_levels import LEVELS, SEVERITIES, rank
 from sales_platform.domain.money import to_cents
+from sales_platform.domain.table_keys import KEY_ATTRIBUTES
 from sales_platform.domain.upload_contract import PAYMENT_METHODS
 
 Item = Mapping[str, Any]
@@ -30,29 +32,7 @@ Item = Mapping[str, Any]
 TOP_PRODUCTS = 10
 NO_DATA_MESSAGE = "No data available"
 # Attributes that locate an item in the table; the dashboard has no use for them.
-_TABLE_ATTRIBUTES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK", "item_type"})
-_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
-_PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
-
-
-def date_key(day: str) -> str:
-    return f"DATE#{day}"
-
-
-def dates_from_sort_keys(sort_keys: Iterable[str]) -> list[str]:
-    """`DATE#2025-11-27` sort keys of store-day summaries -> the distinct days, newest first."""
-    days = {key.removeprefix("DATE#") for key in sort_keys if key.startswith("DATE#")}
-    return sorted(days, reverse=True)
-
-
-def parse_day(text: str) -> dt.date:
-    """A `YYYY-MM-DD` day, or ValueError saying what is wrong with it."""
-    if len(text) != 10 or text[4] != "-" or text[7] != "-" or not (text[:4] + text[5:7] + text[8:]).isascii():
-        raise ValueError(f"{text!r} is not a date in YYYY-MM-DD form")
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a real date") from None
+_TABLE_ATTRIBUTES = frozenset({*KEY_ATTRIBUTES, "item_type"})
 
 
 def _public(item: Item) -> dict[str, Any]:
@@ -135,15 +115,15 @@ def analytics_view(
     insights = by_type.get("INSIGHT", [])
     anomalies = sorted(
         _insights(insights, "anomaly"),
-        key=lambda a: (_SEVERITY_ORDER.get(a.get("severity"), 9), a.get("store_id") or "", a.get("insight_id", "")),
+        key=lambda a: (rank(SEVERITIES, a.get("severity")), a.get("store_id") or "", a.get("insight_id", "")),
     )
     trends = sorted(
         _insights(insights, "trend"),
-        key=lambda t: (_PRIORITY_ORDER.get(t.get("significance"), 9), t.get("insight_id", "")),
+        key=lambda t: (rank(LEVELS, t.get("significance")), t.get("insight_id", "")),
     )
     recommendations = sorted(
         _insights(insights, "recommendation"),
-        key=lambda r: (_PRIORITY_ORDER.get(r.get("priority"), 9), r.get("insight_id", "")),
+        key=lambda r: (rank(LEVELS, r.get("priority")), r.get("insight_id", "")),
     )
     return {
         "date": day,

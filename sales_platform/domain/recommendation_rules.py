@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sales_platform.domain.anomalies import Anomaly
 from sales_platform.domain.recommendations import AnalysisFacts, Recommendation, by_priority
 from sales_platform.domain.trends import Trend
-from sales_platform.domain.wording import money, names, percent
+from sales_platform.domain.wording import magnitude_percent, money, names
 
 LOW_SIDE = {"historical_low", "transactions_low", "basket_low"}
 # Which finding speaks for a store when it has several: the broadest measure first.
@@ -166,7 +166,7 @@ def _chain_rules(trends: list[Trend]) -> list[Recommendation]:
                 Recommendation(
                     priority="high" if trend.significance == "high" else "medium",
                     category="strategy",
-                    title=f"Chain sales down {percent(trend.metric_change_percent)} on last week",
+                    title=f"Chain sales down {magnitude_percent(trend.metric_change_percent)} on last week",
                     description=f"{trend.description} Review this week's prices, promotions and competitor "
                     "activity in the stores that fell most.",
                     affected_stores=list(trend.affected_items),
@@ -178,7 +178,7 @@ def _chain_rules(trends: list[Trend]) -> list[Recommendation]:
                 Recommendation(
                     priority="low",
                     category="strategy",
-                    title=f"Build on a {percent(trend.metric_change_percent)} week-over-week rise",
+                    title=f"Build on a {magnitude_percent(trend.metric_change_percent)} week-over-week rise",
                     description=f"{trend.description} Find out what worked in the leading stores and repeat it.",
                     affected_stores=list(trend.affected_items),
                     expected_impact="Turns a good week into a lasting gain.",

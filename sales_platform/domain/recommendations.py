@@ -13,11 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from sales_platform.domain.anomalies import Anomaly
 from sales_platform.domain.company_metrics import CompanyDayMetrics
+from sales_platform.domain.insight_levels import LEVELS, Level, rank
 from sales_platform.domain.product_metrics import ProductDay
 from sales_platform.domain.trends import Trend
 
 Engine = Literal["rules", "bedrock"]
-PRIORITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 MAX_RECOMMENDATIONS = 10
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1500)]
@@ -26,7 +26,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max
 class Recommendation(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    priority: Literal["high", "medium", "low"]
+    priority: Level
     category: Literal["inventory", "marketing", "operations", "strategy"]
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
     description: Text
@@ -42,7 +42,7 @@ class Recommendation(BaseModel):
 
 def by_priority(recommendations: list[Recommendation]) -> list[Recommendation]:
     """Highest priority first, at most MAX_RECOMMENDATIONS; the order is otherwise kept."""
-    ranked = sorted(enumerate(recommendations), key=lambda pair: (PRIORITY_ORDER[pair[1].priority], pair[0]))
+    ranked = sorted(enumerate(recommendations), key=lambda pair: (rank(LEVELS, pair[1].priority), pair[0]))
     return [recommendation for _, recommendation in ranked][:MAX_RECOMMENDATIONS]
 
 

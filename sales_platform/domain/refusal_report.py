@@ -6,10 +6,7 @@ import datetime as dt
 import json
 
 from sales_platform.domain.upload_contract import NAME_RULE, Refusal, UploadName
-
-
-def _utc(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+from sales_platform.domain.utc_time import utc_timestamp
 
 
 def refusal_document(
@@ -28,9 +25,9 @@ def refusal_document(
         "status": "rejected",
         "original_key": original_key,
         "original_version": original_version,
-        "original_modified_at": _utc(original_modified),
+        "original_modified_at": utc_timestamp(original_modified, precise=True),
         "rejected_key": rejected_key,
-        "rejected_at": _utc(refused_at),
+        "rejected_at": utc_timestamp(refused_at, precise=True),
         "summary": refusal.summary,
         "problem_count": refusal.problem_count,
         "problems": [problem.as_dict() for problem in refusal.problems],

@@ -32,10 +32,21 @@ def original_name(file_name: str) -> str:
 
 @dataclass(frozen=True)
 class StorageLayout:
-    upload_prefix: str = "uploads/"
-    processed_prefix: str = "processed/"
-    rejected_prefix: str = "rejected/"
-    archive_prefix: str = "archive/"
+    """Every prefix of the bucket (each one a setting, these are the defaults) and the keys below
+    them."""
+
+    upload_prefix: str = "uploads/"  # the inbox
+    processed_prefix: str = "processed/"  # validated line items, Hive layout
+    rejected_prefix: str = "rejected/"  # refused files and their reports
+    archive_prefix: str = "archive/"  # accepted originals once they leave the inbox
+    analysis_prefix: str = "analysis/"  # the daily analysis' working documents
+    reports_prefix: str = "reports/"  # every daily report as sent
+    quicksight_prefix: str = "quicksight/"  # the BI export
+
+    @property
+    def download_prefixes(self) -> tuple[str, ...]:
+        """What the API hands out download links for: results, never the inbox or the archive."""
+        return (self.processed_prefix, self.rejected_prefix, self.reports_prefix, self.quicksight_prefix)
 
     def upload_key(self, file_name: str) -> str:
         return f"{self.upload_prefix}{file_name}"
@@ -59,6 +70,10 @@ class StorageLayout:
         """Where an accepted upload's original bytes are kept once it leaves the inbox: the day's
         latest original at its own name, the ones it replaced under `kept_version_name`."""
         return f"{self.archive_prefix}{file_name}"
+
+    def analysis_document_key(self, business_date: dt.date, name: str) -> str:
+        """A working document one analysis step leaves for the next (`anomalies`, `store_products`...)."""
+        return f"{self.analysis_prefix}{business_date.isoformat()}/{name}.json"
 
     def file_name(self, key: str) -> str:
         return key.rsplit("/", 1)[-1]

@@ -1,8 +1,5 @@
-"""Items of the metrics table for the store-day pipeline, keyed as in architecture.md.
-
-Keys are built from stable parts only (store, date), so writing an item again replaces it:
-a rerun never adds a second copy.
-"""
+"""Items of the metrics table for the store-day pipeline, keyed by `table_keys`: a rerun
+replaces them, never adds a second copy."""
 
 from __future__ import annotations
 
@@ -11,18 +8,8 @@ from typing import Any
 
 from sales_platform.domain.money import to_cents
 from sales_platform.domain.store_metrics import StoreDayMetrics
-
-
-def store_day_key(store_id: str, business_date: dt.date) -> tuple[str, str]:
-    return f"STORE#{store_id}", f"DATE#{business_date.isoformat()}"
-
-
-def upload_tracking_key(store_id: str, business_date: dt.date) -> tuple[str, str]:
-    return f"DATE#{business_date.isoformat()}", f"UPLOAD#STORE#{store_id}"
-
-
-def utc_timestamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+from sales_platform.domain.table_keys import item_keys, store_summary_index_key, store_summary_key, upload_tracking_key
+from sales_platform.domain.utc_time import utc_timestamp
 
 
 def sales_totals(metrics: Any) -> dict[str, Any]:
@@ -50,13 +37,9 @@ def store_day_summary_item(
     processed_key: str,
     processed_at: dt.datetime,
 ) -> dict[str, Any]:
-    pk, sk = store_day_key(store_id, business_date)
     day = business_date.isoformat()
     return {
-        "PK": pk,
-        "SK": sk,
-        "GSI1PK": f"DATE#{day}",
-        "GSI1SK": f"STORE#{store_id}",
+        **item_keys(store_summary_key(store_id, day), store_summary_index_key(store_id, day)),
         "item_type": "STORE_DAY_SUMMARY",
         "store_id": store_id,
         "date": day,
@@ -84,10 +67,8 @@ def upload_tracking_item(
     processed_at: dt.datetime,
 ) -> dict[str, Any]:
     """One per store and day: the day's completeness is the set of these items."""
-    pk, sk = upload_tracking_key(store_id, business_date)
     return {
-        "PK": pk,
-        "SK": sk,
+        **item_keys(upload_tracking_key(store_id, business_date)),
         "item_type": "UPLOAD_TRACKING",
         "store_id": store_id,
         "date": business_date.isoformat(),

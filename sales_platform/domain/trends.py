@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sales_platform.domain.company_metrics import StoreDay
-from sales_platform.domain.wording import change_percent, money, one_decimal, percent, signed_percent
+from sales_platform.domain.insight_levels import LEVELS, rank
+from sales_platform.domain.wording import change_percent, magnitude_percent, money, one_decimal, signed_percent
 
 WEEK = 7
 WINDOW_DAYS = 2 * WEEK  # today and the 13 days before
-SIGNIFICANCE_ORDER = {"high": 0, "medium": 1, "low": 2}
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ def _week_over_week(
     )
     return Trend(
         type="week_over_week",
-        title=f"Net sales {'up' if change > 0 else 'down'} {percent(change)} week over week"
+        title=f"Net sales {'up' if change > 0 else 'down'} {magnitude_percent(change)} week over week"
         if direction != "flat"
         else "Net sales steady week over week",
         description=f"Net sales averaged {money(average_now)} a day {span}, {signed_percent(change)} on "
@@ -245,7 +245,8 @@ def _store_momentum(
                 type="store_momentum",
                 subject=store_id,
                 title=f"Store {store_id} {'gaining' if up else 'losing'} momentum",
-                description=f"Store {store_id}'s net sales trend {'up' if up else 'down'} by about {percent(change)} "
+                description=f"Store {store_id}'s net sales trend {'up' if up else 'down'} by about "
+                f"{magnitude_percent(change)} "
                 f"over the {len(window)} days to {business_date.isoformat()} (median change between the same "
                 f"weekdays a week apart, against a typical day of {money(typical)}).",
                 affected_items=[store_id],
@@ -415,5 +416,5 @@ def detect_trends(
             trends.append(outcome)
         elif outcome:
             trends += outcome
-    trends.sort(key=lambda t: (SIGNIFICANCE_ORDER[t.significance], -abs(t.metric_change_percent), t.insight_id))
+    trends.sort(key=lambda t: (rank(LEVELS, t.significance), -abs(t.metric_change_percent), t.insight_id))
     return TrendReport(trends, notes)

@@ -14,6 +14,8 @@ from typing import Literal
 
 import pyarrow as pa
 
+from sales_platform.domain.identifiers import DAY_PATTERN, STORE_ID_PATTERN
+
 FIELDS: tuple[str, ...] = (
     "transaction_id",
     "transaction_timestamp",
@@ -68,7 +70,7 @@ LINE_ITEM_SCHEMA = pa.schema(
 UploadFormat = Literal["json", "jsonl", "csv"]
 _EXTENSIONS: dict[str, UploadFormat] = {"json": "json", "jsonl": "jsonl", "ndjson": "jsonl", "csv": "csv"}
 NAME_RULE = "store_XXXX_YYYY-MM-DD.json (or .jsonl, .ndjson, .csv), e.g. store_0001_2025-11-27.json"
-_NAME = re.compile(r"^store_(?P<store>[0-9]{4})_(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})\.(?P<ext>json|jsonl|ndjson|csv)$")
+_NAME = re.compile(rf"^store_(?P<store>{STORE_ID_PATTERN})_(?P<date>{DAY_PATTERN})\.(?P<ext>json|jsonl|ndjson|csv)$")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sales_platform.domain import duckdb_connections
 from sales_platform.domain.file_signatures import binary_file_problem
 from sales_platform.domain.json_syntax import locate_syntax_error
 from sales_platform.domain.json_text_traces import find_traces
+from sales_platform.domain.time_zones import DEFAULT_STORE_TIMEZONE
 from sales_platform.domain.upload_contract import FIELDS, LINE_ITEM_SCHEMA, Problem, Refusal, UploadName
 from sales_platform.domain.upload_rules import TYPED_COLUMNS, Rule, all_pass, problems_sql, quote, records_sql, rules
 from sales_platform.domain.upload_sources import (
@@ -43,7 +44,7 @@ _READ_ERRORS = (duckdb.InvalidInputException, OSError)
 class ValidationRules:
     """The parts of the contract that configuration decides."""
 
-    timezone: str = "America/New_York"
+    timezone: str = DEFAULT_STORE_TIMEZONE
     # Records stamped shortly after midnight still belong to the day a late shift closes.
     late_close_grace_minutes: int = 240
     max_listed_problems: int = 100

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from sales_platform.domain.identifiers import is_object_key
 from sales_platform.resources.object_store import ObjectInfo, ObjectIsLink, ObjectNotFound, ObjectStore
 from sales_platform.resources.open_files import held_for_writing
 
@@ -52,9 +53,7 @@ class LocalObjectStore(ObjectStore):
             raise FileNotFoundError(f"the bucket folder {self.root} does not exist")
 
     def _path(self, key: str) -> Path:
-        if not key or key.startswith("/") or "\\" in key or "\0" in key or any(
-            part in ("", ".", "..") for part in key.rstrip("/").split("/")
-        ):
+        if not is_object_key(key):
             raise ValueError(f"not a valid object key: {key!r}")
         if key.split("/", 1)[0] == _STAGING:
             raise ValueError(f"{_STAGING}/ is reserved")

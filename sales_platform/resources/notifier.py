@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sales_platform.domain.outgoing_message import Audience, OutgoingMessage, sns_body, sns_subject, to_email
+from sales_platform.domain.utc_time import compact_utc_stamp
 
 log = logging.getLogger("sales_platform.notifier")
 
@@ -61,7 +62,7 @@ class OutboxChannel(Channel):
 
     def send(self, message: OutgoingMessage) -> str:
         mail = to_email(message, self.sender, self.recipients[message.audience])
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = compact_utc_stamp(dt.datetime.now(dt.timezone.utc))
         target = self.folder / f"{stamp}-{message.name}.eml"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

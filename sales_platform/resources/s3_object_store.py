@@ -18,6 +18,7 @@ import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
+from sales_platform.domain.identifiers import is_object_key
 from sales_platform.resources.aws_config import client_config
 from sales_platform.resources.object_store import ObjectInfo, ObjectNotFound, ObjectStore
 
@@ -48,11 +49,7 @@ def make_s3_client(region: str, endpoint_url: str | None = None) -> Any:
 
 
 def _check_key(key: str) -> None:
-    # S3 would accept these, but the folder store cannot hold them; refusing them here too
-    # keeps a key that works on a laptop working on AWS and the other way round.
-    if not key or key.startswith("/") or "\\" in key or any(
-        part in ("", ".", "..") for part in key.rstrip("/").split("/")
-    ):
+    if not is_object_key(key):
         raise ValueError(f"not a valid object key: {key!r}")
 
 

@@ -77,9 +77,10 @@ from zoneinfo import ZoneInfo
 
 from sales_platform.domain.money import CENT, to_cents
 from sales_platform.domain.upload_contract import FIELDS as CONTRACT_FIELDS
+from sales_platform.domain.time_zones import DEFAULT_STORE_TIMEZONE
 from sales_platform.domain.upload_contract import MONEY_FIELDS, PAYMENT_METHODS
 
-DEFAULT_TIMEZONE = "America/New_York"
+DEFAULT_TIMEZONE = DEFAULT_STORE_TIMEZONE
 DEFAULT_STORES: tuple[str, ...] = tuple(f"{n:04d}" for n in range(1, 12))
 WALK_IN_CUSTOMER_ID = "CUST-000000"
 LARGE_FILE_DAY = date(2026, 11, 20)

@@ -14,17 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sales_platform.domain.analysis_items import (
-    PRODUCT_PREFIX,
-    UPLOAD_TRACKING_PREFIX,
-    analysis_document_key,
-    day_pk,
-    read_document,
-)
+from sales_platform.domain.analysis_items import read_document
 from sales_platform.domain.anomalies import Baskets
 from sales_platform.domain.company_metrics import StoreDay
 from sales_platform.domain.product_metrics import ProductDay, compute_product_metrics
+from sales_platform.domain.storage_layout import StorageLayout
 from sales_platform.domain.store_baskets import StoreBaskets, baskets_by_store, counts_from
+from sales_platform.domain.table_keys import PRODUCT_PREFIX, STORE_PREFIX, UPLOAD_TRACKING_PREFIX, day_key
 from sales_platform.domain.trends import ProductUnits
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectStore
@@ -37,7 +33,7 @@ def store_days(table: MetricsTable, business_date: dt.date) -> list[StoreDay]:
     """Every store-day summary of the day, through the GSI1 `DATE#<d>` index."""
     return [
         StoreDay.from_item(item)
-        for item in table.query_index(day_pk(business_date), "STORE#")
+        for item in table.query_index(day_key(business_date), STORE_PREFIX)
         if item.get("item_type") == "STORE_DAY_SUMMARY"
     ]
 
@@ -49,7 +45,7 @@ def store_days_by_date(table: MetricsTable, dates: Iterable[dt.date]) -> dict[dt
 def upload_tracking(table: MetricsTable, business_date: dt.date, expected_stores: Iterable[str]) -> list[dict[str, Any]]:
     """The day's upload tracking items of the expected stores: its completeness."""
     expected = set(expected_stores)
-    return [item for item in table.query(day_pk(business_date), UPLOAD_TRACKING_PREFIX) if item.get("store_id") in expected]
+    return [item for item in table.query(day_key(business_date), UPLOAD_TRACKING_PREFIX) if item.get("store_id") in expected]
 
 
 def stored_products(table: MetricsTable, business_date: dt.date) -> list[ProductDay]:
@@ -63,7 +59,7 @@ def stored_products(table: MetricsTable, business_date: dt.date) -> list[Product
             stores_sold=int(item["stores_sold"]),
             rank=int(item["rank"]),
         )
-        for item in table.query(day_pk(business_date), PRODUCT_PREFIX)
+        for item in table.query(day_key(business_date), PRODUCT_PREFIX)
     ]
 
 
@@ -111,14 +107,14 @@ def day_products_and_baskets(
 
 
 def stored_baskets(
-    bucket: ObjectStore, prefix: str, business_date: dt.date, product_days: Iterable[dt.date], payment_days: Iterable[dt.date]
+    bucket: ObjectStore, layout: StorageLayout, business_date: dt.date, product_days: Iterable[dt.date], payment_days: Iterable[dt.date]
 ) -> Baskets | None:
     """The day's transactions by store, SKU and payment method, with the product counts of
     `product_days` and the payment counts of `payment_days` that exist (the documents the
     product step leaves); None when the day has none."""
 
     def document(day: dt.date, name: str) -> dict[str, Any] | None:
-        key = analysis_document_key(prefix, day, name)
+        key = layout.analysis_document_key(day, name)
         return read_document(bucket.read_bytes(key)) if bucket.exists(key) else None
 
     def stores(products: dict[str, Any] | None, payments: dict[str, Any] | None) -> dict[str, StoreBaskets]:

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from sales_platform.domain import bi_export
+from sales_platform.domain import bi_datasets
+from sales_platform.domain.utc_time import compact_utc_stamp, utc_timestamp
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectNotFound, ObjectStore
 from sales_platform.services import day_items
@@ -72,17 +73,17 @@ def export_window(settings: ExportPlace, day: dt.date) -> tuple[dt.date, dt.date
 
 
 def collect_rows(table: MetricsTable, first: dt.date, last: dt.date) -> dict[str, list[dict[str, Any]]]:
-    collected: dict[str, list[dict[str, Any]]] = {dataset.name: [] for dataset in bi_export.DATASETS}
+    collected: dict[str, list[dict[str, Any]]] = {dataset.name: [] for dataset in bi_datasets.DATASETS}
     for day in day_items.days_ending(last, (last - first).days + 1):
         stores = sorted(day_items.store_summaries(table, day), key=lambda item: item["store_id"])
         products = sorted(day_items.product_days(table, day), key=lambda item: (item.get("rank", 10**9), item["sku"]))
         insights = sorted(day_items.insights(table, day), key=lambda item: item["SK"])
-        collected["store_summaries"] += bi_export.rows(bi_export.STORE_SUMMARIES, stores)
-        collected["top_products"] += bi_export.rows(
-            bi_export.TOP_PRODUCTS, [p for p in products if p.get("rank", 10**9) <= bi_export.TOP_PRODUCTS_PER_DAY]
+        collected["store_summaries"] += bi_datasets.rows(bi_datasets.STORE_SUMMARIES, stores)
+        collected["top_products"] += bi_datasets.rows(
+            bi_datasets.TOP_PRODUCTS, [p for p in products if p.get("rank", 10**9) <= bi_datasets.TOP_PRODUCTS_PER_DAY]
         )
-        for dataset, kind in ((bi_export.ANOMALIES, "anomaly"), (bi_export.TRENDS, "trend"), (bi_export.RECOMMENDATIONS, "recommendation")):
-            collected[dataset.name] += bi_export.rows(dataset, [i for i in insights if i.get("insight_type") == kind])
+        for dataset, kind in ((bi_datasets.ANOMALIES, "anomaly"), (bi_datasets.TRENDS, "trend"), (bi_datasets.RECOMMENDATIONS, "recommendation")):
+            collected[dataset.name] += bi_datasets.rows(dataset, [i for i in insights if i.get("insight_type") == kind])
     return collected
 
 
@@ -117,15 +118,15 @@ def write_export(
     collected = collect_rows(table, first, last)
     prefix = settings.quicksight_prefix
     versions_prefix = prefix + VERSIONS
-    version = "v" + moment.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    version = "v" + compact_utc_stamp(moment)
     folder = f"{versions_prefix}{version}/"
 
     files: dict[str, dict[str, Any]] = {}
-    for dataset in bi_export.DATASETS:
+    for dataset in bi_datasets.DATASETS:
         rows = collected[dataset.name]
         ndjson_key, parquet_key = f"{folder}{dataset.name}.ndjson", f"{folder}{dataset.name}.parquet"
-        bucket.write_bytes(ndjson_key, bi_export.ndjson(rows), content_type="application/x-ndjson")
-        bucket.write_bytes(parquet_key, bi_export.parquet(dataset, rows), content_type="application/vnd.apache.parquet")
+        bucket.write_bytes(ndjson_key, bi_datasets.ndjson(rows), content_type="application/x-ndjson")
+        bucket.write_bytes(parquet_key, bi_datasets.parquet(dataset, rows), content_type="application/vnd.apache.parquet")
         files[dataset.name] = {"rows": len(rows), "ndjson": ndjson_key, "parquet": parquet_key}
 
     current = current_export(bucket, settings)
@@ -136,12 +137,12 @@ def write_export(
     manifests = []
     for name, entry in files.items():
         key = f"{prefix}{name}.manifest.json"
-        manifest = bi_export.quicksight_manifest([_uri(settings, entry["ndjson"])])
+        manifest = bi_datasets.quicksight_manifest([_uri(settings, entry["ndjson"])])
         bucket.write_bytes(key, json.dumps(manifest, indent=2).encode() + b"\n", content_type="application/json")
         manifests.append(key)
     pointer = {
         "version": version,
-        "exported_at": moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "exported_at": utc_timestamp(moment),
         "first_day": first.isoformat(),
         "last_day": last.isoformat(),
         "datasets": files,

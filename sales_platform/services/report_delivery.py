@@ -20,6 +20,7 @@ from typing import Any
 
 from sales_platform.domain.daily_report import DailyReport
 from sales_platform.domain.outgoing_message import InlineImage, OutgoingMessage
+from sales_platform.domain.utc_time import utc_now
 from sales_platform.resources.notifier import DeliveryResult, Notifier
 from sales_platform.resources.object_store import ObjectNotFound, ObjectStore
 
@@ -57,10 +58,6 @@ class DeliveryOutcome:
         return self.result.summary()
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def _write_json(bucket: ObjectStore, key: str, value: Any) -> None:
     bucket.write_bytes(key, json.dumps(value, indent=2, sort_keys=True).encode() + b"\n", content_type="application/json")
 
@@ -92,7 +89,7 @@ def store_report(bucket: ObjectStore, folder: ReportFolder, report: DailyReport)
         "charts": [
             {"name": c.name, "file": c.file_name, "title": c.title, "content_id": c.content_id} for c in report.charts
         ],
-        "built_at": _now(),
+        "built_at": utc_now(),
     }
     _write_json(bucket, folder.key(DESCRIPTION), description)
     written.append(folder.key(DESCRIPTION))
@@ -144,7 +141,7 @@ def deliver_report(bucket: ObjectStore, notifier: Notifier, folder: ReportFolder
     if result.delivered:
         reason = "forced" if force else ("changed" if record["sends"] else "first")
         record["sends"].append(
-            {"content_hash": content_hash, "channels": result.delivered, "sent_at": _now(), "reason": reason}
+            {"content_hash": content_hash, "channels": result.delivered, "sent_at": utc_now(), "reason": reason}
         )
         _write_json(bucket, folder.key(DELIVERIES), record)
     status = "sent" if result.ok else ("partial" if result.delivered else "failed")
@@ -157,5 +154,5 @@ def alert_sent(bucket: ObjectStore, folder: ReportFolder, kind: str) -> bool:
 
 def record_alert(bucket: ObjectStore, folder: ReportFolder, kind: str, result: DeliveryResult) -> None:
     record = delivery_record(bucket, folder)
-    record.setdefault("alerts", {})[kind] = {"sent_at": _now(), "channels": result.delivered}
+    record.setdefault("alerts", {})[kind] = {"sent_at": utc_now(), "channels": result.delivered}
     _write_json(bucket, folder.key(DELIVERIES), record)

@@ -21,6 +21,7 @@ from sales_platform.domain.bucket_files import REPORT_SUFFIX
 from sales_platform.domain.refusal_report import refusal_document, render_refusal
 from sales_platform.domain.storage_layout import StorageLayout, kept_version_name, original_name
 from sales_platform.domain.upload_contract import Refusal, UploadName, UploadNameError, parse_upload_name
+from sales_platform.domain.utc_time import utc_timestamp
 from sales_platform.resources.object_store import ObjectInfo, ObjectNotFound, ObjectStore
 
 UPLOAD_EXTENSIONS = ("json", "jsonl", "ndjson", "csv")
@@ -146,7 +147,7 @@ def _keep_earlier_refusal(bucket: ObjectStore, layout: StorageLayout, info: Obje
 
 def _mark_superseded(document: dict[str, object], processed_key: str, now: dt.datetime) -> None:
     document["status"] = "superseded"
-    document["superseded_at"] = now.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    document["superseded_at"] = utc_timestamp(now, precise=True)
     document["superseded_by"] = processed_key
 
 

@@ -6,7 +6,6 @@ that finds one fresh never leaves the event loop.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -15,11 +14,11 @@ from fastapi.responses import Response
 from sales_platform.api.context import ApiContext
 from sales_platform.api.encoding import to_json
 from sales_platform.api.schemas import AnalyticsResponse, Message, TrendsResponse
-from sales_platform.domain.dashboard_analytics import no_data_view, parse_day
+from sales_platform.domain.dashboard_analytics import no_data_view
 from sales_platform.domain.dashboard_trends import MAX_DAYS
+from sales_platform.domain.identifiers import is_store_id, parse_day
 
 router = APIRouter(tags=["dashboard"])
-_STORE_ID = re.compile(r"[0-9]{4}")
 
 
 def _json(body: bytes) -> Response:
@@ -74,7 +73,7 @@ async def trends(
 ) -> Response:
     context: ApiContext = request.app.state.context
     if store_id is not None:
-        if not _STORE_ID.fullmatch(store_id):
+        if not is_store_id(store_id):
             raise HTTPException(422, f"query parameter store_id: {store_id!r} is not a four-digit store id such as 0001")
         if store_id not in context.settings.expected_stores:
             raise HTTPException(

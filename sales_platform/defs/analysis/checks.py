@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import dagster as dg
 
-from sales_platform.domain.analysis_items import COMPANY_SUMMARY_SK, day_pk
+from sales_platform.domain.table_keys import company_summary_key
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.services.analysis_reads import store_days, stored_products
 
@@ -52,7 +52,7 @@ def _no_summary(asset: dg.AssetKey, name: str, day) -> dg.AssetCheckEvaluation:
 
 
 def company_checks(table: MetricsTable, day) -> list[dg.AssetCheckEvaluation]:
-    summary = table.get_item(day_pk(day), COMPANY_SUMMARY_SK)
+    summary = table.get_item(*company_summary_key(day))
     if summary is None:
         return [_no_summary(COMPANY, NET_MATCHES_STORES, day), _no_summary(COMPANY, EVERY_STORE_REPORTED, day)]
     reported = set(summary["reported_stores"])
@@ -77,7 +77,7 @@ def company_checks(table: MetricsTable, day) -> list[dg.AssetCheckEvaluation]:
 
 
 def product_checks(table: MetricsTable, day) -> list[dg.AssetCheckEvaluation]:
-    summary = table.get_item(day_pk(day), COMPANY_SUMMARY_SK)
+    summary = table.get_item(*company_summary_key(day))
     if summary is None:
         return [_no_summary(PRODUCTS, PRODUCTS_MATCH_COMPANY, day)]
     products_net = sum((Decimal(p.net_revenue) for p in stored_products(table, day)), Decimal(0))

@@ -29,7 +29,7 @@ from sales_platform.services.analysis_reads import (
 def anomalies_day(
     context: dg.AssetExecutionContext, table: MetricsTable, bucket: ObjectStore, platform: PlatformConfig, day: dt.date
 ) -> dict[str, object]:
-    prefix = platform.analysis_prefix
+    layout = platform.storage_layout
     earlier = store_days_by_date(table, history_window(day))
     history: dict[str, list] = {}
     for stores in earlier.values():
@@ -40,9 +40,9 @@ def anomalies_day(
         history,
         business_date=day,
         expected_stores=platform.expected_stores,
-        baskets=stored_baskets(bucket, prefix, day, *basket_days(day)),
+        baskets=stored_baskets(bucket, layout, day, *basket_days(day)),
     )
-    published = publish(context, bucket, prefix, day, "anomalies", anomalies_document(day, report), report.notes)
+    published = publish(context, bucket, layout, day, "anomalies", anomalies_document(day, report), report.notes)
     return {
         "anomalies": len(report.anomalies),
         "critical": sum(a.severity == "critical" for a in report.anomalies),
@@ -64,7 +64,7 @@ def trends_day(
     products_today = units_by_sku(stored_products(table, day))
     earlier = earlier_product_units(table, bucket, window, product_window(day))
     report = detect_trends(day, window, products_today, earlier, expected_stores=platform.expected_stores)
-    published = publish(context, bucket, platform.analysis_prefix, day, "trends", trends_document(day, report), report.notes)
+    published = publish(context, bucket, platform.storage_layout, day, "trends", trends_document(day, report), report.notes)
     return {
         "trends": len(report.trends),
         "found": md_table(

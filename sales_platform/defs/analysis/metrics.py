@@ -24,17 +24,15 @@ from sales_platform.defs.analysis.steps import (
 from sales_platform.defs.loading import load_time_settings
 from sales_platform.defs.partitions import business_days
 from sales_platform.domain.analysis_items import (
-    PRODUCT_PREFIX,
-    analysis_document_key,
     analysis_fingerprint,
     company_summary_item,
-    day_pk,
     product_day_items,
     render_document,
 )
 from sales_platform.domain.company_metrics import compute_company_metrics
 from sales_platform.domain.money import to_cents
 from sales_platform.domain.store_baskets import baskets_documents
+from sales_platform.domain.table_keys import PRODUCT_PREFIX, day_key
 from sales_platform.resources.configurable import PlatformConfig
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectStore
@@ -67,9 +65,9 @@ def company_day(
 def product_day(table: MetricsTable, bucket: ObjectStore, platform: PlatformConfig, day: dt.date) -> dict[str, object]:
     stores = store_days(table, day)
     products, baskets, names = day_products_and_baskets(bucket, stores)
-    table.replace_items(day_pk(day), PRODUCT_PREFIX, product_day_items(day, products))
+    table.replace_items(day_key(day), PRODUCT_PREFIX, product_day_items(day, products))
     for name, document in baskets_documents(day, baskets, names).items():
-        key = analysis_document_key(platform.analysis_prefix, day, name)
+        key = platform.storage_layout.analysis_document_key(day, name)
         bucket.write_bytes(key, render_document(document), content_type="application/json")
     return {
         "products": len(products),

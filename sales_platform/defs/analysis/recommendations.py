@@ -19,12 +19,9 @@ from sales_platform.defs.analysis.steps import (
 from sales_platform.defs.loading import load_time_settings
 from sales_platform.defs.partitions import business_days
 from sales_platform.domain.analysis_items import (
-    COMPANY_SUMMARY_SK,
-    INSIGHT_PREFIX,
     analysis_finished,
     anomaly_report_from,
     coverage_items,
-    day_pk,
     engine_answer_from,
     insight_items,
     recommendations_document,
@@ -32,6 +29,7 @@ from sales_platform.domain.analysis_items import (
 )
 from sales_platform.domain.company_metrics import compute_company_metrics
 from sales_platform.domain.recommendations import AnalysisFacts, EngineAnswer
+from sales_platform.domain.table_keys import INSIGHT_PREFIX, company_summary_key, day_key
 from sales_platform.resources.configurable import PlatformConfig
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectStore
@@ -43,14 +41,14 @@ TOP_PRODUCTS_FOR_ENGINES = 10
 
 def analysis_facts(table: MetricsTable, bucket: ObjectStore, platform: PlatformConfig, day: dt.date) -> AnalysisFacts:
     """What an engine is told about the day: the figures, the top products, the findings."""
-    prefix = platform.analysis_prefix
-    anomaly_report = anomaly_report_from(read(bucket, prefix, day, "anomalies"))
+    layout = platform.storage_layout
+    anomaly_report = anomaly_report_from(read(bucket, layout, day, "anomalies"))
     return AnalysisFacts(
         business_date=day,
         company=compute_company_metrics(day, store_days(table, day), platform.expected_stores),
         top_products=sorted(stored_products(table, day), key=lambda p: p.rank)[:TOP_PRODUCTS_FOR_ENGINES],
         anomalies=anomaly_report.anomalies,
-        trends=trend_report_from(read(bucket, prefix, day, "trends")).trends,
+        trends=trend_report_from(read(bucket, layout, day, "trends")).trends,
         compared_stores=anomaly_report.compared_stores,
         not_compared=anomaly_report.not_compared,
     )
@@ -90,21 +88,21 @@ def recommendations_day(
         "requested_engine": answer.requested_engine,
         "recommendations": len(answer.recommendations),
         "found": md_table(["priority", "category", "title"], [[r.priority, r.category, r.title] for r in answer.recommendations]),
-        **publish(context, bucket, platform.analysis_prefix, day, "recommendations", recommendations_document(day, answer)),
+        **publish(context, bucket, platform.storage_layout, day, "recommendations", recommendations_document(day, answer)),
         **engine_details(answer),
     }
 
 
 def insights_day(table: MetricsTable, bucket: ObjectStore, platform: PlatformConfig, day: dt.date) -> dict[str, object]:
-    prefix = platform.analysis_prefix
-    answer = engine_answer_from(read(bucket, prefix, day, "recommendations"))
-    anomaly_report = anomaly_report_from(read(bucket, prefix, day, "anomalies"))
-    trend_report = trend_report_from(read(bucket, prefix, day, "trends"))
+    layout = platform.storage_layout
+    answer = engine_answer_from(read(bucket, layout, day, "recommendations"))
+    anomaly_report = anomaly_report_from(read(bucket, layout, day, "anomalies"))
+    trend_report = trend_report_from(read(bucket, layout, day, "trends"))
     moment = now()
     items = insight_items(day, anomaly_report.anomalies, trend_report.trends, answer, moment)
     items += coverage_items(day, anomaly_report, trend_report, moment)
-    table.replace_items(day_pk(day), INSIGHT_PREFIX, items)
-    summary = table.get_item(day_pk(day), COMPANY_SUMMARY_SK)
+    table.replace_items(day_key(day), INSIGHT_PREFIX, items)
+    summary = table.get_item(*company_summary_key(day))
     if summary is not None:
         table.put_items([analysis_finished(summary)])
     count = lambda kind: sum(item["insight_type"] == kind for item in items)  # noqa: E731

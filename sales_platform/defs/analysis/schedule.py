@@ -14,7 +14,7 @@ from sales_platform.defs.analysis.job import ANALYSIS_JOB, JOB_ASSETS, daily_ana
 from sales_platform.defs.analysis.steps import TRIGGER_TAG
 from sales_platform.defs.loading import load_time_settings
 from sales_platform.defs.partitions import accepted_days
-from sales_platform.domain.analysis_items import COMPANY_SUMMARY_SK, day_pk
+from sales_platform.domain.table_keys import company_summary_key
 from sales_platform.domain.wording import names
 from sales_platform.resources.configurable import PlatformConfig
 from sales_platform.resources.metrics_table import MetricsTable
@@ -38,7 +38,7 @@ def analyse_what_is_in(
     first, last = accepted_days(platform, moment)
     if not first <= day <= last:
         return dg.SkipReason(f"{key} is before PARTITIONS_START_DATE={first}")
-    summary = table.get_item(day_pk(day), COMPANY_SUMMARY_SK)
+    summary = table.get_item(*company_summary_key(day))
     if summary is not None and summary.get("source_fingerprint"):
         return dg.SkipReason(
             f"the analysis of {key} already ran ({summary['trigger']}, {summary['stores_reported']}/"

@@ -30,7 +30,7 @@ from sales_platform.defs.ingest.upload_sensor import IN_FLIGHT, uploads_of
 from sales_platform.defs.loading import load_time_settings
 from sales_platform.defs.partitions import business_days, store_and_day
 from sales_platform.domain.analysis_due import analysis_verdict
-from sales_platform.domain.analysis_items import COMPANY_SUMMARY_SK, day_pk
+from sales_platform.domain.table_keys import company_summary_key
 from sales_platform.domain.upload_contract import parse_upload_name
 from sales_platform.resources.configurable import PlatformConfig
 from sales_platform.resources.metrics_table import MetricsTable
@@ -75,7 +75,7 @@ def look_for_complete_days(
             day,
             upload_tracking(table, day, platform.expected_stores),
             platform.expected_stores,
-            table.get_item(day_pk(day), COMPANY_SUMMARY_SK),
+            table.get_item(*company_summary_key(day)),
             today,
             platform.reanalysis_window_days,
         )

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator, Mapping
 
 import dagster as dg
 
-from sales_platform.domain.analysis_items import analysis_document_key, read_document, render_document
+from sales_platform.domain.analysis_items import read_document, render_document
+from sales_platform.domain.storage_layout import StorageLayout
 from sales_platform.resources.object_store import ObjectStore
 
 ANALYSIS_GROUP = "daily_analysis"
@@ -71,12 +72,12 @@ def now() -> dt.datetime:
 
 
 def publish(
-    context: dg.AssetExecutionContext, bucket: ObjectStore, prefix: str, day: dt.date, name: str, document: dict,
+    context: dg.AssetExecutionContext, bucket: ObjectStore, layout: StorageLayout, day: dt.date, name: str, document: dict,
     notes: tuple[str, ...] | list[str] = (),
 ) -> dict[str, object]:
     """Write a step's working document for the next steps; log and show what it could not
     look at (too little history, too few days)."""
-    key = analysis_document_key(prefix, day, name)
+    key = layout.analysis_document_key(day, name)
     bucket.write_bytes(key, render_document(document), content_type="application/json")
     for note in notes:
         context.log.info(note)
@@ -86,5 +87,5 @@ def publish(
     }
 
 
-def read(bucket: ObjectStore, prefix: str, day: dt.date, name: str) -> dict:
-    return read_document(bucket.read_bytes(analysis_document_key(prefix, day, name)))
+def read(bucket: ObjectStore, layout: StorageLayout, day: dt.date, name: str) -> dict:
+    return read_document(bucket.read_bytes(layout.analysis_document_key(day, name)))

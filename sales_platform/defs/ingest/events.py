@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from sales_platform.defs.partitions import store_day_key
+from sales_platform.defs.partitions import store_day_partition_key
+from sales_platform.domain.utc_time import utc_timestamp
 from sales_platform.domain.money import to_cents
 from sales_platform.resources.object_store import ObjectInfo
 from sales_platform.services.store_day_ingest import Accepted, Refused, Superseded
@@ -43,7 +44,7 @@ def clock_note(info: ObjectInfo, now: dt.datetime) -> dict[str, object]:
     ahead = dated_ahead(info, now)
     if ahead is None:
         return {}
-    stamp = info.last_modified.isoformat(timespec="seconds").replace("+00:00", "Z")
+    stamp = utc_timestamp(info.last_modified)
     return {"dated_ahead_seconds": round(ahead), "clock_note": f"modified {stamp}, {_duration(ahead)} ahead of the platform's clock"}
 
 
@@ -58,7 +59,7 @@ def _duration(seconds: float) -> str:
 def accepted_events(accepted: Accepted, now: dt.datetime) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
     """What the UI shows for an accepted store-day: both materializations and their checks, from
     figures the validation and the metrics already computed (nothing is read back)."""
-    partition = str(store_day_key(accepted.upload.store_id, accepted.upload.business_date))
+    partition = str(store_day_partition_key(accepted.upload.store_id, accepted.upload.business_date))
     metrics = accepted.metrics
     yield dg.AssetMaterialization(
         STORE_SALES,
@@ -116,7 +117,7 @@ def refused_events(refused: Refused, now: dt.datetime) -> Iterator[dg.AssetCheck
     if refused.upload is None:
         yield dg.AssetObservation(STORE_SALES, metadata={"status": "refused", **metadata})
         return
-    partition = str(store_day_key(refused.upload.store_id, refused.upload.business_date))
+    partition = str(store_day_partition_key(refused.upload.store_id, refused.upload.business_date))
     yield _check(STORE_SALES, UPLOAD_ACCEPTED, partition, False, description=refused.refusal.summary, metadata=metadata)
 
 
@@ -125,7 +126,7 @@ def superseded_events(superseded: Superseded, now: dt.datetime) -> Iterator[dg.A
     whose check passed with the newer file."""
     yield dg.AssetObservation(
         STORE_SALES,
-        partition=str(store_day_key(superseded.upload.store_id, superseded.upload.business_date)),
+        partition=str(store_day_partition_key(superseded.upload.store_id, superseded.upload.business_date)),
         metadata={
             "status": "superseded",
             "upload": superseded.info.key,

@@ -34,7 +34,7 @@ from sales_platform.defs.ingest.events import (
     superseded_events,
 )
 from sales_platform.defs.loading import load_time_settings
-from sales_platform.defs.partitions import store_and_day, store_days
+from sales_platform.defs.partitions import store_and_day, store_day_partitions
 from sales_platform.resources.configurable import PlatformConfig
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectInfo, ObjectStore
@@ -141,7 +141,7 @@ def materialize_store_day(
 @dg.definitions
 def defs() -> dg.Definitions:
     settings = load_time_settings()
-    partitions = store_days(settings)
+    partitions = store_day_partitions(settings)
     table_kind = "sqlite" if settings.resolved_table_backend == "sqlite" else "dynamodb"
     store_day = dg.multi_asset(
         name="store_day",

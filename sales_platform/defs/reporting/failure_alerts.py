@@ -16,6 +16,7 @@ from dagster._core.storage.tags import WILL_RETRY_TAG
 from sales_platform.defs.loading import load_time_settings
 from sales_platform.domain.alerts import FailedStep, RunFailure, run_failure_alert
 from sales_platform.resources.configurable import PlatformConfig
+from sales_platform.domain.utc_time import utc_now
 from sales_platform.resources.notifier import Notifier
 from sales_platform.services.run_errors import readable_error
 
@@ -78,7 +79,7 @@ def alert_on_failure(
     # alerts of the other channels and runs.
     result = notifier.send(run_failure_alert(describe_failure(context), platform.dagster_ui_url), brief=True)
     if result.delivered:
-        context.instance.add_run_tags(run.run_id, {ALERT_SENT_TAG: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+        context.instance.add_run_tags(run.run_id, {ALERT_SENT_TAG: utc_now()})
     if not result.ok:
         # Shown on the sensor's tick in the UI and in `process`'s log.
         raise RuntimeError(f"failure alert for run {run.run_id} not delivered: {result.summary()}")
