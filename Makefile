@@ -10,7 +10,7 @@ TEST_INSTALLED := $(VENV)/.installed-dev
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: install demo test test-fast dev lock checkov checkov-lock clean
+.PHONY: install demo test test-fast lint dev lock checkov checkov-lock clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,13 @@ install: $(TEST_INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/sales-platform demo
 
-test: $(TEST_INSTALLED) $(CHECKOV)
+# Lint and format first: they take seconds and name the line.
+test: lint $(CHECKOV)
 	$(BIN)/python -m pytest -n 4
+
+lint: $(TEST_INSTALLED)
+	$(BIN)/ruff check sales_platform sales_platform_tests benchmarks
+	$(BIN)/ruff format --check sales_platform sales_platform_tests benchmarks
 
 # The tests that take seconds: no daemon, no subprocess, no deployment checks.
 test-fast: $(TEST_INSTALLED)

@@ -138,7 +138,9 @@ def plan(weeks: int, per_kind: int, seed: int) -> list:
     # The kinds tied to one weekday first, while every store still has that weekday free.
     for kind in sorted(KINDS, key=lambda k: k.weekday is None):
         candidates = [
-            (s, d) for d in scored for s in STORES
+            (s, d)
+            for d in scored
+            for s in STORES
             if (kind.weekday is None or d.weekday() == kind.weekday) and (kind.small_stores or store_tier(s) != "small")
         ]
         rng.shuffle(candidates)
@@ -182,7 +184,7 @@ def line_items(records: Sequence[dict]):
         for name, values in columns.items():
             value = record[name]
             if name == "transaction_timestamp":
-                value = dt.datetime.fromisoformat(value).astimezone(dt.timezone.utc)
+                value = dt.datetime.fromisoformat(value).astimezone(dt.UTC)
             values.append(value)
     return pa.Table.from_pydict(columns, schema=LINE_ITEM_SCHEMA)
 
@@ -192,10 +194,10 @@ def ingest(settings, planted: Sequence, weeks: int, seed: int) -> dict:
     ingest's own code) as store-day summary and upload tracking items in the table."""
     import pyarrow.parquet as pq
 
-    from sales_platform.samples.store_files import SampleOptions, generate_store_day, sample_file_name
     from sales_platform.domain.store_metrics import compute_store_metrics
     from sales_platform.domain.table_items import store_day_summary_item, upload_tracking_item
     from sales_platform.resources.factory import build_bucket, build_table
+    from sales_platform.samples.store_files import SampleOptions, generate_store_day, sample_file_name
 
     options = SampleOptions(
         weekly_incidents=False, weekday_traffic=OLD_SYSTEM_WEEKDAYS, traffic_scale=TRAFFIC_SCALE, planted=tuple(planted)
@@ -203,7 +205,7 @@ def ingest(settings, planted: Sequence, weeks: int, seed: int) -> dict:
     table, bucket, layout = build_table(settings), build_bucket(settings), settings.storage_layout
     staging = settings.home_path / "staging"
     staging.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     lines = files = 0
     for offset in range(7 * weeks):
         day = START + dt.timedelta(days=offset)
@@ -218,9 +220,14 @@ def ingest(settings, planted: Sequence, weeks: int, seed: int) -> dict:
             bucket.write_file(key, staging / "data.parquet")
             name = sample_file_name(store_id, day)
             metrics = compute_store_metrics(rows)
-            items.append(store_day_summary_item(store_id, day, metrics, source_file=name, processed_key=key, processed_at=now))
-            items.append(upload_tracking_item(store_id, day, source_file=name, source_version="1",
-                                              rows=rows.num_rows, processed_at=now))
+            items.append(
+                store_day_summary_item(store_id, day, metrics, source_file=name, processed_key=key, processed_at=now)
+            )
+            items.append(
+                upload_tracking_item(
+                    store_id, day, source_file=name, source_version="1", rows=rows.num_rows, processed_at=now
+                )
+            )
             lines += rows.num_rows
             files += 1
         table.put_items(items)
@@ -242,7 +249,10 @@ def analyse(settings, days: Sequence[dt.date]) -> dict[dt.date, list[dict]]:
     with dg.instance_for_test() as instance:
         for day in days:
             result = dg.materialize(
-                chosen, partition_key=day.isoformat(), resources=resources, instance=instance,
+                chosen,
+                partition_key=day.isoformat(),
+                resources=resources,
+                instance=instance,
                 run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             )
             assert result.success, day
@@ -258,6 +268,7 @@ def old_rules(today: Sequence, history: Mapping[str, Sequence]) -> list[dict]:
     """The rules the platform used before, kept to compare (thresholds and logic as they were
     in `sales_platform/domain/anomalies.py`): each store against the plain mean of its last 7
     reported days (at least 3), the previous day, and the other stores."""
+
     def severity(deviation: float, warning: float, critical: float) -> str | None:
         return "critical" if abs(deviation) >= critical else "warning" if abs(deviation) >= warning else None
 
@@ -266,7 +277,9 @@ def old_rules(today: Sequence, history: Mapping[str, Sequence]) -> list[dict]:
 
     found, means = [], {}
     for day in sorted(today, key=lambda d: d.store_id):
-        earlier = sorted((d for d in history.get(day.store_id, ()) if d.date < day.date), key=lambda d: d.date, reverse=True)[:7]
+        earlier = sorted(
+            (d for d in history.get(day.store_id, ()) if d.date < day.date), key=lambda d: d.date, reverse=True
+        )[:7]
         if len(earlier) < 3:
             continue
         net = statistics.fmean(float(d.net_sales) for d in earlier)
@@ -298,7 +311,11 @@ def old_rules(today: Sequence, history: Mapping[str, Sequence]) -> list[dict]:
     if len(deviations) >= 5:
         median = statistics.median(deviations.values())
         spread = statistics.median(abs(v - median) for v in deviations.values())
-        scale = 0.6745 / spread if spread else 0.7979 / (statistics.fmean(abs(v - median) for v in deviations.values()) or 1)
+        scale = (
+            0.6745 / spread
+            if spread
+            else 0.7979 / (statistics.fmean(abs(v - median) for v in deviations.values()) or 1)
+        )
         for store_id, deviation in sorted(deviations.items()):
             z = abs(deviation - median) * scale
             level = "critical" if z >= 7.0 else "warning" if z >= 3.5 else None
@@ -308,8 +325,8 @@ def old_rules(today: Sequence, history: Mapping[str, Sequence]) -> list[dict]:
 
 
 def old_analysis(settings, days: Sequence[dt.date]) -> dict[dt.date, list[dict]]:
-    from sales_platform.services.analysis_reads import store_days
     from sales_platform.resources.factory import build_table
+    from sales_platform.services.analysis_reads import store_days
 
     table = build_table(settings)
     found = {}
@@ -343,31 +360,43 @@ def score(found: dict[dt.date, list[dict]], planted: Sequence, days: Sequence[dt
             missed.append((day, store_id, kind))
     clean = [(d, s) for d in days for s in STORES if (d, s) not in plants]
     clean_set = set(clean)
-    false = Counter(a["severity"] for d, anomalies in found.items() for a in anomalies if (d, a["store_id"]) in clean_set)
+    false = Counter(
+        a["severity"] for d, anomalies in found.items() for a in anomalies if (d, a["store_id"]) in clean_set
+    )
     listed = [(d, a) for d, anomalies in sorted(found.items()) for a in anomalies if (d, a["store_id"]) in clean_set]
     return {
-        "recall": recall, "clean": len(clean), "false": false, "false_listed": listed, "missed": missed,
+        "recall": recall,
+        "clean": len(clean),
+        "false": false,
+        "false_listed": listed,
+        "missed": missed,
         "found_by": found_by,
     }
 
 
 def report(new: dict, old: dict, seconds: dict[str, float], made: dict, weeks: int) -> None:
-    print(f"{made['files']:,} store files, {made['lines']:,} lines ({made['lines'] / made['files']:.0f} a store-day) "
-          f"over {weeks} weeks for {len(STORES)} stores; ingest {seconds['ingest']:.0f} s, "
-          f"analysis {seconds['analysis']:.0f} s ({seconds['analysis'] / seconds['days']:.2f} s a day), "
-          f"old rules {seconds['old']:.1f} s")
+    print(
+        f"{made['files']:,} store files, {made['lines']:,} lines ({made['lines'] / made['files']:.0f} a store-day) "
+        f"over {weeks} weeks for {len(STORES)} stores; ingest {seconds['ingest']:.0f} s, "
+        f"analysis {seconds['analysis']:.0f} s ({seconds['analysis'] / seconds['days']:.2f} s a day), "
+        f"old rules {seconds['old']:.1f} s"
+    )
     print()
     print(f"{'kind':<20}{'planted':>8}{'recall new':>12}{'recall old':>12}")
     total_new = total_old = count = 0
     for kind in KINDS:
         hits_new, hits_old = new["recall"][kind.name], old["recall"][kind.name]
         total_new, total_old, count = total_new + sum(hits_new), total_old + sum(hits_old), count + len(hits_new)
-        print(f"{kind.name:<20}{len(hits_new):>8}{sum(hits_new) / len(hits_new):>12.0%}{sum(hits_old) / len(hits_old):>12.0%}")
+        print(
+            f"{kind.name:<20}{len(hits_new):>8}{sum(hits_new) / len(hits_new):>12.0%}{sum(hits_old) / len(hits_old):>12.0%}"
+        )
     print(f"{'overall':<20}{count:>8}{total_new / count:>12.0%}{total_old / count:>12.0%}")
     for kind in ("busy_day_collapse", "quiet_day_spike"):
         plain = sum(n for t, n in old["found_by"][kind].items() if t != "peer_outlier")
-        print(f"  {kind}: the old rules' anomalies on those days {dict(old['found_by'][kind].most_common())} "
-              f"({plain} from the 7-day mean or the day before, the rest from the peer comparison)")
+        print(
+            f"  {kind}: the old rules' anomalies on those days {dict(old['found_by'][kind].most_common())} "
+            f"({plain} from the 7-day mean or the day before, the rest from the peer comparison)"
+        )
     print()
     per_100 = lambda result, severity: 100 * result["false"][severity] / result["clean"]  # noqa: E731
     print(f"false alarms per 100 clean store-days ({new['clean']} clean store-days analysed):")
@@ -377,8 +406,10 @@ def report(new: dict, old: dict, seconds: dict[str, float], made: dict, weeks: i
     print("the days the issue quotes, on this data's clean store-days (old rules -> new rules):")
     for day in QUOTED_DAYS:
         on_day = lambda result: Counter(a["type"] for d, a in result["false_listed"] if d == day)  # noqa: E731
-        print(f"  {day} {day:%A}: {sum(on_day(old).values())} false alarms {dict(on_day(old).most_common())} -> "
-              f"{sum(on_day(new).values())}")
+        print(
+            f"  {day} {day:%A}: {sum(on_day(old).values())} false alarms {dict(on_day(old).most_common())} -> "
+            f"{sum(on_day(new).values())}"
+        )
     old_types = Counter(a["type"] for _, a in old["false_listed"])
     print(f"old rules' false alarms by type: {dict(old_types.most_common())}")
     old_days = Counter(d.strftime("%A") for d, _ in old["false_listed"])
@@ -411,7 +442,7 @@ def main() -> None:
         made = ingest(settings, planted, args.weeks, args.seed)
         seconds["ingest"] = time.perf_counter() - started
         every_day = [START + dt.timedelta(days=n) for n in range(7 * args.weeks)]
-        days = every_day[7 * FIRST_SCORED_WEEK:]
+        days = every_day[7 * FIRST_SCORED_WEEK :]
         started = time.perf_counter()
         new = analyse(settings, every_day)
         seconds["analysis"], seconds["days"] = time.perf_counter() - started, len(every_day)

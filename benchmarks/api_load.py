@@ -68,48 +68,110 @@ def load_days(home: Path) -> None:
             net = gross - discount
             company_net += net
             transactions = rng.randint(150, 400)
-            items.append({
-                "PK": f"STORE#{store}", "SK": f"DATE#{day}", "GSI1PK": f"DATE#{day}", "GSI1SK": f"STORE#{store}",
-                "item_type": "STORE_DAY_SUMMARY", "store_id": store, "date": day, "total_sales": gross,
-                "total_discount": discount, "net_sales": net, "transaction_count": transactions,
-                "line_item_count": transactions * 3, "item_count": transactions * 5, "unique_customers": transactions - 20,
-                "avg_transaction": _cents(float(net) / transactions),
-                "top_products": [
-                    {"sku": f"SKU-{n:04d}", "name": f"Product {n}", "units": rng.randint(5, 60), "net_revenue": _cents(rng.uniform(50, 900))}
-                    for n in rng.sample(range(PRODUCTS), 5)
-                ],
-                "payment_breakdown": {method: _cents(float(net) / len(methods)) for method in methods},
-                "first_sale_at": f"{day}T13:00:00Z", "last_sale_at": f"{day}T23:00:00Z",
-                "source_file": f"store_{store}_{day}.json",
-                "processed_key": f"processed/year={day[:4]}/month={day[5:7]}/day={day[8:]}/store_id={store}/data.parquet",
-                "processed_at": f"{day}T23:30:00Z",
-            })
-            items.append({
-                "PK": f"DATE#{day}", "SK": f"UPLOAD#STORE#{store}", "item_type": "UPLOAD_TRACKING", "store_id": store,
-                "date": day, "status": "processed", "source_file": f"store_{store}_{day}.json", "source_version": "v1",
-                "rows": transactions * 3, "processed_at": f"{day}T23:30:00Z",
-            })
-        items.append({
-            "PK": f"DATE#{day}", "SK": "SUMMARY#COMPANY", "item_type": "COMPANY_SUMMARY", "date": day,
-            "net_sales": company_net, "reported_stores": list(STORES), "missing_stores": [], "stores_reported": len(STORES),
-            "stores_expected": len(STORES), "trigger": "complete", "analyzed_at": f"{day}T23:45:00Z",
-        })
+            items.append(
+                {
+                    "PK": f"STORE#{store}",
+                    "SK": f"DATE#{day}",
+                    "GSI1PK": f"DATE#{day}",
+                    "GSI1SK": f"STORE#{store}",
+                    "item_type": "STORE_DAY_SUMMARY",
+                    "store_id": store,
+                    "date": day,
+                    "total_sales": gross,
+                    "total_discount": discount,
+                    "net_sales": net,
+                    "transaction_count": transactions,
+                    "line_item_count": transactions * 3,
+                    "item_count": transactions * 5,
+                    "unique_customers": transactions - 20,
+                    "avg_transaction": _cents(float(net) / transactions),
+                    "top_products": [
+                        {
+                            "sku": f"SKU-{n:04d}",
+                            "name": f"Product {n}",
+                            "units": rng.randint(5, 60),
+                            "net_revenue": _cents(rng.uniform(50, 900)),
+                        }
+                        for n in rng.sample(range(PRODUCTS), 5)
+                    ],
+                    "payment_breakdown": {method: _cents(float(net) / len(methods)) for method in methods},
+                    "first_sale_at": f"{day}T13:00:00Z",
+                    "last_sale_at": f"{day}T23:00:00Z",
+                    "source_file": f"store_{store}_{day}.json",
+                    "processed_key": f"processed/year={day[:4]}/month={day[5:7]}/day={day[8:]}/store_id={store}/data.parquet",
+                    "processed_at": f"{day}T23:30:00Z",
+                }
+            )
+            items.append(
+                {
+                    "PK": f"DATE#{day}",
+                    "SK": f"UPLOAD#STORE#{store}",
+                    "item_type": "UPLOAD_TRACKING",
+                    "store_id": store,
+                    "date": day,
+                    "status": "processed",
+                    "source_file": f"store_{store}_{day}.json",
+                    "source_version": "v1",
+                    "rows": transactions * 3,
+                    "processed_at": f"{day}T23:30:00Z",
+                }
+            )
+        items.append(
+            {
+                "PK": f"DATE#{day}",
+                "SK": "SUMMARY#COMPANY",
+                "item_type": "COMPANY_SUMMARY",
+                "date": day,
+                "net_sales": company_net,
+                "reported_stores": list(STORES),
+                "missing_stores": [],
+                "stores_reported": len(STORES),
+                "stores_expected": len(STORES),
+                "trigger": "complete",
+                "analyzed_at": f"{day}T23:45:00Z",
+            }
+        )
         for rank, n in enumerate(rng.sample(range(PRODUCTS), PRODUCTS), start=1):
             revenue = _cents(rng.uniform(100, 5000))
-            items.append({
-                "PK": f"DATE#{day}", "SK": f"PRODUCT#SKU-{n:04d}", "GSI1PK": f"PRODUCT#SKU-{n:04d}", "GSI1SK": f"DATE#{day}",
-                "item_type": "PRODUCT_DAY", "date": day, "sku": f"SKU-{n:04d}", "name": f"Product {n}",
-                "units": rng.randint(10, 400), "gross_revenue": revenue + 10, "net_revenue": revenue, "stores_sold": 11, "rank": rank,
-            })
+            items.append(
+                {
+                    "PK": f"DATE#{day}",
+                    "SK": f"PRODUCT#SKU-{n:04d}",
+                    "GSI1PK": f"PRODUCT#SKU-{n:04d}",
+                    "GSI1SK": f"DATE#{day}",
+                    "item_type": "PRODUCT_DAY",
+                    "date": day,
+                    "sku": f"SKU-{n:04d}",
+                    "name": f"Product {n}",
+                    "units": rng.randint(10, 400),
+                    "gross_revenue": revenue + 10,
+                    "net_revenue": revenue,
+                    "stores_sold": 11,
+                    "rank": rank,
+                }
+            )
         for kind, count in (("anomaly", 4), ("trend", 3), ("recommendation", 3)):
             for n in range(count):
-                items.append({
-                    "PK": f"DATE#{day}", "SK": f"INSIGHT#{kind.upper()}#{kind}-{n}", "GSI1PK": f"INSIGHT#{kind}",
-                    "GSI1SK": f"DATE#{day}", "item_type": "INSIGHT", "date": day, "insight_type": kind,
-                    "insight_id": f"{kind}-{n}", "engine": "rules", "written_at": f"{day}T23:50:00Z",
-                    "title": f"{kind} {n}", "description": "A sentence or two explaining what happened and why it matters.",
-                    "severity": "warning", "priority": "medium", "significance": "medium", "store_id": STORES[n],
-                })
+                items.append(
+                    {
+                        "PK": f"DATE#{day}",
+                        "SK": f"INSIGHT#{kind.upper()}#{kind}-{n}",
+                        "GSI1PK": f"INSIGHT#{kind}",
+                        "GSI1SK": f"DATE#{day}",
+                        "item_type": "INSIGHT",
+                        "date": day,
+                        "insight_type": kind,
+                        "insight_id": f"{kind}-{n}",
+                        "engine": "rules",
+                        "written_at": f"{day}T23:50:00Z",
+                        "title": f"{kind} {n}",
+                        "description": "A sentence or two explaining what happened and why it matters.",
+                        "severity": "warning",
+                        "priority": "medium",
+                        "significance": "medium",
+                        "store_id": STORES[n],
+                    }
+                )
     table.put_items(items)
     print(f"loaded {DAYS} days x {len(STORES)} stores: {len(items):,} table items")
 
@@ -118,15 +180,21 @@ def load_files(bucket: Path, count: int) -> None:
     for n in range(count):
         day = (LAST_DAY - dt.timedelta(days=n // len(STORES) % 365)).isoformat()
         store = STORES[n % len(STORES)]
-        processed = bucket / "processed" / f"year={day[:4]}" / f"month={day[5:7]}" / f"day={day[8:]}" / f"store_id={store}-{n}"
+        processed = (
+            bucket / "processed" / f"year={day[:4]}" / f"month={day[5:7]}" / f"day={day[8:]}" / f"store_id={store}-{n}"
+        )
         processed.mkdir(parents=True, exist_ok=True)
         (processed / "data.parquet").write_bytes(b"PAR1" * 64)
         rejected = bucket / "rejected"
         rejected.mkdir(parents=True, exist_ok=True)
         name = f"store_{store}_{day}-{n}.json"
         (rejected / name).write_bytes(b"{" * 100)
-        report = {"summary": f"row {n} quantity: must be a whole number", "problem_count": n % 7 + 1, "status": "rejected",
-                  "problems": [{"row": n, "field": "quantity", "message": "must be a whole number"}] * 20}
+        report = {
+            "summary": f"row {n} quantity: must be a whole number",
+            "problem_count": n % 7 + 1,
+            "status": "rejected",
+            "problems": [{"row": n, "field": "quantity", "message": "must be a whole number"}] * 20,
+        }
         (rejected / f"{name}.error.json").write_text(json.dumps(report))
 
 
@@ -158,7 +226,9 @@ def serve_ceiling(port: int) -> None:
 def start(command: list[str], env: dict[str, str], url: str, log: Path) -> subprocess.Popen:
     import httpx2 as httpx
 
-    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -190,7 +260,9 @@ def _ms(text: str) -> float:
 def wrk(url: str, connections: int, duration: int) -> dict:
     output = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-H", f"X-Api-Key: {KEY}", url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -239,7 +311,9 @@ def python_load(url: str, connections: int, duration: int) -> dict:
     )
     output = subprocess.run(
         [sys.executable, "-c", code, url, str(connections), str(duration), str(Path(__file__).parent)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -281,12 +355,24 @@ def main() -> None:
         load_days(home)
         env = {
             name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "SALES_PLATFORM_"))
-        } | {"SALES_PLATFORM_HOME": str(home), "API_KEYS": KEY, "EXPECTED_STORES": ",".join(STORES), "LOG_LEVEL": "INFO"}
+        } | {
+            "SALES_PLATFORM_HOME": str(home),
+            "API_KEYS": KEY,
+            "EXPECTED_STORES": ",".join(STORES),
+            "LOG_LEVEL": "INFO",
+        }
         api_port, ceiling_port = free_port(), free_port()
         script = Path(sys.executable).with_name("sales-platform")
-        api = start([str(script), "api", "--port", str(api_port)], env, f"http://127.0.0.1:{api_port}/health", Path(folder) / "api.log")
+        api = start(
+            [str(script), "api", "--port", str(api_port)],
+            env,
+            f"http://127.0.0.1:{api_port}/health",
+            Path(folder) / "api.log",
+        )
         ceiling = start(
-            [sys.executable, __file__, "--serve-ceiling", str(ceiling_port)], env, f"http://127.0.0.1:{ceiling_port}/ping",
+            [sys.executable, __file__, "--serve-ceiling", str(ceiling_port)],
+            env,
+            f"http://127.0.0.1:{ceiling_port}/ping",
             Path(folder) / "ceiling.log",
         )
         try:
@@ -297,16 +383,22 @@ def main() -> None:
             }
             for url in targets.values():  # warm both servers and the API's answer cache
                 load(url, 4, 2)
-            print(f"\n{args.connections} connections, {args.duration} s each, load from {tool}, on {os.cpu_count()} cores")
+            print(
+                f"\n{args.connections} connections, {args.duration} s each, load from {tool}, on {os.cpu_count()} cores"
+            )
             print(f"{'endpoint':<38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}")
             results = {}
             for name, url in targets.items():
                 results[name] = figures = load(url, args.connections, args.duration)
-                print(f"{name:<38} {figures['rps']:>9.0f} {figures['p50']:>8.2f} {figures['p99']:>8.2f} {figures['errors']:>8}")
+                print(
+                    f"{name:<38} {figures['rps']:>9.0f} {figures['p50']:>8.2f} {figures['p99']:>8.2f} {figures['errors']:>8}"
+                )
             ceiling_rps = results["ceiling (GET /ping, trivial FastAPI)"]["rps"]
             for name in ("GET /analytics", "GET /trends"):
                 share = results[name]["rps"] / ceiling_rps
-                print(f"{name}: {share:.0%} of the ceiling's throughput, p99 {results[name]['p99']:.1f} ms (goal: >= 50%, < 50 ms)")
+                print(
+                    f"{name}: {share:.0%} of the ceiling's throughput, p99 {results[name]['p99']:.1f} ms (goal: >= 50%, < 50 ms)"
+                )
 
             load_files(home / "bucket", args.files)
             cold, warm, count = time_listing(f"http://127.0.0.1:{api_port}/files")

@@ -29,15 +29,30 @@ def main() -> None:
     args = parser.parse_args()
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:logging", "-rA",
-         "sales_platform_tests/test_process_passes.py::test_killed_at_any_moment_again_and_again_nothing_is_lost_or_doubled"],
-        cwd=ROOT, env={**os.environ, "SALES_PLATFORM_TEST_KILLS": str(args.kills)}, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:logging",
+            "-rA",
+            "sales_platform_tests/test_process_passes.py::test_killed_at_any_moment_again_and_again_nothing_is_lost_or_doubled",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "SALES_PLATFORM_TEST_KILLS": str(args.kills)},
+        capture_output=True,
+        text=True,
     )
     elapsed = time.monotonic() - started
-    summary = [line for line in result.stdout.splitlines() if " passed" in line or " failed" in line or line.startswith("E ")]
+    summary = [
+        line for line in result.stdout.splitlines() if " passed" in line or " failed" in line or line.startswith("E ")
+    ]
     print("\n".join(summary[-15:]))
     verdict = "nothing lost, nothing doubled, nothing left running" if result.returncode == 0 else "FAILED (see above)"
-    print(f"1 kill at the archive step + {args.kills} random kills of a 50-file pass, then recovery: {verdict}; {elapsed:.0f} s")
+    print(
+        f"1 kill at the archive step + {args.kills} random kills of a 50-file pass, then recovery: {verdict}; {elapsed:.0f} s"
+    )
     raise SystemExit(result.returncode)
 
 

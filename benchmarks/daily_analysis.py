@@ -100,25 +100,26 @@ def setup(home: Path, stores: int, days: int) -> dict:
 
     from sales_platform.domain.analysis_items import product_day_items
     from sales_platform.domain.product_metrics import ProductDay
-    from sales_platform.samples.store_files import CATALOGUE
     from sales_platform.domain.store_metrics import compute_store_metrics
     from sales_platform.domain.table_items import store_day_summary_item, upload_tracking_item
     from sales_platform.domain.upload_contract import LINE_ITEM_SCHEMA
     from sales_platform.resources.factory import build_bucket, build_table
+    from sales_platform.samples.store_files import CATALOGUE
 
     started = time.perf_counter()
     settings = _settings(home, stores, days)
     table, bucket = build_table(settings), build_bucket(settings)
     layout = settings.storage_layout
     rng = random.Random(20261120)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
 
     def summary_items(store_id: str, day: dt.date, metrics, key: str) -> list[dict]:
         name = f"store_{store_id}_{day}.json"
         return [
             store_day_summary_item(store_id, day, metrics, source_file=name, processed_key=key, processed_at=now),
-            upload_tracking_item(store_id, day, source_file=name, source_version="1", rows=metrics.line_item_count,
-                                 processed_at=now),
+            upload_tracking_item(
+                store_id, day, source_file=name, source_version="1", rows=metrics.line_item_count, processed_at=now
+            ),
         ]
 
     # The analysed day: Parquet per store, and the store metrics the ingest computes from it.
@@ -134,20 +135,35 @@ def setup(home: Path, stores: int, days: int) -> dict:
         bucket.write_file(key, staging / "data.parquet")
         analysed[store_id] = compute_store_metrics(rows)
     table.put_items(
-        [item for store_id, m in analysed.items() for item in summary_items(store_id, DAY, m, layout.processed_key(DAY, store_id))]
+        [
+            item
+            for store_id, m in analysed.items()
+            for item in summary_items(store_id, DAY, m, layout.processed_key(DAY, store_id))
+        ]
     )
 
     for offset in range(days - 1, 0, -1):  # the days before
         day = DAY - dt.timedelta(days=offset)
-        table.put_items([
-            item
-            for store_id, today in analysed.items()
-            for item in summary_items(store_id, day, _earlier_day(today, day, rng), layout.processed_key(day, store_id))
-        ])
+        table.put_items(
+            [
+                item
+                for store_id, today in analysed.items()
+                for item in summary_items(
+                    store_id, day, _earlier_day(today, day, rng), layout.processed_key(day, store_id)
+                )
+            ]
+        )
         # Those days were analysed already: their product figures are in the table.
         products = [
-            ProductDay(p.sku, p.name, units := rng.randint(50, 400) * stores // 10, p.unit_price * units,
-                       p.unit_price * units, stores, rank)
+            ProductDay(
+                p.sku,
+                p.name,
+                units := rng.randint(50, 400) * stores // 10,
+                p.unit_price * units,
+                p.unit_price * units,
+                stores,
+                rank,
+            )
             for rank, p in enumerate(CATALOGUE, start=1)
         ]
         table.put_items(product_day_items(day, products))
@@ -156,9 +172,9 @@ def setup(home: Path, stores: int, days: int) -> dict:
 
 def _child(home: str, stores: int, days: int) -> None:
     import dagster as dg
+    from sales_platform.local_runner import local_instance, quiet_dagster
 
     from sales_platform.defs.loading import build_definitions
-    from sales_platform.local_runner import local_instance, quiet_dagster
 
     quiet_dagster()
     settings = _settings(Path(home), stores, days)
@@ -173,26 +189,41 @@ def _child(home: str, stores: int, days: int) -> None:
         seconds = time.perf_counter() - started
         steps = {s.step_key: s.end_time - s.start_time for s in instance.get_run_step_stats(result.run_id)}
     counts = {}
-    for asset, key in (("anomalies", "anomalies"), ("trends", "trends"), ("recommendations", "recommendations"),
-                       ("product_metrics", "products")):
+    for asset, key in (
+        ("anomalies", "anomalies"),
+        ("trends", "trends"),
+        ("recommendations", "recommendations"),
+        ("product_metrics", "products"),
+    ):
         [event] = result.asset_materializations_for_node(asset)
         counts[key] = event.metadata[key].value
-    checks = [e.event_specific_data.passed for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
-    print(json.dumps({
-        "success": result.success,
-        "seconds": seconds,
-        "peak_rss_mb": peak_rss_mb(),
-        "steps": steps,
-        "counts": counts,
-        "checks_passed": f"{sum(checks)}/{len(checks)}",
-    }))
+    checks = [
+        e.event_specific_data.passed
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ]
+    print(
+        json.dumps(
+            {
+                "success": result.success,
+                "seconds": seconds,
+                "peak_rss_mb": peak_rss_mb(),
+                "steps": steps,
+                "counts": counts,
+                "checks_passed": f"{sum(checks)}/{len(checks)}",
+            }
+        )
+    )
 
 
 def _measure(home: Path, stores: int, days: int) -> dict:
     started = time.perf_counter()
     output = subprocess.run(
         [sys.executable, __file__, "--child", str(home), "--stores", str(stores), "--days", str(days)],
-        check=True, capture_output=True, text=True, env={**os.environ, "DAGSTER_HOME": str(home / "dagster")},
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DAGSTER_HOME": str(home / "dagster")},
     ).stdout
     return {**json.loads(output.strip().splitlines()[-1]), "process_seconds": time.perf_counter() - started}
 
@@ -213,21 +244,30 @@ def main() -> None:
         home = args.keep or Path(folder) / "home"
         if not (home / "sales.db").exists():
             made = setup(home, args.stores, args.days)
-            print(f"set up {args.stores:,} stores x {args.days} days of store metrics, and {made['lines']:,} lines "
-                  f"of Parquet for {DAY}, in {made['seconds']:.1f} s")
+            print(
+                f"set up {args.stores:,} stores x {args.days} days of store metrics, and {made['lines']:,} lines "
+                f"of Parquet for {DAY}, in {made['seconds']:.1f} s"
+            )
         runs = [_measure(home, args.stores, args.days) for _ in range(args.repeat)]
         assert all(run["success"] for run in runs), runs
         median = lambda key: statistics.median(run[key] for run in runs)  # noqa: E731
         print(f"one day's full analysis (rules engine), median of {args.repeat} fresh processes:")
         print(f"  job run     {median('seconds'):6.2f} s")
         print(f"  process     {median('process_seconds'):6.2f} s (with Python and Dagster start-up)")
-        print(f"  peak RSS    {median('peak_rss_mb'):6,.0f} MB (highest {max(run['peak_rss_mb'] for run in runs):,.0f} MB)")
-        print("  steps:      " + ", ".join(
-            f"{step} {statistics.median(run['steps'][step] for run in runs):.2f} s" for step in runs[0]["steps"]
-        ))
+        print(
+            f"  peak RSS    {median('peak_rss_mb'):6,.0f} MB (highest {max(run['peak_rss_mb'] for run in runs):,.0f} MB)"
+        )
+        print(
+            "  steps:      "
+            + ", ".join(
+                f"{step} {statistics.median(run['steps'][step] for run in runs):.2f} s" for step in runs[0]["steps"]
+            )
+        )
         counts = runs[0]["counts"]
-        print(f"  found:      {counts['products']} products, {counts['anomalies']} anomalies, {counts['trends']} trends, "
-              f"{counts['recommendations']} recommendations; checks passed {runs[0]['checks_passed']}")
+        print(
+            f"  found:      {counts['products']} products, {counts['anomalies']} anomalies, {counts['trends']} trends, "
+            f"{counts['recommendations']} recommendations; checks passed {runs[0]['checks_passed']}"
+        )
 
 
 if __name__ == "__main__":

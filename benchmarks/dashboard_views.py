@@ -26,19 +26,40 @@ def store_day(store_id: str, day: str, rng: random.Random) -> dict:
     discount = (gross / 50).quantize(Decimal("0.01"))
     transactions = rng.randint(200, 400)
     return {
-        "item_type": "STORE_DAY_SUMMARY", "store_id": store_id, "date": day, "total_sales": gross,
-        "total_discount": discount, "net_sales": gross - discount, "transaction_count": transactions,
-        "line_item_count": transactions * 3, "item_count": transactions * 5, "unique_customers": transactions,
-        "avg_transaction": ((gross - discount) / transactions).quantize(Decimal("0.01")), "top_products": [],
-        "payment_breakdown": {"cash": gross - discount}, "first_sale_at": None, "last_sale_at": None,
-        "source_file": "", "processed_key": "", "processed_at": "",
+        "item_type": "STORE_DAY_SUMMARY",
+        "store_id": store_id,
+        "date": day,
+        "total_sales": gross,
+        "total_discount": discount,
+        "net_sales": gross - discount,
+        "transaction_count": transactions,
+        "line_item_count": transactions * 3,
+        "item_count": transactions * 5,
+        "unique_customers": transactions,
+        "avg_transaction": ((gross - discount) / transactions).quantize(Decimal("0.01")),
+        "top_products": [],
+        "payment_breakdown": {"cash": gross - discount},
+        "first_sale_at": None,
+        "last_sale_at": None,
+        "source_file": "",
+        "processed_key": "",
+        "processed_at": "",
     }
 
 
 def product_day(day: str, rank: int, rng: random.Random) -> dict:
     net = Decimal(rng.randint(1_000, 90_000)) / 100
-    return {"item_type": "PRODUCT_DAY", "date": day, "sku": f"SKU-{rank:04d}", "name": f"Product {rank}",
-            "units": rng.randint(1, 60), "gross_revenue": net, "net_revenue": net, "stores_sold": 5, "rank": rank}
+    return {
+        "item_type": "PRODUCT_DAY",
+        "date": day,
+        "sku": f"SKU-{rank:04d}",
+        "name": f"Product {rank}",
+        "units": rng.randint(1, 60),
+        "gross_revenue": net,
+        "net_revenue": net,
+        "stores_sold": 5,
+        "rank": rank,
+    }
 
 
 def best_ms(repeat: int, build) -> float:
@@ -70,7 +91,9 @@ def main() -> None:
         rows = [row for d in window for row in summaries[d]]
         product_rows = [row for d in window for row in products[d]]
         ms = best_ms(args.repeat, lambda: trends_view(days, dates, rows, product_rows))
-        print(f"  /trends {days:3d} days        {ms:8.1f} ms  ({len(rows):,} store days, {len(product_rows):,} product days)")
+        print(
+            f"  /trends {days:3d} days        {ms:8.1f} ms  ({len(rows):,} store days, {len(product_rows):,} product days)"
+        )
 
 
 if __name__ == "__main__":

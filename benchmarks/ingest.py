@@ -43,14 +43,16 @@ def platform(source: Path, work: Path) -> dict:
     from sales_platform.services.store_day_ingest import Accepted, finish_upload, ingest_upload
     from sales_platform.settings import load_settings
 
-    settings = load_settings(SALES_PLATFORM_HOME=str(work / "home"), EXPECTED_STORES="0001", MAX_UPLOAD_BYTES=str(1 << 40))
+    settings = load_settings(
+        SALES_PLATFORM_HOME=str(work / "home"), EXPECTED_STORES="0001", MAX_UPLOAD_BYTES=str(1 << 40)
+    )
     bucket = LocalObjectStore(settings.bucket_path)
     table = SqliteMetricsTable(settings.sqlite_path)
     (settings.bucket_path / "uploads").mkdir(parents=True)
     shutil.copyfile(source, settings.bucket_path / "uploads" / FILE_NAME)
     started = time.perf_counter()
     info = bucket.head(settings.storage_layout.upload_key(FILE_NAME))
-    outcome = ingest_upload(bucket, table, settings, info, dt.datetime.now(dt.timezone.utc))
+    outcome = ingest_upload(bucket, table, settings, info, dt.datetime.now(dt.UTC))
     assert isinstance(outcome, Accepted), outcome
     finish_upload(bucket, settings, outcome)
     elapsed = time.perf_counter() - started
@@ -101,7 +103,11 @@ def process_pass(source: Path | None, work: Path) -> dict:
         shutil.copyfile(source, inbox / FILE_NAME)
         settled = time.time() - 60
         os.utime(inbox / FILE_NAME, (settled, settled))
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("SALES_PLATFORM_", "DAGSTER_", "AWS_"))}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SALES_PLATFORM_", "DAGSTER_", "AWS_"))
+    }
     # A second expected store keeps the day incomplete: the pass ingests, it does not analyse.
     env.update(SALES_PLATFORM_HOME=str(home), EXPECTED_STORES="0001,0002", MAX_UPLOAD_BYTES=str(1 << 40))
     done = threading.Event()
@@ -109,7 +115,9 @@ def process_pass(source: Path | None, work: Path) -> dict:
     sampler = threading.Thread(target=lambda: peaks.append(_tree_peak_mb(home, done.is_set)))
     sampler.start()
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "sales_platform.cli", "process"], env=env, cwd=work, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "sales_platform.cli", "process"], env=env, cwd=work, check=True, capture_output=True
+    )
     seconds = time.perf_counter() - started
     done.set()
     sampler.join()

@@ -72,7 +72,8 @@ def main() -> None:
         home = root / "home"
         inbox = home / "bucket" / "uploads"
         env = {
-            name: value for name, value in os.environ.items()
+            name: value
+            for name, value in os.environ.items()
             if not name.startswith(("AWS_", "SALES_PLATFORM_", "DAGSTER_"))
         }
         env.update(SALES_PLATFORM_HOME=str(home), EXPECTED_STORES=",".join(STORES), ENABLE_SCHEDULED_ANALYSIS="false")
@@ -81,9 +82,14 @@ def main() -> None:
         started = time.monotonic()
         dev = subprocess.Popen(
             [sys.executable, "-m", "sales_platform.cli", "dev", "--no-api", "--port", str(port)],
-            env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env,
+            cwd=root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
+
             def serving() -> bool:
                 try:
                     with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2):
@@ -103,8 +109,15 @@ def main() -> None:
             to_metrics, to_report = [], []
             for day in days:
                 for store in STORES[:-1]:
-                    drop(inbox, root / "staging", f"store_{store}_{day}.json", render_json(generate_store_day(store, day, stores=STORES)))
-                wait_for(lambda: all(materialized(f"{day}|{s}") for s in STORES[:-1]), 300, f"the first ten stores of {day}")
+                    drop(
+                        inbox,
+                        root / "staging",
+                        f"store_{store}_{day}.json",
+                        render_json(generate_store_day(store, day, stores=STORES)),
+                    )
+                wait_for(
+                    lambda: all(materialized(f"{day}|{s}") for s in STORES[:-1]), 300, f"the first ten stores of {day}"
+                )
                 time.sleep(6)  # let the sensors settle, as on a normal evening
                 last = render_json(generate_store_day(HELD_BACK, day, stores=STORES))
                 dropped = time.monotonic()

@@ -28,8 +28,8 @@ def main() -> None:
 
     import dagster as dg
 
-    from sales_platform.defs.loading import build_definitions
     from sales_platform.defs.ingest.upload_sensor import UPLOAD_SENSOR
+    from sales_platform.defs.loading import build_definitions
     from sales_platform.settings import load_settings
 
     stores = [f"{n:04d}" for n in range(1, 101)]
@@ -45,7 +45,9 @@ def main() -> None:
         inbox = settings.bucket_path / settings.upload_prefix
         inbox.mkdir(parents=True)
         settled = time.time() - 60
-        names = [f"store_{store}_{start + dt.timedelta(days=n)}.json" for n in range(days) for store in stores][: args.files]
+        names = [f"store_{store}_{start + dt.timedelta(days=n)}.json" for n in range(days) for store in stores][
+            : args.files
+        ]
         names += [name.replace(".json", ".csv") for name in names[::10]]
         for name in names:
             (inbox / name).write_bytes(b"[]")
@@ -56,7 +58,10 @@ def main() -> None:
 
             def tick(cursor: str | None):
                 context = dg.build_sensor_context(
-                    instance=instance, cursor=cursor, definitions=definitions, sensor_name=UPLOAD_SENSOR,
+                    instance=instance,
+                    cursor=cursor,
+                    definitions=definitions,
+                    sensor_name=UPLOAD_SENSOR,
                     resources=definitions.resources,
                 )
                 started = time.perf_counter()
@@ -71,7 +76,9 @@ def main() -> None:
             requested = sum(len(r.run_config["ops"]["ingest_uploads"]["config"]["uploads"]) for r in data.run_requests)
     processes = sum(name.isdigit() for name in os.listdir("/proc")) if os.path.isdir("/proc") else 0
     print(f"inbox: {len(names):,} files ({len(names) - args.files:,} second formats); {processes} processes in /proc")
-    print(f"a look finding them all new: {statistics.median(new) * 1000:8.0f} ms  ({requested:,} requested in {len(data.run_requests)} runs)")
+    print(
+        f"a look finding them all new: {statistics.median(new) * 1000:8.0f} ms  ({requested:,} requested in {len(data.run_requests)} runs)"
+    )
     print(f"a look finding nothing new:  {statistics.median(quiet) * 1000:8.0f} ms")
 
 

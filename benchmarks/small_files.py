@@ -29,13 +29,19 @@ def one_pass(root: Path, stores: list[str], days: int, lines: int) -> dict:
     import dagster as dg
 
     home = root / "home"
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("SALES_PLATFORM_", "DAGSTER_", "AWS_"))}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SALES_PLATFORM_", "DAGSTER_", "AWS_"))
+    }
     env.update(SALES_PLATFORM_HOME=str(home), EXPECTED_STORES=",".join(stores))
     cli = [sys.executable, "-m", "sales_platform.cli"]
     samples = root / "samples"
     subprocess.run(
         [*cli, "generate-sample-data", "--out", str(samples), "--days", str(days), "--lines-per-day", str(lines)],
-        env=env, check=True, capture_output=True,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     inbox = home / "bucket" / "uploads"
     inbox.mkdir(parents=True)

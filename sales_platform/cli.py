@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import datetime as dt
+import logging
 import os
 import signal
 import sys
@@ -54,7 +54,11 @@ def _positive(text: str) -> int:
 # ---------------------------------------------------------------------------------------------
 def generate_sample_data(args: argparse.Namespace) -> int:
     from sales_platform.samples.store_files import (
-        DEFAULT_OPTIONS, SampleOptions, default_end_date, traffic_scale_for, write_sample_files,
+        DEFAULT_OPTIONS,
+        SampleOptions,
+        default_end_date,
+        traffic_scale_for,
+        write_sample_files,
     )
 
     timezone = args.timezone or DEFAULT_STORE_TIMEZONE
@@ -181,8 +185,8 @@ def process(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    from sales_platform.samples.store_files import default_end_date, write_sample_files
     from sales_platform.resources.factory import build_bucket
+    from sales_platform.samples.store_files import default_end_date, write_sample_files
 
     settings = _settings()
     end_date = args.end_date or default_end_date(settings.daily_analysis_timezone)
@@ -210,12 +214,20 @@ def demo(args: argparse.Namespace) -> int:
     _report(summary, settings)
     layout = settings.storage_layout
     print("\nwhere to look:")
-    print(f"  bucket        {bucket.description} ({layout.processed_prefix}, {layout.rejected_prefix}, {layout.archive_prefix})")
-    print(f"  table         {settings.sqlite_path if settings.resolved_table_backend == 'sqlite' else settings.dynamodb_table}")
-    print("  analysis      the table's DATE#<day> items: SUMMARY#COMPANY, PRODUCT#<sku>, INSIGHT#...; "
-          f"working files under {settings.analysis_prefix}")
-    print(f"  reports       {settings.reports_prefix} in the bucket; sent on {', '.join(settings.notify_channels)}"
-          + (f" ({settings.outbox_path})" if "outbox" in settings.notify_channels else ""))
+    print(
+        f"  bucket        {bucket.description} ({layout.processed_prefix}, {layout.rejected_prefix}, {layout.archive_prefix})"
+    )
+    print(
+        f"  table         {settings.sqlite_path if settings.resolved_table_backend == 'sqlite' else settings.dynamodb_table}"
+    )
+    print(
+        "  analysis      the table's DATE#<day> items: SUMMARY#COMPANY, PRODUCT#<sku>, INSIGHT#...; "
+        f"working files under {settings.analysis_prefix}"
+    )
+    print(
+        f"  reports       {settings.reports_prefix} in the bucket; sent on {', '.join(settings.notify_channels)}"
+        + (f" ({settings.outbox_path})" if "outbox" in settings.notify_channels else "")
+    )
     print(f"  BI export     {settings.quicksight_prefix} in the bucket")
     print("  Dagster runs  sales-platform dev, then http://127.0.0.1:3000 (any run can be re-executed there)")
     return _exit_code(summary)
@@ -251,16 +263,32 @@ def dev(args: argparse.Namespace) -> int:
         (settings.bucket_path / settings.upload_prefix).mkdir(parents=True, exist_ok=True)
     commands = {
         "Dagster": [
-            sys.executable, "-m", "dagster", "dev", "-w", str(workspace_file(settings)),
-            "--host", args.host, "--port", str(args.port),
+            sys.executable,
+            "-m",
+            "dagster",
+            "dev",
+            "-w",
+            str(workspace_file(settings)),
+            "--host",
+            args.host,
+            "--port",
+            str(args.port),
             # Every sensor tick would print a dozen lines; runs, ticks and their logs are in the UI.
-            "--log-level", "warning",
+            "--log-level",
+            "warning",
         ],
     }
     print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops everything)", flush=True)
     if not args.no_api:
         commands["API"] = [
-            sys.executable, "-m", "sales_platform.cli", "api", "--host", args.host, "--port", str(args.api_port),
+            sys.executable,
+            "-m",
+            "sales_platform.cli",
+            "api",
+            "--host",
+            args.host,
+            "--port",
+            str(args.api_port),
             *(["--insecure"] if args.insecure else []),
         ]
     # Each under a guard of its own, which stops everything it started when asked, when this
@@ -278,7 +306,9 @@ def dev(args: argparse.Namespace) -> int:
                 code = child.poll()
                 if code is not None:
                     # One half alone is not what was asked for (e.g. the API port was taken).
-                    print(f"sales-platform dev: {name} exited with {code}; stopping the rest", file=sys.stderr, flush=True)
+                    print(
+                        f"sales-platform dev: {name} exited with {code}; stopping the rest", file=sys.stderr, flush=True
+                    )
                     _stop_children(children)
                     return code or 1
             time.sleep(0.5)
@@ -326,7 +356,10 @@ def api(args: argparse.Namespace) -> int:
     install_log_redaction()
     api_path = settings.api_path_prefix
     dashboard = ", the dashboard at /" if settings.dashboard_prefix else ""
-    print(f"API on http://{args.host}:{args.port}{api_path} (docs at {api_path}/docs{dashboard}; Ctrl-C stops it)", flush=True)
+    print(
+        f"API on http://{args.host}:{args.port}{api_path} (docs at {api_path}/docs{dashboard}; Ctrl-C stops it)",
+        flush=True,
+    )
     uvicorn.run(
         "sales_platform.api.app:app_from_environment",
         factory=True,
@@ -340,8 +373,8 @@ def api(args: argparse.Namespace) -> int:
 
 
 def send_report(args: argparse.Namespace) -> int:
-    from sales_platform.services.report_delivery import ReportFolder, ReportNotStored, deliver_report
     from sales_platform.resources.factory import build_bucket, build_notifier
+    from sales_platform.services.report_delivery import ReportFolder, ReportNotStored, deliver_report
 
     settings = _settings()
     folder = ReportFolder(settings.reports_prefix, args.date)
@@ -355,6 +388,8 @@ def send_report(args: argparse.Namespace) -> int:
         return 0
     print(f"report for {args.date}: {outcome.describe()}")
     return 0 if outcome.status == "sent" else 1
+
+
 def healthcheck(args: argparse.Namespace) -> int:
     from sales_platform.container_health import run_checks
 
@@ -372,7 +407,9 @@ def healthcheck(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="sales-platform", description="Retail sales data platform: uploads, metrics, daily analysis.", epilog=EPILOG
+        prog="sales-platform",
+        description="Retail sales data platform: uploads, metrics, daily analysis.",
+        epilog=EPILOG,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -387,8 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--end-date", type=_date, help="last business day (default: yesterday)")
     sample.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     sample.add_argument("--timezone", help=f"stores' IANA time zone (default {DEFAULT_STORE_TIMEZONE})")
-    sample.add_argument("--lines-per-day", type=_positive,
-                        help="about this many line items per store-day (default: each store's own size, 300-1,500)")
+    sample.add_argument(
+        "--lines-per-day",
+        type=_positive,
+        help="about this many line items per store-day (default: each store's own size, 300-1,500)",
+    )
     sample.add_argument("--with-bad-files", action="store_true", help="add a few files that must be refused")
     sample.set_defaults(handler=generate_sample_data)
 
@@ -448,7 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
         "was rotated is replaced.",
     )
     health.add_argument("--database", action="store_true", help="connect to the Dagster database (DAGSTER_PG_*)")
-    health.add_argument("--http", action="append", default=[], metavar="URL", help="URL that must answer 2xx (repeatable)")
+    health.add_argument(
+        "--http", action="append", default=[], metavar="URL", help="URL that must answer 2xx (repeatable)"
+    )
     health.add_argument("--grpc", type=int, metavar="PORT", help="local Dagster code server port that must be SERVING")
     health.set_defaults(handler=healthcheck)
 
@@ -462,7 +504,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve_api.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve_api.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
     serve_api.add_argument(
-        "--insecure", action="store_true", help="allow a non-loopback address without API_KEYS (anyone reaching it gets in)"
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback address without API_KEYS (anyone reaching it gets in)",
     )
     serve_api.set_defaults(handler=api)
     return parser

@@ -15,7 +15,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 
-DATABASE_VARIABLES = ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB")
+DATABASE_VARIABLES = (
+    "DAGSTER_PG_HOST",
+    "DAGSTER_PG_PORT",
+    "DAGSTER_PG_USERNAME",
+    "DAGSTER_PG_PASSWORD",
+    "DAGSTER_PG_DB",
+)
 
 
 class Unhealthy(Exception):

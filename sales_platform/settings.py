@@ -44,6 +44,7 @@ BUCKET_PREFIXES = {
 
 NotifyChannel = Literal["outbox", "smtp", "sns"]
 
+
 class SettingsError(ValueError):
     """Configuration that cannot work; the message names every offending variable."""
 
@@ -98,9 +99,7 @@ def _cron_problem(expression: str) -> str | None:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
 
     # Where it runs. `local` keeps everything under SALES_PLATFORM_HOME; `aws` defaults every
     # backend to its managed service. Individual backends can still be overridden.
@@ -137,9 +136,7 @@ class Settings(BaseSettings):
     max_concurrent_runs: int = Field(
         default_factory=lambda: min(4, max(2, os.cpu_count() or 2)), ge=1, le=100, alias="MAX_CONCURRENT_RUNS"
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
-        "INFO", alias="LOG_LEVEL"
-    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field("INFO", alias="LOG_LEVEL")
 
     # --- daily analysis (company, products, anomalies, trends, recommendations, insights) -------
     # Which engine writes the recommendations: deterministic rules, or Amazon Bedrock with the
@@ -297,7 +294,13 @@ class Settings(BaseSettings):
             if origin == "*":
                 raise ValueError("name the dashboard's origins, e.g. https://dashboard.example.com; '*' is not allowed")
             parts = urlsplit(origin)
-            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or parts.path
+                or parts.query
+                or parts.fragment
+            ):
                 raise ValueError(
                     f"{origin!r} is not an origin such as http://localhost:3000 (scheme, host, optional port)"
                 )
@@ -335,7 +338,9 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-            raise ValueError(f"{value!r} is not a base URL such as https://public-keys.auth.elb.us-east-1.amazonaws.com")
+            raise ValueError(
+                f"{value!r} is not a base URL such as https://public-keys.auth.elb.us-east-1.amazonaws.com"
+            )
         return value
 
     @field_validator("public_api_url")
@@ -361,16 +366,32 @@ class Settings(BaseSettings):
         return _prefix(value)
 
     @field_validator(
-        "storage_backend", "table_backend", "aws_endpoint_url", "s3_bucket", "smtp_host", "smtp_username",
-        "sns_report_topic_arn", "sns_alert_topic_arn", "url_signing_secret", "public_api_url", "dashboard_prefix",
-        "alb_arn", "alb_public_keys_url", mode="before",
+        "storage_backend",
+        "table_backend",
+        "aws_endpoint_url",
+        "s3_bucket",
+        "smtp_host",
+        "smtp_username",
+        "sns_report_topic_arn",
+        "sns_alert_topic_arn",
+        "url_signing_secret",
+        "public_api_url",
+        "dashboard_prefix",
+        "alb_arn",
+        "alb_public_keys_url",
+        mode="before",
     )
     @classmethod
     def _blank_means_unset(cls, value: object) -> object:
         return _blank_is_unset(value)
 
     @field_validator(
-        "expected_stores", "notify_channels", "report_recipients", "alert_recipients", "api_keys", "frontend_origins",
+        "expected_stores",
+        "notify_channels",
+        "report_recipients",
+        "alert_recipients",
+        "api_keys",
+        "frontend_origins",
         mode="before",
     )
     @classmethod
@@ -423,7 +444,9 @@ class Settings(BaseSettings):
             if not self.report_recipients:
                 problems.append("REPORT_RECIPIENTS is required when NOTIFY_CHANNELS includes smtp")
         if "sns" in self.notify_channels and not (self.sns_report_topic_arn and self.sns_alert_topic_arn):
-            problems.append("SNS_REPORT_TOPIC_ARN and SNS_ALERT_TOPIC_ARN are required when NOTIFY_CHANNELS includes sns")
+            problems.append(
+                "SNS_REPORT_TOPIC_ARN and SNS_ALERT_TOPIC_ARN are required when NOTIFY_CHANNELS includes sns"
+            )
         if (self.smtp_username is None) != (self.smtp_password is None):
             problems.append("SMTP_USERNAME and SMTP_PASSWORD go together: set both or neither")
         if problems:

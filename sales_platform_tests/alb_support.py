@@ -87,12 +87,22 @@ def alb_token(
     """A token as the ALB makes it: ES256, the signer and key id in the header, base64url with
     '=' padding (which the ALB keeps and most JWT libraries do not)."""
     expiry = int(time.time() + expires_in)
-    header = {"typ": "JWT", "kid": kid, "alg": "ES256", "iss": "https://cognito-idp.us-east-1.amazonaws.com/pool",
-              "client": "dagster-ui-load-balancer", "signer": signer, "exp": expiry}
-    claims = {"sub": "5e1b-person", "email": email, "email_verified": "true", "exp": expiry,
-              "iss": "https://cognito-idp.us-east-1.amazonaws.com/pool"}
+    header = {
+        "typ": "JWT",
+        "kid": kid,
+        "alg": "ES256",
+        "iss": "https://cognito-idp.us-east-1.amazonaws.com/pool",
+        "client": "dagster-ui-load-balancer",
+        "signer": signer,
+        "exp": expiry,
+    }
+    claims = {
+        "sub": "5e1b-person",
+        "email": email,
+        "email_verified": "true",
+        "exp": expiry,
+        "iss": "https://cognito-idp.us-east-1.amazonaws.com/pool",
+    }
     signed = f"{segment(header, padded)}.{segment(claims, padded)}"
     r, s = decode_dss_signature(key.sign(signed.encode(), ec.ECDSA(hashes.SHA256())))
     return f"{signed}.{segment(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'), padded)}"
-
-

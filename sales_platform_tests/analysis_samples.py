@@ -68,7 +68,9 @@ def company(missing: list[str] | None = None) -> CompanyDayMetrics:
     )
 
 
-def facts(anomalies=(DROP,), trends=(RISING, WEAKER_WEEK), missing: list[str] | None = None, **coverage) -> AnalysisFacts:
+def facts(
+    anomalies=(DROP,), trends=(RISING, WEAKER_WEEK), missing: list[str] | None = None, **coverage
+) -> AnalysisFacts:
     return AnalysisFacts(
         business_date=DAY,
         company=company(missing),

@@ -56,14 +56,21 @@ class ApiServer:
 
 
 @contextlib.contextmanager
-def running_api(cwd: Path, env: dict[str, str], key: str | None = None, log_name: str = "api.log") -> Iterator[ApiServer]:
+def running_api(
+    cwd: Path, env: dict[str, str], key: str | None = None, log_name: str = "api.log"
+) -> Iterator[ApiServer]:
     port = free_port()
     log = cwd / log_name
     with log.open("wb") as output:
         process = subprocess.Popen(
             [*cli_command(), "api", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=cwd, env=clean_environment(**env), stdin=subprocess.DEVNULL, stdout=output,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=interruptible,
+            cwd=cwd,
+            env=clean_environment(**env),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=interruptible,
         )
     server = ApiServer(process, port, log, key)
     try:

@@ -78,25 +78,77 @@ def loaded(api: Api) -> Api:
     list in every answer has something in it."""
     api.table.put_items(
         [
-            store_day_item("0001", DAY, total_sales=money("10.00"), net_sales=money("10.00"), transaction_count=1,
-                           payment_breakdown={"cash": money("10.00")}),
+            store_day_item(
+                "0001",
+                DAY,
+                total_sales=money("10.00"),
+                net_sales=money("10.00"),
+                transaction_count=1,
+                payment_breakdown={"cash": money("10.00")},
+            ),
             store_day_item("0002", DAY, total_sales=money("20.00"), net_sales=money("20.00"), transaction_count=2),
-            company_summary_item(DAY, total_sales=money("30.00"), net_sales=money("30.00"), transaction_count=3,
-                                 reported_stores=["0001", "0002"], missing_stores=["0003"]),
-            product_day_item(DAY, "SKU-1", name="One", units=1, gross_revenue=money("5.00"), net_revenue=money("5.00"),
-                             stores_sold=1, rank=1),
-            insight_item(DAY, "anomaly", "peer_outlier-0001", type="peer_outlier", severity="info", store_id="0001",
-                         title="t", description="d", metric_value=money("10.00"), historical_average=None,
-                         deviation_percent=money("-50.0")),
-            insight_item(DAY, "trend", "sales_velocity", type="sales_velocity", title="t", description="d",
-                         significance="low", trend_direction="flat", metric_change_percent=money("1.0"), affected_items=[]),
-            insight_item(DAY, "recommendation", "rules-01", priority="low", category="strategy", title="t",
-                         description="d", affected_stores=["0001"], affected_products=[], expected_impact="i"),
+            company_summary_item(
+                DAY,
+                total_sales=money("30.00"),
+                net_sales=money("30.00"),
+                transaction_count=3,
+                reported_stores=["0001", "0002"],
+                missing_stores=["0003"],
+            ),
+            product_day_item(
+                DAY,
+                "SKU-1",
+                name="One",
+                units=1,
+                gross_revenue=money("5.00"),
+                net_revenue=money("5.00"),
+                stores_sold=1,
+                rank=1,
+            ),
+            insight_item(
+                DAY,
+                "anomaly",
+                "peer_outlier-0001",
+                type="peer_outlier",
+                severity="info",
+                store_id="0001",
+                title="t",
+                description="d",
+                metric_value=money("10.00"),
+                historical_average=None,
+                deviation_percent=money("-50.0"),
+            ),
+            insight_item(
+                DAY,
+                "trend",
+                "sales_velocity",
+                type="sales_velocity",
+                title="t",
+                description="d",
+                significance="low",
+                trend_direction="flat",
+                metric_change_percent=money("1.0"),
+                affected_items=[],
+            ),
+            insight_item(
+                DAY,
+                "recommendation",
+                "rules-01",
+                priority="low",
+                category="strategy",
+                title="t",
+                description="d",
+                affected_stores=["0001"],
+                affected_products=[],
+                expected_impact="i",
+            ),
         ]
     )
     api.bucket.write_bytes("processed/year=2025/month=11/day=27/store_id=0001/data.parquet", b"PAR1")
     api.bucket.write_bytes("rejected/store_0002_2025-11-27.json", b"{")
-    api.bucket.write_bytes("rejected/store_0002_2025-11-27.json.error.json", b'{"summary": "line 1: bad JSON", "problem_count": 1}')
+    api.bucket.write_bytes(
+        "rejected/store_0002_2025-11-27.json.error.json", b'{"summary": "line 1: bad JSON", "problem_count": 1}'
+    )
     return api
 
 

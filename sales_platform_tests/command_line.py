@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sys
 import subprocess
+import sys
 from pathlib import Path
 
 from sales_platform.settings import Settings
@@ -49,7 +49,11 @@ def run_cli(cwd: Path, *args: str, timeout: float = 180, **settings: str) -> sub
     """`sales-platform ARGS` in `cwd` with only `settings` configured; what it printed is shown
     when the test fails."""
     result = subprocess.run(
-        [*cli_command(), *args], cwd=cwd, env=clean_environment(**settings), capture_output=True, text=True,
+        [*cli_command(), *args],
+        cwd=cwd,
+        env=clean_environment(**settings),
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )
     print(f"$ sales-platform {' '.join(args)}  -> exit {result.returncode}")

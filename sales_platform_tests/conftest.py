@@ -14,8 +14,8 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,18 +24,18 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
-from sales_platform.defs.loading import build_definitions
 from sales_platform.defs.ingest.upload_sensor import UPLOAD_SENSOR
-from sales_platform.samples import store_files as sample_data
+from sales_platform.defs.loading import build_definitions
 from sales_platform.domain.upload_contract import LINE_ITEM_SCHEMA
-from sales_platform.runtime.local_instance import prepare_dagster_home
-from sales_platform_tests.dagster_harness import Harness, PassReport
 from sales_platform.resources.dynamodb_metrics_table import table_definition
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectStore
+from sales_platform.runtime.local_instance import prepare_dagster_home
+from sales_platform.samples import store_files as sample_data
 from sales_platform.settings import Settings, load_settings
-from sales_platform_tests.fake_aws import REGION, fake_aws
 from sales_platform_tests.api_support import api, loaded, make_api  # noqa: F401 - the API tests' fixtures
+from sales_platform_tests.dagster_harness import Harness, PassReport
+from sales_platform_tests.fake_aws import REGION, fake_aws
 
 STORE_TZ = ZoneInfo("America/New_York")
 STORES = ("0001", "0002", "0003")
@@ -154,7 +154,7 @@ def line_items_table(records: list[dict[str, Any]]) -> pa.Table:
         for name in columns:
             value = record[name]
             if name == "transaction_timestamp":
-                value = dt.datetime.fromisoformat(value).astimezone(dt.timezone.utc)
+                value = dt.datetime.fromisoformat(value).astimezone(dt.UTC)
             columns[name].append(value)
     return pa.Table.from_pydict(columns, schema=LINE_ITEM_SCHEMA)
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import dagster as dg
 
-from sales_platform.services.run_errors import error_line
 from sales_platform.runtime.run_readout import FileOutcome, RunReadout, read_run
+from sales_platform.services.run_errors import error_line
 
 _MAX_ROUNDS = 50
 
@@ -93,7 +93,9 @@ class Harness:
         for _ in range(_MAX_ROUNDS):
             # As the daemon does: every sensor looks, then the runs asked for are launched; a run
             # status sensor sees the runs of one round at its next look.
-            requested = [(sensor, request) for sensor in sensors for request in self.sensor_tick(sensor.name).run_requests or []]
+            requested = [
+                (sensor, request) for sensor in sensors for request in self.sensor_tick(sensor.name).run_requests or []
+            ]
             launched = 0
             for sensor, request in requested:
                 if request.run_key in seen:
@@ -103,8 +105,13 @@ class Harness:
                 if request.run_key:
                     tags["dagster/run_key"] = request.run_key
                 report.outcomes.append(
-                    self._execute(request.job_name or sensor.job_name, request.run_config, request.partition_key, tags,
-                                  asset_selection=request.asset_selection)
+                    self._execute(
+                        request.job_name or sensor.job_name,
+                        request.run_config,
+                        request.partition_key,
+                        tags,
+                        asset_selection=request.asset_selection,
+                    )
                 )
                 launched += 1
             launched += self._automation(report)
@@ -149,5 +156,11 @@ class Harness:
             if event.is_step_failure:
                 detail = error_line(event.step_failure_data.error) or event.message or ""
         run = self.instance.get_run_by_id(result.run_id)
-        return RunOutcome(job_name, result.run_id, str(partition_key) if partition_key else None,
-                          "done" if result.success else "failed", detail, read_run(self.instance, run))
+        return RunOutcome(
+            job_name,
+            result.run_id,
+            str(partition_key) if partition_key else None,
+            "done" if result.success else "failed",
+            detail,
+            read_run(self.instance, run),
+        )

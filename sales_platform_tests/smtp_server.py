@@ -49,11 +49,14 @@ class RecordingHandler:
         return "250 2.0.0 Message accepted for delivery"
 
     def authenticate(self, server, session, envelope, mechanism, auth_data):
-        if isinstance(auth_data, LoginPassword) and auth_data.login.decode() == USERNAME and auth_data.password.decode() == PASSWORD:
+        if (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == USERNAME
+            and auth_data.password.decode() == PASSWORD
+        ):
             self.logins.append(auth_data.login.decode())
             return AuthResult(success=True)
         return AuthResult(success=False, handled=False)
-
 
 
 @contextmanager
@@ -89,7 +92,7 @@ def _name(common_name: str) -> x509.Name:
 
 def make_certificates(folder: Path) -> Certificates:
     """A throwaway CA and a certificate for 127.0.0.1 signed by it."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
         x509.CertificateBuilder()
@@ -102,8 +105,14 @@ def make_certificates(folder: Path) -> Certificates:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                key_encipherment=False, data_encipherment=False, key_agreement=False, encipher_only=False,
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
                 decipher_only=False,
             ),
             critical=True,
@@ -120,7 +129,10 @@ def make_certificates(folder: Path) -> Certificates:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)

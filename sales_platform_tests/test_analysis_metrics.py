@@ -71,17 +71,34 @@ def test_a_day_without_any_store_has_zero_totals_and_every_store_missing() -> No
 
 def test_store_day_is_read_back_from_its_table_item() -> None:
     records = [
-        {"transaction_id": "T1", "transaction_timestamp": "2025-11-27T10:00:00-05:00", "item_sku": "A", "item_name": "Apple",
-         "quantity": 2, "unit_price": Decimal("1.50"), "line_total": Decimal("3.00"), "discount_amount": Decimal("0.30"),
-         "payment_method": "cash", "customer_id": "C1"},
+        {
+            "transaction_id": "T1",
+            "transaction_timestamp": "2025-11-27T10:00:00-05:00",
+            "item_sku": "A",
+            "item_name": "Apple",
+            "quantity": 2,
+            "unit_price": Decimal("1.50"),
+            "line_total": Decimal("3.00"),
+            "discount_amount": Decimal("0.30"),
+            "payment_method": "cash",
+            "customer_id": "C1",
+        },
     ]
     item = store_day_summary_item(
-        "0007", DAY, compute_store_metrics(line_items_table(records)), source_file="f", processed_key="k",
-        processed_at=dt.datetime(2025, 11, 28, tzinfo=dt.timezone.utc),
+        "0007",
+        DAY,
+        compute_store_metrics(line_items_table(records)),
+        source_file="f",
+        processed_key="k",
+        processed_at=dt.datetime(2025, 11, 28, tzinfo=dt.UTC),
     )
     day = StoreDay.from_item(item)
     assert (day.store_id, day.date, day.net_sales, day.total_sales, day.transaction_count) == (
-        "0007", DAY, Decimal("2.70"), Decimal("3.00"), 1,
+        "0007",
+        DAY,
+        Decimal("2.70"),
+        Decimal("3.00"),
+        1,
     )
     assert day.payment_breakdown == {"cash": Decimal("2.70")} and day.processed_key == "k"
 
@@ -107,10 +124,17 @@ def test_products_come_from_every_line_of_every_store(tmp_path) -> None:
     # Store 2: A 3 x 1.50, C 1 x 2.50 (0.50 off), D 6 x 0.99 -- named differently later that day
     # By hand, net: A 2.70 + 4.50 = 7.20 (units 5, 2 stores); C 9.00 + 2.00 = 11.00 (units 5, 2 stores);
     #               D 5.94 (units 6); B 2.25 (units 1). Gross C = 10.00 + 2.50 = 12.50.
-    first = [line("T1", "A", "Apple", 2, "1.50", "0.30"), line("T1", "B", "Bread", 1, "2.25", "0"),
-             line("T2", "C", "Coffee", 4, "2.50", "1.00")]
-    second = [line("T9", "A", "Apple", 3, "1.50", "0"), line("T9", "C", "Coffee", 1, "2.50", "0.50"),
-              line("T9", "D", "Dates", 3, "0.99", "0", minute=1), line("T10", "D", "Dates 250 g", 3, "0.99", "0", minute=5)]
+    first = [
+        line("T1", "A", "Apple", 2, "1.50", "0.30"),
+        line("T1", "B", "Bread", 1, "2.25", "0"),
+        line("T2", "C", "Coffee", 4, "2.50", "1.00"),
+    ]
+    second = [
+        line("T9", "A", "Apple", 3, "1.50", "0"),
+        line("T9", "C", "Coffee", 1, "2.50", "0.50"),
+        line("T9", "D", "Dates", 3, "0.99", "0", minute=1),
+        line("T10", "D", "Dates 250 g", 3, "0.99", "0", minute=5),
+    ]
     paths = []
     for number, records in enumerate((first, second), start=1):
         paths.append(tmp_path / f"store{number}.parquet")

@@ -209,7 +209,10 @@ def test_a_product_the_store_always_sells_and_sold_none_of_today() -> None:
     stopped = found(report)["product_stopped"]
     assert stopped.title == "Store 0003 sold no Whole Milk"
     transactions = today[2].transaction_count
-    assert f"Not one of today's {transactions} transactions included Whole Milk (MILK, in 10.0% of them" in stopped.description
+    assert (
+        f"Not one of today's {transactions} transactions included Whole Milk (MILK, in 10.0% of them"
+        in stopped.description
+    )
     assert stopped.baseline == "last 7 days and last 5 Saturdays"
     assert [a.store_id for a in report.anomalies] == ["0003"]  # RARE at 2 baskets a day is no news
 
@@ -243,8 +246,14 @@ def test_a_store_with_too_little_history_is_not_compared_and_the_report_says_why
         "0005": "0 earlier Saturday(s) in the last 8 weeks, 3 needed",
     }
     assert "0003" not in report.compared_stores and len(report.compared_stores) == 6
-    assert "not compared with their history (2 earlier Saturday(s) in the last 8 weeks, 3 needed): store 0003" in report.notes
-    assert "not compared with their history (0 earlier Saturday(s) in the last 8 weeks, 3 needed): store 0005" in report.notes
+    assert (
+        "not compared with their history (2 earlier Saturday(s) in the last 8 weeks, 3 needed): store 0003"
+        in report.notes
+    )
+    assert (
+        "not compared with their history (0 earlier Saturday(s) in the last 8 weeks, 3 needed): store 0005"
+        in report.notes
+    )
 
 
 def test_the_peer_comparison_says_when_too_few_stores_can_be_compared() -> None:

@@ -65,13 +65,18 @@ def test_the_repository_copy_is_the_shared_contract() -> None:
 
 def test_the_contract_names_the_five_endpoints() -> None:
     assert {(path, method) for path, method, _ in CONTRACT_OPERATIONS} == {
-        ("/generate-upload-url", "post"), ("/files", "get"), ("/generate-download-url", "post"),
-        ("/analytics", "get"), ("/trends", "get"),
+        ("/generate-upload-url", "post"),
+        ("/files", "get"),
+        ("/generate-download-url", "post"),
+        ("/analytics", "get"),
+        ("/trends", "get"),
     }
 
 
 @pytest.mark.parametrize("path,method,operation", CONTRACT_OPERATIONS, ids=OPERATION_IDS)
-def test_our_openapi_document_keeps_every_path_parameter_and_field(api: Api, path: str, method: str, operation: dict) -> None:
+def test_our_openapi_document_keeps_every_path_parameter_and_field(
+    api: Api, path: str, method: str, operation: dict
+) -> None:
     ours = api.anonymous().get("/openapi.json").json()
     assert path in ours["paths"] and method in ours["paths"][path], f"{method.upper()} {path} is not served"
     served = ours["paths"][path][method]
@@ -100,7 +105,9 @@ def test_our_openapi_document_keeps_every_path_parameter_and_field(api: Api, pat
     our_response = _resolve(served["responses"]["200"]["content"]["application/json"]["schema"], ours)
     for name, schema in their_fields.items():
         assert name in our_response["properties"], f"response field {name} is missing"
-        assert _json_type(our_response["properties"][name], ours) == schema["type"], f"response field {name} changed type"
+        assert _json_type(our_response["properties"][name], ours) == schema["type"], (
+            f"response field {name} changed type"
+        )
 
 
 # --------------------------------------------------------------------------- real answers
@@ -121,7 +128,9 @@ def test_real_answers_carry_every_contract_field(loaded: Api, path: str, method:
     body = answer.json()
     for name, schema in operation["responses"]["200"]["content"]["application/json"]["schema"]["properties"].items():
         assert name in body, f"{name} missing from {method.upper()} {path}"
-        assert isinstance(body[name], JSON_TYPES[schema["type"]]), f"{name} is {type(body[name]).__name__}, not {schema['type']}"
+        assert isinstance(body[name], JSON_TYPES[schema["type"]]), (
+            f"{name} is {type(body[name]).__name__}, not {schema['type']}"
+        )
         item_type = schema.get("items", {}).get("type")
         if item_type:
             assert all(isinstance(item, JSON_TYPES[item_type]) for item in body[name]), name
@@ -143,8 +152,14 @@ def test_listed_files_carry_the_fields_the_dashboard_reads(loaded: Api) -> None:
 def test_time_series_points_are_named_as_the_charts_expect(loaded: Api) -> None:
     point = loaded.client.get("/trends").json()["time_series"][0]
     assert set(point) == {
-        "date", "total_sales", "total_transactions", "reported_stores",
-        "0001_sales", "0001_transactions", "0002_sales", "0002_transactions",
+        "date",
+        "total_sales",
+        "total_transactions",
+        "reported_stores",
+        "0001_sales",
+        "0001_transactions",
+        "0002_sales",
+        "0002_transactions",
     }
 
 

@@ -39,46 +39,158 @@ BEFORE = "2025-11-26"
 EXPECTED = ["0001", "0002", "0003"]
 
 STORE_0001 = store_day_item(
-    "0001", DAY, total_sales=money("100.00"), total_discount=money("10.00"), net_sales=money("90.00"),
-    transaction_count=4, line_item_count=10, item_count=15, unique_customers=3, avg_transaction=money("22.50"),
+    "0001",
+    DAY,
+    total_sales=money("100.00"),
+    total_discount=money("10.00"),
+    net_sales=money("90.00"),
+    transaction_count=4,
+    line_item_count=10,
+    item_count=15,
+    unique_customers=3,
+    avg_transaction=money("22.50"),
     payment_breakdown={"cash": money("40.00"), "credit": money("50.00")},
     top_products=[{"sku": "SKU-A", "name": "Apples", "units": 6, "net_revenue": money("60.00")}],
 )
 STORE_0002 = store_day_item(
-    "0002", DAY, total_sales=money("50.50"), total_discount=money("0.50"), net_sales=money("50.00"),
-    transaction_count=2, line_item_count=3, item_count=4, unique_customers=2, avg_transaction=money("25.00"),
+    "0002",
+    DAY,
+    total_sales=money("50.50"),
+    total_discount=money("0.50"),
+    net_sales=money("50.00"),
+    transaction_count=2,
+    line_item_count=3,
+    item_count=4,
+    unique_customers=2,
+    avg_transaction=money("25.00"),
     payment_breakdown={"credit": money("30.00"), "mobile": money("20.00")},
 )
 STORE_0001_BEFORE = store_day_item(
-    "0001", BEFORE, total_sales=money("80.00"), net_sales=money("80.00"), transaction_count=5,
-    line_item_count=7, item_count=9, avg_transaction=money("16.00"), payment_breakdown={"cash": money("80.00")},
+    "0001",
+    BEFORE,
+    total_sales=money("80.00"),
+    net_sales=money("80.00"),
+    transaction_count=5,
+    line_item_count=7,
+    item_count=9,
+    avg_transaction=money("16.00"),
+    payment_breakdown={"cash": money("80.00")},
 )
 PRODUCTS = [
-    product_day_item(DAY, "SKU-B", name="Bread", units=2, gross_revenue=money("41.00"), net_revenue=money("40.00"), stores_sold=2, rank=2),
-    product_day_item(DAY, "SKU-A", name="Apples", units=6, gross_revenue=money("61.00"), net_revenue=money("60.00"), stores_sold=1, rank=1),
-    product_day_item(BEFORE, "SKU-B", name="Bread loaf", units=1, gross_revenue=money("30.00"), net_revenue=money("30.00"), stores_sold=1, rank=1),
+    product_day_item(
+        DAY,
+        "SKU-B",
+        name="Bread",
+        units=2,
+        gross_revenue=money("41.00"),
+        net_revenue=money("40.00"),
+        stores_sold=2,
+        rank=2,
+    ),
+    product_day_item(
+        DAY,
+        "SKU-A",
+        name="Apples",
+        units=6,
+        gross_revenue=money("61.00"),
+        net_revenue=money("60.00"),
+        stores_sold=1,
+        rank=1,
+    ),
+    product_day_item(
+        BEFORE,
+        "SKU-B",
+        name="Bread loaf",
+        units=1,
+        gross_revenue=money("30.00"),
+        net_revenue=money("30.00"),
+        stores_sold=1,
+        rank=1,
+    ),
 ]
 COMPANY_SUMMARY = company_summary_item(
-    DAY, total_sales=money("150.50"), total_discount=money("10.50"), net_sales=money("140.00"), transaction_count=6,
-    line_item_count=13, item_count=19, avg_transaction=money("23.33"), avg_net_sales_per_store=money("70.00"),
-    stores_reported=2, stores_expected=3, reported_stores=["0002", "0001"], missing_stores=["0003"],
-    best_store={"store_id": "0001", "net_sales": money("90.00")}, worst_store={"store_id": "0002", "net_sales": money("50.00")},
+    DAY,
+    total_sales=money("150.50"),
+    total_discount=money("10.50"),
+    net_sales=money("140.00"),
+    transaction_count=6,
+    line_item_count=13,
+    item_count=19,
+    avg_transaction=money("23.33"),
+    avg_net_sales_per_store=money("70.00"),
+    stores_reported=2,
+    stores_expected=3,
+    reported_stores=["0002", "0001"],
+    missing_stores=["0003"],
+    best_store={"store_id": "0001", "net_sales": money("90.00")},
+    worst_store={"store_id": "0002", "net_sales": money("50.00")},
     payment_breakdown={"cash": money("40.00"), "credit": money("80.00"), "mobile": money("20.00")},
-    trigger="scheduled", analyzed_at="2025-11-28T04:00:00Z",
+    trigger="scheduled",
+    analyzed_at="2025-11-28T04:00:00Z",
 )
 INSIGHTS = [
-    insight_item(DAY, "anomaly", "0002-sudden_drop", type="sudden_drop", severity="warning", store_id="0002",
-                 title="Store 0002 dropped", description="Net sales fell.", metric_value=money("50.00"),
-                 historical_average=money("80.00"), deviation_percent=money("-37.5")),
-    insight_item(DAY, "anomaly", "0001-historical_high", type="historical_high", severity="critical", store_id="0001",
-                 title="Store 0001 record", description="Best day.", metric_value=money("90.00"),
-                 historical_average=money("60.00"), deviation_percent=money("50.0")),
-    insight_item(DAY, "trend", "week_over_week", type="week_over_week", title="Up", description="Week up.",
-                 affected_items=["0001"], significance="medium", trend_direction="up", metric_change_percent=money("12.5")),
-    insight_item(DAY, "recommendation", "restock-sku-a", priority="low", category="inventory", title="Restock apples",
-                 description="Apples sell.", affected_stores=["0001"], affected_products=["SKU-A"], expected_impact="more sales"),
-    insight_item(DAY, "recommendation", "promote-0002", priority="high", category="marketing", title="Promote 0002",
-                 description="Traffic fell.", affected_stores=["0002"], affected_products=[], expected_impact="recover"),
+    insight_item(
+        DAY,
+        "anomaly",
+        "0002-sudden_drop",
+        type="sudden_drop",
+        severity="warning",
+        store_id="0002",
+        title="Store 0002 dropped",
+        description="Net sales fell.",
+        metric_value=money("50.00"),
+        historical_average=money("80.00"),
+        deviation_percent=money("-37.5"),
+    ),
+    insight_item(
+        DAY,
+        "anomaly",
+        "0001-historical_high",
+        type="historical_high",
+        severity="critical",
+        store_id="0001",
+        title="Store 0001 record",
+        description="Best day.",
+        metric_value=money("90.00"),
+        historical_average=money("60.00"),
+        deviation_percent=money("50.0"),
+    ),
+    insight_item(
+        DAY,
+        "trend",
+        "week_over_week",
+        type="week_over_week",
+        title="Up",
+        description="Week up.",
+        affected_items=["0001"],
+        significance="medium",
+        trend_direction="up",
+        metric_change_percent=money("12.5"),
+    ),
+    insight_item(
+        DAY,
+        "recommendation",
+        "restock-sku-a",
+        priority="low",
+        category="inventory",
+        title="Restock apples",
+        description="Apples sell.",
+        affected_stores=["0001"],
+        affected_products=["SKU-A"],
+        expected_impact="more sales",
+    ),
+    insight_item(
+        DAY,
+        "recommendation",
+        "promote-0002",
+        priority="high",
+        category="marketing",
+        title="Promote 0002",
+        description="Traffic fell.",
+        affected_stores=["0002"],
+        affected_products=[],
+        expected_impact="recover",
+    ),
 ]
 
 HAND_KPIS = {
@@ -112,7 +224,14 @@ def _write(api: Api, *items: dict) -> None:
 @pytest.fixture
 def summaries_only(api: Api) -> Api:
     """The day as the ingest leaves it, before the daily analysis has run."""
-    _write(api, STORE_0001, STORE_0002, STORE_0001_BEFORE, upload_tracking_item("0001", DAY), upload_tracking_item("0002", DAY))
+    _write(
+        api,
+        STORE_0001,
+        STORE_0002,
+        STORE_0001_BEFORE,
+        upload_tracking_item("0001", DAY),
+        upload_tracking_item("0002", DAY),
+    )
     return api
 
 
@@ -133,7 +252,10 @@ def test_kpis_add_up_store_summaries_by_the_metric_definitions() -> None:
     assert kpis["avg_store_sales"] == Decimal("75.25")  # the old name keeps its old meaning: gross per store
     assert kpis["missing_stores"] == ["0003"]
     assert kpis["payment_breakdown"] == {
-        "cash": Decimal("40.00"), "credit": Decimal("80.00"), "debit": Decimal("0.00"), "gift_card": Decimal("0.00"),
+        "cash": Decimal("40.00"),
+        "credit": Decimal("80.00"),
+        "debit": Decimal("0.00"),
+        "gift_card": Decimal("0.00"),
         "mobile": Decimal("20.00"),
     }, "every payment method is named: the dashboard's pie chart reads each one"
 
@@ -150,9 +272,9 @@ def test_a_tie_names_the_same_stores_in_the_analysis_and_on_the_dashboard(api: A
     summary the analysis writes and the dashboard's KPIs must name the same two stores."""
     import datetime as dt
 
-    from sales_platform.services.analysis_reads import store_days
     from sales_platform.domain.analysis_items import company_summary_item as analysis_summary
     from sales_platform.domain.company_metrics import compute_company_metrics
+    from sales_platform.services.analysis_reads import store_days
 
     high, low = money("90.00"), money("50.00")
     stores = {"0004": high, "0003": low, "0002": low, "0001": high}
@@ -161,7 +283,9 @@ def test_a_tie_names_the_same_stores_in_the_analysis_and_on_the_dashboard(api: A
 
     summary = analysis_summary(
         compute_company_metrics(day, store_days(api.table, day), api.settings.expected_stores),
-        trigger="manual", fingerprint="f", analyzed_at=dt.datetime(2025, 11, 28, tzinfo=dt.timezone.utc),
+        trigger="manual",
+        fingerprint="f",
+        analyzed_at=dt.datetime(2025, 11, 28, tzinfo=dt.UTC),
     )
     kpis = api.client.get("/analytics", params={"date": DAY}).json()["kpis"]
 
@@ -207,7 +331,10 @@ def test_a_trend_is_a_robust_line_through_every_day_not_the_first_day_against_th
     # Days apart count as calendar days: 100 then 90 four days later, then 80 four days later.
     falling = [("2025-11-01", Decimal(100)), ("2025-11-05", Decimal(90)), ("2025-11-09", Decimal(80))]
     assert sales_trend(falling) == (Decimal("-22.2"), "decreasing")  # -20 over 8 days on 90
-    assert sales_trend([("2025-11-01", Decimal(100)), ("2025-11-02", Decimal(103))]) == (Decimal("0.0"), "insufficient_data")
+    assert sales_trend([("2025-11-01", Decimal(100)), ("2025-11-02", Decimal(103))]) == (
+        Decimal("0.0"),
+        "insufficient_data",
+    )
     assert sales_trend([(f"2025-11-0{n}", Decimal(100 + n)) for n in range(1, 5)])[1] == "stable"
 
 
@@ -223,7 +350,12 @@ def test_analytics_of_a_day_with_only_store_summaries(summaries_only: Api) -> No
     assert body["kpis"] == HAND_KPIS
     assert [store["store_id"] for store in body["stores"]] == ["0001", "0002"]
     first = body["stores"][0]
-    assert (first["total_sales"], first["net_sales"], first["transaction_count"], first["avg_transaction"]) == (100.0, 90.0, 4, 22.5)
+    assert (first["total_sales"], first["net_sales"], first["transaction_count"], first["avg_transaction"]) == (
+        100.0,
+        90.0,
+        4,
+        22.5,
+    )
     assert first["top_products"] == [{"sku": "SKU-A", "name": "Apples", "units": 6, "net_revenue": 60.0}]
     assert body["top_products"] == body["anomalies"] == body["trends"] == body["recommendations"] == []
     assert body["analysis"] == {"status": "pending", "trigger": None, "analyzed_at": None, "stores_analyzed": []}
@@ -238,12 +370,19 @@ def test_analytics_of_an_analysed_day_shows_the_analysis(analysed: Api) -> None:
     body = analysed.client.get("/analytics", params={"date": DAY}).json()
     assert body["kpis"] == HAND_KPIS
     assert body["analysis"] == {
-        "status": "complete", "trigger": "scheduled", "analyzed_at": "2025-11-28T04:00:00Z", "stores_analyzed": ["0001", "0002"],
+        "status": "complete",
+        "trigger": "scheduled",
+        "analyzed_at": "2025-11-28T04:00:00Z",
+        "stores_analyzed": ["0001", "0002"],
     }
     assert [(p["rank"], p["sku"], p["net_revenue"], p["units"]) for p in body["top_products"]] == [
-        (1, "SKU-A", 60.0, 6), (2, "SKU-B", 40.0, 2),
+        (1, "SKU-A", 60.0, 6),
+        (2, "SKU-B", 40.0, 2),
     ]
-    assert [(p["name"], p["units_sold"], p["revenue"]) for p in body["top_products"]] == [("Apples", 6, 60.0), ("Bread", 2, 40.0)]
+    assert [(p["name"], p["units_sold"], p["revenue"]) for p in body["top_products"]] == [
+        ("Apples", 6, 60.0),
+        ("Bread", 2, 40.0),
+    ]
     # most severe first; high priority first
     assert [a["insight_id"] for a in body["anomalies"]] == ["0001-historical_high", "0002-sudden_drop"]
     assert body["anomalies"][1]["deviation_percent"] == -37.5
@@ -254,7 +393,13 @@ def test_analytics_of_an_analysed_day_shows_the_analysis(analysed: Api) -> None:
 
 def test_a_store_reporting_after_the_analysis_keeps_kpis_and_stores_in_agreement(analysed: Api) -> None:
     late = store_day_item(
-        "0003", DAY, total_sales=money("10.00"), net_sales=money("10.00"), transaction_count=1, line_item_count=1, item_count=1,
+        "0003",
+        DAY,
+        total_sales=money("10.00"),
+        net_sales=money("10.00"),
+        transaction_count=1,
+        line_item_count=1,
+        item_count=1,
     )
     analysed.table.put_items([late])
     body = analysed.client.get("/analytics", params={"date": DAY}).json()
@@ -283,7 +428,9 @@ def test_analytics_with_no_data_at_all_is_a_message_and_zeroes(api: Api) -> None
     assert answer.status_code == 200
     body = answer.json()
     assert body["message"] == "No data available" and body["available_dates"] == [] and body["date"] is None
-    assert body["stores"] == body["top_products"] == body["anomalies"] == body["trends"] == body["recommendations"] == []
+    assert (
+        body["stores"] == body["top_products"] == body["anomalies"] == body["trends"] == body["recommendations"] == []
+    )
     kpis = body["kpis"]
     assert kpis["total_sales"] == kpis["total_transactions"] == kpis["total_items"] == kpis["store_count"] == 0
     assert kpis["avg_transaction"] == 0 and set(kpis["payment_breakdown"].values()) == {0}
@@ -302,34 +449,81 @@ def test_trends_over_the_fixture(analysed: Api) -> None:
     assert body["dates"] == [BEFORE, DAY]
     assert body["available_dates"] == [DAY, BEFORE]
     assert body["time_series"] == [
-        {"date": BEFORE, "total_sales": 80.0, "total_transactions": 5, "reported_stores": ["0001"],
-         "0001_sales": 80.0, "0001_transactions": 5, "0002_sales": 0, "0002_transactions": 0},
-        {"date": DAY, "total_sales": 150.5, "total_transactions": 6, "reported_stores": ["0001", "0002"],
-         "0001_sales": 100.0, "0001_transactions": 4, "0002_sales": 50.5, "0002_transactions": 2},
+        {
+            "date": BEFORE,
+            "total_sales": 80.0,
+            "total_transactions": 5,
+            "reported_stores": ["0001"],
+            "0001_sales": 80.0,
+            "0001_transactions": 5,
+            "0002_sales": 0,
+            "0002_transactions": 0,
+        },
+        {
+            "date": DAY,
+            "total_sales": 150.5,
+            "total_transactions": 6,
+            "reported_stores": ["0001", "0002"],
+            "0001_sales": 100.0,
+            "0001_transactions": 4,
+            "0002_sales": 50.5,
+            "0002_transactions": 2,
+        },
     ]
     first = body["store_summaries"][0]
     assert first == {
-        "store_id": "0001", "days_reported": 2, "days_with_data": 2, "total_sales": 180.0, "total_discount": 10.0,
-        "net_sales": 170.0, "total_transactions": 9, "avg_daily_sales": 90.0, "avg_daily_net_sales": 85.0,
+        "store_id": "0001",
+        "days_reported": 2,
+        "days_with_data": 2,
+        "total_sales": 180.0,
+        "total_discount": 10.0,
+        "net_sales": 170.0,
+        "total_transactions": 9,
+        "avg_daily_sales": 90.0,
+        "avg_daily_net_sales": 85.0,
         "avg_transaction": 18.89,  # 170.00 / 9
-        "best_day": {"date": DAY, "net_sales": 90.0}, "worst_day": {"date": BEFORE, "net_sales": 80.0},
-        "trend_percent": 0.0, "trend_direction": "insufficient_data",  # two days make no line
+        "best_day": {"date": DAY, "net_sales": 90.0},
+        "worst_day": {"date": BEFORE, "net_sales": 80.0},
+        "trend_percent": 0.0,
+        "trend_direction": "insufficient_data",  # two days make no line
     }
     bread, apples = body["product_trends"]
-    assert (bread["sku"], bread["name"], bread["units"], bread["net_revenue"], bread["gross_revenue"], bread["days_sold"]) == (
-        "SKU-B", "Bread", 3, 70.0, 71.0, 2,
+    assert (
+        bread["sku"],
+        bread["name"],
+        bread["units"],
+        bread["net_revenue"],
+        bread["gross_revenue"],
+        bread["days_sold"],
+    ) == (
+        "SKU-B",
+        "Bread",
+        3,
+        70.0,
+        71.0,
+        2,
     )
     # the dashboard's names: over the two analysed days
-    assert (bread["total_units_sold"], bread["total_revenue"], bread["avg_daily_units"], bread["avg_daily_revenue"]) == (
-        3, 70.0, 1.5, 35.0,
+    assert (
+        bread["total_units_sold"],
+        bread["total_revenue"],
+        bread["avg_daily_units"],
+        bread["avg_daily_revenue"],
+    ) == (
+        3,
+        70.0,
+        1.5,
+        35.0,
     )
     assert bread["daily_history"] == [
-        {"date": BEFORE, "units_sold": 1, "revenue": 30.0}, {"date": DAY, "units_sold": 2, "revenue": 40.0},
+        {"date": BEFORE, "units_sold": 1, "revenue": 30.0},
+        {"date": DAY, "units_sold": 2, "revenue": 40.0},
     ]
     assert bread["trend_direction"] == "insufficient_data"
     assert apples["sku"] == "SKU-A" and apples["net_revenue"] == 60.0 and apples["days_sold"] == 1
     assert apples["daily_history"] == [
-        {"date": BEFORE, "units_sold": 0, "revenue": 0.0}, {"date": DAY, "units_sold": 6, "revenue": 60.0},
+        {"date": BEFORE, "units_sold": 0, "revenue": 0.0},
+        {"date": DAY, "units_sold": 6, "revenue": 60.0},
     ], "a sparkline point for every analysed day, 0 where the product did not sell"
 
 
@@ -337,8 +531,14 @@ def test_trends_of_one_store_and_a_short_window(analysed: Api) -> None:
     one = analysed.client.get("/trends", params={"store_id": "0002"}).json()
     assert one["stores"] == ["0002"] and one["store_id"] == "0002"
     assert one["time_series"] == [
-        {"date": DAY, "total_sales": 50.5, "total_transactions": 2, "reported_stores": ["0002"], "0002_sales": 50.5,
-         "0002_transactions": 2},
+        {
+            "date": DAY,
+            "total_sales": 50.5,
+            "total_transactions": 2,
+            "reported_stores": ["0002"],
+            "0002_sales": 50.5,
+            "0002_transactions": 2,
+        },
     ]
     short = analysed.client.get("/trends", params={"days": 1}).json()
     assert short["dates"] == [DAY] and short["days_requested"] == 1

@@ -19,7 +19,9 @@ def _write(api: Api, key: str, data: bytes, age_seconds: float = 0) -> None:
 
 
 def _report(summary: str, **extra) -> bytes:
-    return json.dumps({"summary": summary, "problem_count": 3, "status": "rejected", "rejected_at": "2025-11-28T01:00:00Z", **extra}).encode()
+    return json.dumps(
+        {"summary": summary, "problem_count": 3, "status": "rejected", "rejected_at": "2025-11-28T01:00:00Z", **extra}
+    ).encode()
 
 
 def test_files_are_listed_with_status_partitions_and_errors_newest_first(api: Api) -> None:
@@ -27,10 +29,20 @@ def test_files_are_listed_with_status_partitions_and_errors_newest_first(api: Ap
     _write(api, "processed/year=2025/month=11/day=26/store_id=0002/data.parquet", b"PAR1PAR1", age_seconds=600)
     _write(api, "processed/notes.txt", b"not a store-day", age_seconds=10)
     _write(api, "rejected/store_0003_2025-11-27.json", b"{", age_seconds=200)
-    _write(api, "rejected/store_0003_2025-11-27.json.error.json", _report("line 1, column 2: unexpected end of the file"), age_seconds=200)
+    _write(
+        api,
+        "rejected/store_0003_2025-11-27.json.error.json",
+        _report("line 1, column 2: unexpected end of the file"),
+        age_seconds=200,
+    )
     # A file that was itself named like a report, and its own report.
     _write(api, "rejected/weird.error.json", b"?", age_seconds=100)
-    _write(api, "rejected/weird.error.json.error.json", _report("file name 'weird.error.json' does not match"), age_seconds=100)
+    _write(
+        api,
+        "rejected/weird.error.json.error.json",
+        _report("file name 'weird.error.json' does not match"),
+        age_seconds=100,
+    )
     _write(api, "uploads/store_0005_2025-11-27.json", b"[]")
     _write(api, "archive/store_0001_2025-11-27.json", b"[]")
 
@@ -44,15 +56,25 @@ def test_files_are_listed_with_status_partitions_and_errors_newest_first(api: Ap
     ]
     weird, refused, processed, _ = body["files"]
     assert processed["key"] == PROCESSED and processed["size"] == 4 and processed["error"] is None
-    assert processed["partitions"] == {"year": "2025", "month": "11", "day": "27", "store_id": "0001", "date": "2025-11-27"}
+    assert processed["partitions"] == {
+        "year": "2025",
+        "month": "11",
+        "day": "27",
+        "store_id": "0001",
+        "date": "2025-11-27",
+    }
     assert processed["last_modified"].endswith("Z")
     assert refused["error"] == "line 1, column 2: unexpected end of the file"
     assert (refused["problem_count"], refused["refusal_status"], refused["error_report_key"]) == (
-        3, "rejected", "rejected/store_0003_2025-11-27.json.error.json",
+        3,
+        "rejected",
+        "rejected/store_0003_2025-11-27.json.error.json",
     )
     assert weird["error"].startswith("file name 'weird.error.json'")
 
-    assert {f["status"] for f in api.client.get("/files", params={"status": "processed"}).json()["files"]} == {"processed"}
+    assert {f["status"] for f in api.client.get("/files", params={"status": "processed"}).json()["files"]} == {
+        "processed"
+    }
     assert api.client.get("/files", params={"status": "rejected"}).json()["count"] == 2
     pending = api.client.get("/files", params={"status": "pending"}).json()["files"]
     assert [(f["key"], f["status"]) for f in pending] == [("uploads/store_0005_2025-11-27.json", "pending")]
@@ -67,7 +89,9 @@ def test_a_refusal_is_listed_only_once_its_file_and_its_report_are_both_there(ap
     _write(api, "rejected/store_0004_2025-11-27.json", b"[]")
     [entry] = api.client.get("/files", params={"status": "rejected"}).json()["files"]
     assert (entry["name"], entry["error"], entry["error_report_key"]) == (
-        "store_0004_2025-11-27.json", "row 1 quantity: must be at least 1", report,
+        "store_0004_2025-11-27.json",
+        "row 1 quantity: must be at least 1",
+        report,
     )
     # A file put into rejected/ by hand, with no report: not a refusal anyone can explain.
     _write(api, "rejected/notes.txt", b"hello")
@@ -84,8 +108,12 @@ def test_reports_are_read_once_and_again_when_they_change(api: Api) -> None:
     api.client.get("/files")
     assert lister.reports_read == 40
     # A corrected re-upload was accepted: the pipeline rewrites the report as superseded.
-    _write(api, "rejected/store_0007_2025-11-27.json.error.json",
-           _report("problem 7", status="superseded", superseded_by=PROCESSED), age_seconds=-5)
+    _write(
+        api,
+        "rejected/store_0007_2025-11-27.json.error.json",
+        _report("problem 7", status="superseded", superseded_by=PROCESSED),
+        age_seconds=-5,
+    )
     entry = next(f for f in api.client.get("/files").json()["files"] if f["name"] == "store_0007_2025-11-27.json")
     assert lister.reports_read == 41
     assert entry["refusal_status"] == "superseded" and entry["superseded_by"] == PROCESSED
@@ -103,10 +131,10 @@ def test_a_listing_taken_at_any_moment_of_a_refusal_never_shows_it_without_its_r
     import datetime as dt
 
     from sales_platform.api.file_listing import FileLister
-    from sales_platform.services.upload_intake import leave_inbox, refuse
     from sales_platform.domain.storage_layout import StorageLayout
     from sales_platform.domain.upload_contract import Problem, Refusal
     from sales_platform.resources.local_object_store import LocalObjectStore
+    from sales_platform.services.upload_intake import leave_inbox, refuse
 
     snapshots: list[list[dict]] = []
 
@@ -135,7 +163,7 @@ def test_a_listing_taken_at_any_moment_of_a_refusal_never_shows_it_without_its_r
     for content, reason in ((b"{", "the file is not valid JSON"), (b"[]", "the file holds no records")):
         LocalObjectStore(tmp_path / "bucket").write_bytes("uploads/store_0001_2025-11-27.json", content)
         info = bucket.head("uploads/store_0001_2025-11-27.json")
-        refuse(bucket, StorageLayout(), info, Refusal([Problem(reason)], 1), None, dt.datetime.now(dt.timezone.utc))
+        refuse(bucket, StorageLayout(), info, Refusal([Problem(reason)], 1), None, dt.datetime.now(dt.UTC))
         leave_inbox(bucket, StorageLayout(), info)
     lister.close()
 
@@ -160,11 +188,15 @@ def test_a_refused_file_whose_name_holds_control_characters_can_still_be_downloa
     for key, content in ((entry["key"], b"{broken"), (entry["error_report_key"], None)):
         answer = api.client.post("/generate-download-url", json={"key": key})
         assert answer.status_code == 200, answer.text
-        assert answer.json()["filename"].startswith("store_0001_2025-11-27__.json"), "saved under a name a browser takes"
+        assert answer.json()["filename"].startswith("store_0001_2025-11-27__.json"), (
+            "saved under a name a browser takes"
+        )
         fetched = api.anonymous().get(answer.json()["downloadUrl"])
         assert fetched.status_code == 200
         assert content is None or fetched.content == content
-        assert "\t" not in fetched.headers["content-disposition"] and "\x07" not in fetched.headers["content-disposition"]
+        assert (
+            "\t" not in fetched.headers["content-disposition"] and "\x07" not in fetched.headers["content-disposition"]
+        )
 
 
 def test_a_link_in_the_bucket_is_never_served(api: Api, tmp_path) -> None:
@@ -202,7 +234,7 @@ def test_every_refused_version_is_listed_and_served_and_an_accepted_upload_super
     for content, reason in sent.items():
         api.bucket.write_bytes(f"uploads/{name}", content)
         info = api.bucket.head(f"uploads/{name}")
-        refuse(api.bucket, layout, info, Refusal([Problem(reason)], 1), None, dt.datetime.now(dt.timezone.utc))
+        refuse(api.bucket, layout, info, Refusal([Problem(reason)], 1), None, dt.datetime.now(dt.UTC))
         leave_inbox(api.bucket, layout, info)
 
     listed = api.client.get("/files", params={"status": "rejected"}).json()["files"]

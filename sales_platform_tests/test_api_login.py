@@ -53,8 +53,10 @@ def behind_alb(make_api: Callable[..., Api], key_server: KeyServer) -> Api:
 
 def _browser(api: Api, token: str | None = None):
     """What the dashboard sends: no key, and the header the ALB adds after the login."""
+
     def get(path: str):
         return api.anonymous().get(path, headers={HEADER: token} if token else {})
+
     return get
 
 
@@ -149,7 +151,10 @@ def test_an_unknown_key_id_is_refused_and_not_asked_for_again_at_once(
 
 def test_the_key_endpoint_follows_the_load_balancers_region(make_settings) -> None:
     arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/sales-public/0123456789abcdef"
-    assert make_settings(ALB_ARN=arn).resolved_alb_public_keys_url == "https://public-keys.auth.elb.eu-west-1.amazonaws.com"
+    assert (
+        make_settings(ALB_ARN=arn).resolved_alb_public_keys_url
+        == "https://public-keys.auth.elb.eu-west-1.amazonaws.com"
+    )
     assert make_settings(ALB_ARN=arn, ALB_PUBLIC_KEYS_URL="https://keys.example/x/").resolved_alb_public_keys_url == (
         "https://keys.example/x"
     )

@@ -26,8 +26,12 @@ def s3_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     server.start()
     host, port = server.get_host_and_port()
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
     }.items():
         monkeypatch.setenv(name, value)
     endpoint = f"http://{host}:{port}"
@@ -58,7 +62,9 @@ def test_a_presigned_upload_url_takes_the_file_on_s3(s3_api: Api, s3_endpoint: s
     put = httpx.put(url, content=b'[{"line": 1}]', headers={"Content-Type": "application/json"})
     assert put.status_code == 200, put.text
     assert s3_api.bucket.read_bytes(f"uploads/{NAME}") == b'[{"line": 1}]'
-    assert [entry["key"] for entry in s3_api.client.get("/files", params={"status": "pending"}).json()["files"]] == [f"uploads/{NAME}"]
+    assert [entry["key"] for entry in s3_api.client.get("/files", params={"status": "pending"}).json()["files"]] == [
+        f"uploads/{NAME}"
+    ]
 
 
 def test_a_presigned_download_url_serves_the_file_with_its_name(s3_api: Api) -> None:
@@ -76,7 +82,11 @@ def test_a_presigned_download_url_serves_the_file_with_its_name(s3_api: Api) -> 
     missing = s3_api.client.post("/generate-download-url", json={"key": key.replace("day=27", "day=28")})
     assert missing.status_code == 404
     assert s3_api.client.get("/health").json() == {
-        "status": "ok", "storage": "ok", "table": "ok", "storage_backend": "s3", "table_backend": "sqlite"
+        "status": "ok",
+        "storage": "ok",
+        "table": "ok",
+        "storage_backend": "s3",
+        "table_backend": "sqlite",
     }
 
 
@@ -95,7 +105,11 @@ def test_listing_more_than_one_s3_page_with_reports_paired(make_api, monkeypatch
         for n in range(1, files + 1):
             name = f"store_{n:04d}_2025-11-27.json"
             client.put_object(Bucket=TEST_BUCKET, Key=f"rejected/{name}", Body=b"{")
-            client.put_object(Bucket=TEST_BUCKET, Key=f"rejected/{name}.error.json", Body=json.dumps({"summary": f"problem {n}"}).encode())
+            client.put_object(
+                Bucket=TEST_BUCKET,
+                Key=f"rejected/{name}.error.json",
+                Body=json.dumps({"summary": f"problem {n}"}).encode(),
+            )
         listed = api.client.get("/files", params={"status": "rejected"}).json()
         assert listed["count"] == files
         assert {entry["error"] for entry in listed["files"]} == {f"problem {n}" for n in range(1, files + 1)}

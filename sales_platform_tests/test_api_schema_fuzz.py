@@ -37,7 +37,9 @@ def _schema(api: Api):
 
 
 def test_every_operation_is_fuzzed(loaded: Api) -> None:
-    served = {(method.upper(), path) for path, methods in _schema(loaded).raw_schema["paths"].items() for method in methods}
+    served = {
+        (method.upper(), path) for path, methods in _schema(loaded).raw_schema["paths"].items() for method in methods
+    }
     assert served == set(OPERATIONS)
 
 
@@ -46,7 +48,9 @@ def test_no_server_error_and_answers_match_the_schema(loaded: Api, method: str, 
     operation = _schema(loaded)[path][method]
 
     @hypothesis.given(case=operation.as_strategy())
-    @hypothesis.settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.settings(
+        max_examples=60, deadline=None, database=None, suppress_health_check=list(hypothesis.HealthCheck)
+    )
     def requests_never_break_the_api(case) -> None:
         response = case.call(headers={"X-Api-Key": API_KEY})
         case.validate_response(response, checks=CHECKS)

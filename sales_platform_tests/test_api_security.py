@@ -64,7 +64,9 @@ def test_every_data_endpoint_needs_a_valid_key(api: Api, method: str, path: str,
     assert missing.status_code == 401
     assert "X-Api-Key" in missing.json()["message"]
     wrong = _call(anonymous, method, path, body, headers={"X-Api-Key": API_KEY[:-1] + "X"})
-    assert wrong.status_code == 403 and wrong.json() == {"message": "the X-Api-Key header does not hold a valid API key"}
+    assert wrong.status_code == 403 and wrong.json() == {
+        "message": "the X-Api-Key header does not hold a valid API key"
+    }
     for key in (API_KEY, OTHER_API_KEY):
         right = _call(anonymous, method, path, body, headers={"X-Api-Key": key})
         assert right.status_code not in (401, 403), right.text
@@ -80,7 +82,13 @@ def test_health_and_docs_are_open_and_say_nothing_about_the_data(api: Api) -> No
     anonymous = api.anonymous()
     health = anonymous.get("/health")
     assert health.status_code == 200
-    assert health.json() == {"status": "ok", "storage": "ok", "table": "ok", "storage_backend": "local", "table_backend": "sqlite"}
+    assert health.json() == {
+        "status": "ok",
+        "storage": "ok",
+        "table": "ok",
+        "storage_backend": "local",
+        "table_backend": "sqlite",
+    }
     docs = anonymous.get("/docs")
     assert docs.status_code == 200
     # Swagger UI comes from the API itself: /docs works on a machine without internet.
@@ -93,7 +101,10 @@ def test_health_and_docs_are_open_and_say_nothing_about_the_data(api: Api) -> No
     assert "SwaggerUIBundle" in anonymous.get("/docs/assets/swagger-ui-bundle.js").text
     schema = anonymous.get("/openapi.json").json()
     assert schema["components"]["securitySchemes"]["ApiKey"] == {
-        "type": "apiKey", "in": "header", "name": "X-Api-Key", "description": "One of API_KEYS."
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Api-Key",
+        "description": "One of API_KEYS.",
     }
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
@@ -134,8 +145,11 @@ def test_the_api_command_refuses_a_public_address_without_keys(tmp_path: Path) -
     script = Path(sys.executable).with_name("sales-platform")
     result = subprocess.run(
         [str(script), "api", "--host", "0.0.0.0", "--port", "1"],
-        cwd=tmp_path, env=clean_environment(SALES_PLATFORM_HOME=str(tmp_path / "home")),
-        capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env=clean_environment(SALES_PLATFORM_HOME=str(tmp_path / "home")),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "refusing to listen on 0.0.0.0 without API_KEYS" in result.stderr and "--insecure" in result.stderr
@@ -154,7 +168,11 @@ def test_keys_that_are_too_short_are_refused_without_being_repeated(make_setting
 def test_cors_preflight_from_the_dashboard_is_allowed(api: Api) -> None:
     answer = api.anonymous().options(
         "/analytics",
-        headers={"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "x-api-key"},
+        headers={
+            "Origin": ALLOWED_ORIGIN,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "x-api-key",
+        },
     )
     assert answer.status_code == 200
     assert answer.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
@@ -166,7 +184,11 @@ def test_cors_preflight_from_the_dashboard_is_allowed(api: Api) -> None:
     assert other_name.headers["access-control-allow-origin"] == "http://127.0.0.1:3000", "the same machine by its IP"
     put = api.anonymous().options(
         "/bucket/uploads/x.json",
-        headers={"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "content-type"},
+        headers={
+            "Origin": ALLOWED_ORIGIN,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "content-type",
+        },
     )
     assert put.status_code == 200, "the browser PUTs to a signed URL from the dashboard"
 
@@ -194,7 +216,9 @@ def test_the_frontend_origins_are_a_configurable_list_and_never_a_wildcard(make_
     for origin in ("https://dash.example.com", "http://localhost:3000", "http://127.0.0.1:3000"):
         answer = api.anonymous().options("/files", headers={"Origin": origin, "Access-Control-Request-Method": "GET"})
         assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == origin
-    refused = api.anonymous().options("/files", headers={"Origin": "http://127.0.0.1:3001", "Access-Control-Request-Method": "GET"})
+    refused = api.anonymous().options(
+        "/files", headers={"Origin": "http://127.0.0.1:3001", "Access-Control-Request-Method": "GET"}
+    )
     assert refused.status_code == 400
     for bad in ("*", "dash.example.com", "https://dash.example.com/app", "http://localhost:3000,*"):
         with pytest.raises(SettingsError, match="FRONTEND_ORIGIN"):
@@ -253,8 +277,13 @@ def test_validation_errors_are_json_messages(api: Api) -> None:
 
 def test_signatures_never_reach_the_access_log() -> None:
     record = logging.LogRecord(
-        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5000", "PUT", "/bucket/uploads/a.json?expires=1&signature=abcdef0123", "1.1", 200), None,
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "PUT", "/bucket/uploads/a.json?expires=1&signature=abcdef0123", "1.1", 200),
+        None,
     )
     RedactSignatures().filter(record)
     assert "abcdef0123" not in record.getMessage() and "signature=REDACTED" in record.getMessage()
@@ -322,7 +351,9 @@ def test_expired_and_tampered_upload_urls_are_refused(api: Api) -> None:
     for case, changed in cases.items():
         answer = anonymous.put(changed, content=b"[]")
         assert answer.status_code == 403, case
-        assert answer.json() == {"message": "the URL's signature does not match: it was changed after it was issued"}, case
+        assert answer.json() == {"message": "the URL's signature does not match: it was changed after it was issued"}, (
+            case
+        )
     unsigned = anonymous.put(urlsplit(url).path, content=b"[]")
     assert unsigned.status_code == 403 and "not signed" in unsigned.json()["message"]
     as_download = anonymous.get(url)
@@ -330,8 +361,12 @@ def test_expired_and_tampered_upload_urls_are_refused(api: Api) -> None:
 
     api.context.signer._clock = lambda: int(expires) + 1
     expired = anonymous.put(url, content=b"[]")
-    assert expired.status_code == 403 and expired.json() == {"message": "the URL has expired: ask the API for a new one"}
-    assert not (api.settings.bucket_path / "uploads").exists() or not any((api.settings.bucket_path / "uploads").iterdir())
+    assert expired.status_code == 403 and expired.json() == {
+        "message": "the URL has expired: ask the API for a new one"
+    }
+    assert not (api.settings.bucket_path / "uploads").exists() or not any(
+        (api.settings.bucket_path / "uploads").iterdir()
+    )
 
 
 def test_signed_paths_cannot_climb_out_of_the_bucket(api: Api) -> None:
@@ -363,20 +398,24 @@ def test_download_urls_only_for_existing_files_under_the_download_prefixes(api: 
     processed = "processed/year=2025/month=11/day=27/store_id=0001/data.parquet"
     api.bucket.write_bytes(processed, b"PAR1 parquet bytes")
     api.bucket.write_bytes("archive/store_0001_2025-11-27.json", b"[]")
-    api.bucket.write_bytes("reports/2025-11-27/daily-report.html", "<h1>Report</h1>".encode())
+    api.bucket.write_bytes("reports/2025-11-27/daily-report.html", b"<h1>Report</h1>")
     client = api.client
 
     answer = client.post("/generate-download-url", json={"key": processed})
     assert answer.status_code == 200
     body = answer.json()
-    assert body["key"] == processed and body["expiresIn"] == 3600 and body["filename"] == "store_0001_2025-11-27.parquet"
+    assert (
+        body["key"] == processed and body["expiresIn"] == 3600 and body["filename"] == "store_0001_2025-11-27.parquet"
+    )
     fetched = api.anonymous().get(body["downloadUrl"])
     assert fetched.status_code == 200 and fetched.content == b"PAR1 parquet bytes"
     assert fetched.headers["content-disposition"] == (
         "attachment; filename=\"store_0001_2025-11-27.parquet\"; filename*=UTF-8''store_0001_2025-11-27.parquet"
     )
 
-    named = client.post("/generate-download-url", json={"key": "reports/2025-11-27/daily-report.html", "filename": "Rapport été.html"})
+    named = client.post(
+        "/generate-download-url", json={"key": "reports/2025-11-27/daily-report.html", "filename": "Rapport été.html"}
+    )
     assert named.status_code == 200
     fetched = api.anonymous().get(named.json()["downloadUrl"])
     assert fetched.content == b"<h1>Report</h1>"
@@ -384,12 +423,23 @@ def test_download_urls_only_for_existing_files_under_the_download_prefixes(api: 
     renamed = api.anonymous().get(_with_query(named.json()["downloadUrl"], filename="evil.exe"))
     assert renamed.status_code == 403, "the file name is part of the signature"
 
-    missing = client.post("/generate-download-url", json={"key": "processed/year=2025/month=11/day=28/store_id=0001/data.parquet"})
+    missing = client.post(
+        "/generate-download-url", json={"key": "processed/year=2025/month=11/day=28/store_id=0001/data.parquet"}
+    )
     assert missing.status_code == 404 and "no file at" in missing.json()["message"]
     outside = client.post("/generate-download-url", json={"key": "archive/store_0001_2025-11-27.json"})
     assert outside.status_code == 400
-    assert outside.json()["message"] == "only files under processed/, rejected/, reports/, quicksight/ can be downloaded"
-    for key in ("processed/../archive/store_0001_2025-11-27.json", "/etc/passwd", "processed//x", "processed/x\\y", "processed/x\0", ""):
+    assert (
+        outside.json()["message"] == "only files under processed/, rejected/, reports/, quicksight/ can be downloaded"
+    )
+    for key in (
+        "processed/../archive/store_0001_2025-11-27.json",
+        "/etc/passwd",
+        "processed//x",
+        "processed/x\\y",
+        "processed/x\0",
+        "",
+    ):
         answer = client.post("/generate-download-url", json={"key": key})
         assert answer.status_code == 400, key
         assert "not a valid key" in answer.json()["message"], key
@@ -431,5 +481,9 @@ def test_a_deployment_with_a_local_bucket_needs_a_real_signing_secret(make_setti
         create_app(settings)
     with pytest.raises(SettingsError, match="URL_SIGNING_SECRET"):
         make_settings(URL_SIGNING_SECRET="too-short")
-    create_app(make_settings(SALES_PLATFORM_ENV="aws", STORAGE_BACKEND="local", TABLE_BACKEND="sqlite", URL_SIGNING_SECRET="x" * 32))
+    create_app(
+        make_settings(
+            SALES_PLATFORM_ENV="aws", STORAGE_BACKEND="local", TABLE_BACKEND="sqlite", URL_SIGNING_SECRET="x" * 32
+        )
+    )
     assert not (settings.home_path / SECRET_FILE_NAME).exists()

@@ -24,8 +24,11 @@ TIMEOUT = 2  # API_HEADER_TIMEOUT_SECONDS and API_BODY_IDLE_TIMEOUT_SECONDS for 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     return {
-        "SALES_PLATFORM_HOME": str(tmp_path / "home"), "EXPECTED_STORES": "0001", "API_KEYS": KEY,
-        "API_HEADER_TIMEOUT_SECONDS": str(TIMEOUT), "API_BODY_IDLE_TIMEOUT_SECONDS": str(TIMEOUT),
+        "SALES_PLATFORM_HOME": str(tmp_path / "home"),
+        "EXPECTED_STORES": "0001",
+        "API_KEYS": KEY,
+        "API_HEADER_TIMEOUT_SECONDS": str(TIMEOUT),
+        "API_BODY_IDLE_TIMEOUT_SECONDS": str(TIMEOUT),
     }
 
 
@@ -140,7 +143,9 @@ def test_an_upload_that_goes_silent_is_cut_off_and_leaves_nothing(server: ApiSer
     connection = _connect(server)
     started = time.monotonic()
     connection.sendall(
-        f"PUT {_upload_url(server)} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n".encode() + b"[" + b" " * 5000
+        f"PUT {_upload_url(server)} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n".encode()
+        + b"["
+        + b" " * 5000
     )
     _answer(connection)  # the server closes it
     assert TIMEOUT - 0.5 < time.monotonic() - started < TIMEOUT + 3
@@ -153,7 +158,9 @@ def test_a_server_killed_in_the_middle_of_an_upload_leaves_no_file(tmp_path: Pat
     home = Path(env["SALES_PLATFORM_HOME"])
     with running_api(tmp_path, env, KEY) as server:
         connection = _connect(server)
-        connection.sendall(f"PUT {_upload_url(server)} HTTP/1.1\r\nHost: x\r\nContent-Length: {150 << 20}\r\n\r\n".encode())
+        connection.sendall(
+            f"PUT {_upload_url(server)} HTTP/1.1\r\nHost: x\r\nContent-Length: {150 << 20}\r\n\r\n".encode()
+        )
         for _ in range(40):  # 40 MiB of a 150 MiB upload
             connection.sendall(b" " * (1 << 20))
         time.sleep(0.5)

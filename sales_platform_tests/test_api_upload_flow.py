@@ -42,7 +42,9 @@ def _net_sales(records: list[dict]) -> Decimal:
     return sum((Decimal(str(r["line_total"])) - Decimal(str(r["discount_amount"])) for r in records), Decimal(0))
 
 
-def test_upload_through_a_signed_url_then_process_then_see_it(tmp_path: Path, env: dict[str, str], api_server: ApiServer) -> None:
+def test_upload_through_a_signed_url_then_process_then_see_it(
+    tmp_path: Path, env: dict[str, str], api_server: ApiServer
+) -> None:
     day: dt.date = default_end_date("America/New_York")
     records = generate_store_day("0001", day, stores=STORES)
     good, bad = f"store_0001_{day}.json", f"store_0002_{day}.json"
@@ -53,7 +55,9 @@ def test_upload_through_a_signed_url_then_process_then_see_it(tmp_path: Path, en
         assert issued.status_code == 200, issued.text
         url = issued.json()["uploadUrl"]
         assert url.startswith(f"{api_server.url}/bucket/uploads/{name}?"), "the URL points at the server that issued it"
-        put = httpx.put(url, content=data, headers={"Content-Type": "application/json"})  # no API key: the URL is enough
+        put = httpx.put(
+            url, content=data, headers={"Content-Type": "application/json"}
+        )  # no API key: the URL is enough
         assert put.status_code == 200, put.text
 
     pending = api_server.client.get("/files", params={"status": "pending"}).json()

@@ -64,12 +64,21 @@ def answer(text: str, input_tokens: int = 1200, output_tokens: int = 300, stop: 
     return {
         "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
         "stopReason": stop,
-        "usage": {"inputTokens": input_tokens, "outputTokens": output_tokens, "totalTokens": input_tokens + output_tokens},
+        "usage": {
+            "inputTokens": input_tokens,
+            "outputTokens": output_tokens,
+            "totalTokens": input_tokens + output_tokens,
+        },
         "metrics": {"latencyMs": 850},
     }
 
 
-EXPECTED_REQUEST = {"modelId": MODEL, "system": ANY, "messages": ANY, "inferenceConfig": {"maxTokens": 2500, "temperature": 0.2}}
+EXPECTED_REQUEST = {
+    "modelId": MODEL,
+    "system": ANY,
+    "messages": ANY,
+    "inferenceConfig": {"maxTokens": 2500, "temperature": 0.2},
+}
 
 
 class Clock:
@@ -94,7 +103,9 @@ def engine(client, clock: Clock | None = None, timeout: float = 60, model: str =
 
 def test_a_good_answer_becomes_the_days_recommendations_with_tokens_and_cost(client, stubber) -> None:
     sent = {}
-    client.meta.events.register("provide-client-params.bedrock-runtime.Converse", lambda params, **_: sent.update(params))
+    client.meta.events.register(
+        "provide-client-params.bedrock-runtime.Converse", lambda params, **_: sent.update(params)
+    )
     stubber.add_response("converse", answer(json.dumps(GOOD)), EXPECTED_REQUEST)
 
     result = engine(client).recommend(facts())
@@ -165,8 +176,12 @@ def test_an_answer_cut_off_at_the_token_limit_is_not_used(client, stubber) -> No
 
 
 def test_throttling_is_retried_with_growing_pauses_then_succeeds(client, stubber) -> None:
-    stubber.add_client_error("converse", "ThrottlingException", "Too many requests", 429, expected_params=EXPECTED_REQUEST)
-    stubber.add_client_error("converse", "ThrottlingException", "Too many requests", 429, expected_params=EXPECTED_REQUEST)
+    stubber.add_client_error(
+        "converse", "ThrottlingException", "Too many requests", 429, expected_params=EXPECTED_REQUEST
+    )
+    stubber.add_client_error(
+        "converse", "ThrottlingException", "Too many requests", 429, expected_params=EXPECTED_REQUEST
+    )
     stubber.add_response("converse", answer(json.dumps(GOOD)), EXPECTED_REQUEST)
     clock = Clock()
 
@@ -179,7 +194,9 @@ def test_throttling_is_retried_with_growing_pauses_then_succeeds(client, stubber
 
 def test_throttling_that_outlasts_the_timeout_gives_the_rules_answer(client, stubber) -> None:
     for _ in range(3):
-        stubber.add_client_error("converse", "ThrottlingException", "Too many requests", 429, expected_params=EXPECTED_REQUEST)
+        stubber.add_client_error(
+            "converse", "ThrottlingException", "Too many requests", 429, expected_params=EXPECTED_REQUEST
+        )
     clock = Clock()
 
     result = engine(client, clock, timeout=5).recommend(facts())

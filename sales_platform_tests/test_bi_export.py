@@ -44,7 +44,11 @@ def test_the_export_holds_the_last_days_as_ndjson_parquet_and_quicksight_manifes
     assert current["first_day"] == (store_today() - dt.timedelta(days=29)).isoformat()
     # 3 complete days of 3 stores, and the known day with 2 of them.
     assert {name: entry["rows"] for name, entry in current["datasets"].items()} == {
-        "store_summaries": 11, "top_products": 12, "anomalies": 8, "trends": 8, "recommendations": 8,
+        "store_summaries": 11,
+        "top_products": 12,
+        "anomalies": 8,
+        "trends": 8,
+        "recommendations": 8,
     }
     for dataset in DATASETS:
         entry = current["datasets"][dataset]
@@ -69,14 +73,18 @@ def test_the_export_holds_the_last_days_as_ndjson_parquet_and_quicksight_manifes
         ("0001", 1500.25, 900.15, 0.0),
         ("0002", 734.5, 440.7, 0.0),
     ]
-    parquet_stores = pq.read_table(io.BytesIO(platform.bucket.read_bytes(current["datasets"]["store_summaries"]["parquet"])))
+    parquet_stores = pq.read_table(
+        io.BytesIO(platform.bucket.read_bytes(current["datasets"]["store_summaries"]["parquet"]))
+    )
     assert Decimal("1500.25") in parquet_stores.column("net_sales").to_pylist()  # exact money in Parquet
     recommendations = ndjson_rows(platform, current["datasets"]["recommendations"]["ndjson"])
     restock = next(r for r in recommendations if r["date"] == day.isoformat() and r["priority"] == "high")
     assert restock["engine"] == "bedrock" and restock["affected_stores"] == "0001, 0002"
     products = ndjson_rows(platform, current["datasets"]["top_products"]["ndjson"])
     assert [(p["rank"], p["sku"]) for p in products if p["date"] == day.isoformat()] == [
-        (1, "SKU-042"), (2, "SKU-007"), (3, "SKU-100"),
+        (1, "SKU-042"),
+        (2, "SKU-007"),
+        (3, "SKU-100"),
     ]
 
 
@@ -121,7 +129,7 @@ def test_the_window_follows_bi_export_days_and_an_older_rerun_does_not_turn_it_b
 def test_an_export_that_finds_a_newer_one_current_withdraws(local_platform: Platform) -> None:
     day = days_ago(1)
     write_known_days(local_platform.table, day, local_platform.settings.expected_stores)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     newer = write_export(local_platform.bucket, local_platform.table, local_platform.settings, day, now=now)
 
     late = write_export(

@@ -12,8 +12,8 @@ import datetime as dt
 import json
 import os
 import re
-import statistics
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -33,7 +33,6 @@ NEW_YORK = "America/New_York"
 
 
 # --------------------------------------------------------------------------- running the command
-
 
 
 @pytest.fixture
@@ -68,8 +67,14 @@ def files_under(folder: Path) -> list[str]:
 
 def processed_file(home: Path, day: dt.date, store_id: str) -> Path:
     return (
-        home / "bucket" / "processed" / f"year={day:%Y}" / f"month={day:%m}" / f"day={day:%d}"
-        / f"store_id={store_id}" / "data.parquet"
+        home
+        / "bucket"
+        / "processed"
+        / f"year={day:%Y}"
+        / f"month={day:%m}"
+        / f"day={day:%d}"
+        / f"store_id={store_id}"
+        / "data.parquet"
     )
 
 
@@ -77,8 +82,16 @@ def processed_file(home: Path, day: dt.date, store_id: str) -> Path:
 
 
 SUBCOMMAND_OPTIONS = {
-    "generate-sample-data": ["--out", "--stores", "--days", "--end-date", "--seed", "--timezone", "--lines-per-day",
-                             "--with-bad-files"],
+    "generate-sample-data": [
+        "--out",
+        "--stores",
+        "--days",
+        "--end-date",
+        "--seed",
+        "--timezone",
+        "--lines-per-day",
+        "--with-bad-files",
+    ],
     "process": ["--verbose"],
     "demo": ["--days", "--end-date", "--seed", "--no-bad-files"],
     "dev": ["--host", "--port", "--api-port", "--no-api", "--insecure"],
@@ -127,9 +140,7 @@ def test_no_command_is_a_usage_error(tmp_path: Path) -> None:
 
 
 SAMPLE_ARGS = ("--stores", STORES, "--days", "3", "--end-date", "2026-11-20")
-SAMPLE_NAMES = [
-    f"store_{store}_2026-11-{day}.json" for store in ("0001", "0002") for day in ("18", "19", "20")
-]
+SAMPLE_NAMES = [f"store_{store}_2026-11-{day}.json" for store in ("0001", "0002") for day in ("18", "19", "20")]
 
 
 def _contents(folder: Path) -> dict[str, bytes]:
@@ -186,7 +197,14 @@ def test_generate_sample_data_sizes_the_files_to_the_lines_per_day_asked_for(tmp
 
 def test_generate_sample_data_defaults_to_the_expected_stores(tmp_path: Path) -> None:
     result = run_cli(
-        tmp_path, "generate-sample-data", "--out", "out", "--days", "1", "--end-date", "2026-11-20",
+        tmp_path,
+        "generate-sample-data",
+        "--out",
+        "out",
+        "--days",
+        "1",
+        "--end-date",
+        "2026-11-20",
         EXPECTED_STORES="0003,0007",
     )
 
@@ -288,7 +306,8 @@ def test_demo_processes_every_file_prints_a_summary_and_records_the_runs_in_dags
         for day in analysed:
             kinds = dict(
                 connection.execute(
-                    "SELECT substr(SK, 1, instr(SK, '#')), count(*) FROM items WHERE PK = ? GROUP BY 1", (f"DATE#{day}",)
+                    "SELECT substr(SK, 1, instr(SK, '#')), count(*) FROM items WHERE PK = ? GROUP BY 1",
+                    (f"DATE#{day}",),
                 ).fetchall()
             )
             assert kinds["SUMMARY#"] == 1 and kinds["PRODUCT#"] > 20 and kinds["INSIGHT#"] >= 1, kinds
@@ -305,7 +324,9 @@ def test_process_with_an_empty_inbox_says_so(tmp_path: Path, platform_env: dict[
     assert "nothing to do: no new files in uploads/" in result.stdout
 
 
-def test_process_accepts_a_good_file_and_refuses_a_bad_one(tmp_path: Path, home: Path, platform_env: dict[str, str]) -> None:
+def test_process_accepts_a_good_file_and_refuses_a_bad_one(
+    tmp_path: Path, home: Path, platform_env: dict[str, str]
+) -> None:
     day = default_end_date(NEW_YORK)  # yesterday where the stores are
     good_records = generate_store_day("0001", day, stores=["0001", "0002"])
     bad_records = generate_store_day("0002", day, stores=["0001", "0002"])
@@ -351,7 +372,9 @@ def test_process_analyses_a_day_once_every_expected_store_has_reported(
         assert (f"analysed  {day}" in result.stdout) == analysed
 
     with sqlite3.connect(home / "sales.db") as connection:
-        [(summary,)] = connection.execute("SELECT data FROM items WHERE PK = ? AND SK = 'SUMMARY#COMPANY'", (f"DATE#{day}",))
+        [(summary,)] = connection.execute(
+            "SELECT data FROM items WHERE PK = ? AND SK = 'SUMMARY#COMPANY'", (f"DATE#{day}",)
+        )
     assert json.loads(summary)["stores_reported"] == 2
     assert "nothing to do" in run_cli(tmp_path, "process", **platform_env).stdout
 
@@ -393,11 +416,15 @@ def test_process_exits_non_zero_when_a_run_fails_and_keeps_the_upload(
     assert files_under(home / "bucket" / "uploads") == []
 
 
-def test_process_waits_for_a_file_copied_in_a_moment_ago(tmp_path: Path, home: Path, platform_env: dict[str, str]) -> None:
+def test_process_waits_for_a_file_copied_in_a_moment_ago(
+    tmp_path: Path, home: Path, platform_env: dict[str, str]
+) -> None:
     day = default_end_date(NEW_YORK)
     inbox = home / "bucket" / "uploads"
     inbox.mkdir(parents=True)
-    (inbox / f"store_0001_{day}.json").write_bytes(render_json(generate_store_day("0001", day, stores=["0001", "0002"])))
+    (inbox / f"store_0001_{day}.json").write_bytes(
+        render_json(generate_store_day("0001", day, stores=["0001", "0002"]))
+    )
 
     result = run_cli(tmp_path, "process", **platform_env)  # at once: the file is younger than the settle time
 
@@ -415,7 +442,12 @@ def test_a_file_held_open_is_reported_not_hidden_and_one_dated_in_the_future_is_
     held = inbox / f"store_0001_{day}.jsonl"
     # A store script that wrote part of its file and paused, holding it open.
     writer = subprocess.Popen(
-        [sys.executable, "-c", "import sys; f = open(sys.argv[1], 'w'); f.write('{}\\n'); f.flush(); sys.stdin.read()", str(held)],
+        [
+            sys.executable,
+            "-c",
+            "import sys; f = open(sys.argv[1], 'w'); f.write('{}\\n'); f.flush(); sys.stdin.read()",
+            str(held),
+        ],
         stdin=subprocess.PIPE,
     )
     dated_ahead = inbox / f"store_0002_{day}.json"
@@ -448,7 +480,9 @@ BAD_SETTINGS = {
 
 @pytest.mark.parametrize("command", [("process",), ("demo", "--days", "1"), ("dev", "--port", "1")], ids=lambda c: c[0])
 @pytest.mark.parametrize("problem", sorted(BAD_SETTINGS))
-def test_a_bad_setting_stops_the_command_naming_the_variable(tmp_path: Path, problem: str, command: tuple[str, ...]) -> None:
+def test_a_bad_setting_stops_the_command_naming_the_variable(
+    tmp_path: Path, problem: str, command: tuple[str, ...]
+) -> None:
     bad, variable = BAD_SETTINGS[problem]
     settings = {"SALES_PLATFORM_HOME": str(tmp_path / "home"), "EXPECTED_STORES": STORES, **bad}
 

@@ -32,13 +32,32 @@ def test_the_dg_project_folder_is_the_code_location(settings) -> None:
     served = _names(build_definitions(settings))
     assert _names(from_project) == served
     assert served == {
-        "assets": {"store_sales", "store_metrics", "company_metrics", "product_metrics", "anomalies", "trends",
-                   "recommendations", "daily_insights", "daily_report", "bi_export"},
-        "checks": {"store_sales:store_sales_upload_accepted", "store_metrics:store_metrics_net_within_gross",
-                   "company_metrics:company_net_matches_store_nets", "company_metrics:every_expected_store_reported",
-                   "product_metrics:product_revenue_matches_company_net"},
+        "assets": {
+            "store_sales",
+            "store_metrics",
+            "company_metrics",
+            "product_metrics",
+            "anomalies",
+            "trends",
+            "recommendations",
+            "daily_insights",
+            "daily_report",
+            "bi_export",
+        },
+        "checks": {
+            "store_sales:store_sales_upload_accepted",
+            "store_metrics:store_metrics_net_within_gross",
+            "company_metrics:company_net_matches_store_nets",
+            "company_metrics:every_expected_store_reported",
+            "product_metrics:product_revenue_matches_company_net",
+        },
         "jobs": {"ingest_store_uploads", "daily_analysis"},
-        "sensors": {"store_upload_sensor", "daily_analysis_sensor", "daily_report_automation", "run_failure_alert_sensor"},
+        "sensors": {
+            "store_upload_sensor",
+            "daily_analysis_sensor",
+            "daily_report_automation",
+            "run_failure_alert_sensor",
+        },
         "schedules": {"daily_analysis_schedule"},
         "resources": {"bucket", "table", "notifier", "recommendation_engine", "platform"},
     }
@@ -49,8 +68,11 @@ def test_the_resources_page_shows_the_settings_and_names_the_smtp_password_witho
 ) -> None:
     monkeypatch.setenv("SMTP_PASSWORD", "hunter2")
     settings = make_settings(
-        NOTIFY_CHANNELS="outbox,smtp", SMTP_HOST="mail.example.com", SMTP_USERNAME="reports",
-        REPORT_RECIPIENTS="managers@example.com", MAX_FILES_PER_RUN="7",
+        NOTIFY_CHANNELS="outbox,smtp",
+        SMTP_HOST="mail.example.com",
+        SMTP_USERNAME="reports",
+        REPORT_RECIPIENTS="managers@example.com",
+        MAX_FILES_PER_RUN="7",
     )
     snap = RepositorySnap.from_def(build_definitions(settings).get_repository_def())
     shown = {resource.name: resource.configured_values for resource in snap.resources}

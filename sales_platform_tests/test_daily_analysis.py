@@ -14,21 +14,21 @@ from typing import Any
 
 import boto3
 import dagster as dg
-from dagster._core.event_api import PartitionKeyFilter
 import pytest
 from botocore.stub import ANY, Stubber
+from dagster._core.event_api import PartitionKeyFilter
 
-from sales_platform.runtime.local_instance import prepare_dagster_home
-from sales_platform.defs.loading import build_definitions
-from sales_platform.defs.analysis.steps import TRIGGER_TAG
 from sales_platform.defs.analysis.job import ANALYSIS_JOB
 from sales_platform.defs.analysis.schedule import ANALYSIS_SCHEDULE
 from sales_platform.defs.analysis.sensor import ANALYSIS_SENSOR
+from sales_platform.defs.analysis.steps import TRIGGER_TAG
 from sales_platform.defs.ingest.ingest_job import INGEST_JOB
+from sales_platform.defs.loading import build_definitions
 from sales_platform.domain.store_metrics import compute_store_metrics
 from sales_platform.domain.table_items import store_day_summary_item, upload_tracking_item
 from sales_platform.resources import recommendation_engines
 from sales_platform.resources.recommendation_engines import BedrockEngine
+from sales_platform.runtime.local_instance import prepare_dagster_home
 from sales_platform_tests.conftest import (
     STORE_TZ,
     STORES,
@@ -73,15 +73,22 @@ def seed_history(platform: Platform, store_id: str, days_back: list[int], transa
     metrics = compute_store_metrics(line_items_table(small_records(store_id, days_ago(days_back[0]), transactions)))
     for n in days_back:
         day = days_ago(n)
-        now = dt.datetime.now(dt.timezone.utc)
-        items.append(store_day_summary_item(store_id, day, metrics, source_file="seed", processed_key="", processed_at=now))
-        items.append(upload_tracking_item(store_id, day, source_file="seed", source_version="1", rows=1, processed_at=now))
+        now = dt.datetime.now(dt.UTC)
+        items.append(
+            store_day_summary_item(store_id, day, metrics, source_file="seed", processed_key="", processed_at=now)
+        )
+        items.append(
+            upload_tracking_item(store_id, day, source_file="seed", source_version="1", rows=1, processed_at=now)
+        )
     platform.table.put_items(items)
 
 
 def analysis_tick(platform: Platform, cursor: str | None = None) -> Any:
     context = dg.build_sensor_context(
-        instance=platform.instance, cursor=cursor, definitions=platform.defs, sensor_name=ANALYSIS_SENSOR,
+        instance=platform.instance,
+        cursor=cursor,
+        definitions=platform.defs,
+        sensor_name=ANALYSIS_SENSOR,
         resources=platform.defs.resources,
     )
     return platform.defs.resolve_sensor_def(ANALYSIS_SENSOR).evaluate_tick(context)
@@ -136,7 +143,11 @@ def test_the_last_store_starts_the_days_analysis_once_and_a_corrected_file_once_
     platform.process()
 
     [run] = analysis_runs(platform)
-    assert (run.status, run.tags["dagster/partition"], run.tags[TRIGGER_TAG]) == (dg.DagsterRunStatus.SUCCESS, str(day), "complete")
+    assert (run.status, run.tags["dagster/partition"], run.tags[TRIGGER_TAG]) == (
+        dg.DagsterRunStatus.SUCCESS,
+        str(day),
+        "complete",
+    )
     summary = company(platform, day)
     assert (summary["stores_reported"], summary["missing_stores"], summary["trigger"]) == (11, [], "complete")
     assert summary["net_sales"] == 11 * Decimal("43.50")
@@ -183,7 +194,9 @@ def test_the_sensor_requests_a_complete_day_once_for_the_same_uploads(local_plat
 
 
 @pytest.mark.slow
-def test_late_files_reanalyse_only_within_the_window_but_a_never_analysed_day_always_counts(make_local_platform) -> None:
+def test_late_files_reanalyse_only_within_the_window_but_a_never_analysed_day_always_counts(
+    make_local_platform,
+) -> None:
     platform = make_local_platform(REANALYSIS_WINDOW_DAYS="2")
     old, recent = days_ago(5), days_ago(2)
     for store_id in STORES:
@@ -216,9 +229,17 @@ def test_a_backlog_of_complete_days_is_analysed_in_one_run_each_day_its_own_part
     local_platform.process()
 
     # Three consecutive days in one run, the day after the gap in its own.
-    runs = sorted(analysis_runs(local_platform), key=lambda run: run.tags.get("dagster/asset_partition_range_start", ""))
-    assert [(r.tags.get("dagster/partition"), r.tags.get("dagster/asset_partition_range_start"),
-             r.tags.get("dagster/asset_partition_range_end")) for r in runs] == [
+    runs = sorted(
+        analysis_runs(local_platform), key=lambda run: run.tags.get("dagster/asset_partition_range_start", "")
+    )
+    assert [
+        (
+            r.tags.get("dagster/partition"),
+            r.tags.get("dagster/asset_partition_range_start"),
+            r.tags.get("dagster/asset_partition_range_end"),
+        )
+        for r in runs
+    ] == [
         (str(days[3]), None, None),
         (None, str(days[0]), str(days[2])),
     ]
@@ -231,7 +252,8 @@ def test_a_backlog_of_complete_days_is_analysed_in_one_run_each_day_its_own_part
     assert len(set(net.values())) == len(days)
     for day in days:
         [evaluation] = local_platform.instance.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(dg.AssetKey("company_metrics"), "company_net_matches_store_nets"), limit=1,
+            dg.AssetCheckKey(dg.AssetKey("company_metrics"), "company_net_matches_store_nets"),
+            limit=1,
             partition_filter=PartitionKeyFilter(key=str(day)),
         )
         assert evaluation.event.dagster_event.asset_check_evaluation_data.passed
@@ -255,7 +277,8 @@ def test_a_complete_day_waits_while_an_earlier_days_upload_is_still_coming_in(lo
         ingest(local_platform, store_id, earlier)
     [request] = analysis_tick(local_platform, held.cursor).run_requests  # the same look-back: nothing forgotten
     assert (request.tags["dagster/asset_partition_range_start"], request.tags["dagster/asset_partition_range_end"]) == (
-        str(earlier), str(later)
+        str(earlier),
+        str(later),
     )
 
 
@@ -272,7 +295,9 @@ def test_a_day_whose_analysis_is_under_way_is_not_asked_for_again(local_platform
         dg.DagsterEvent(dg.DagsterEventType.RUN_START.value, job_name=ANALYSIS_JOB), run_id=run.run_id
     )
     local_platform.defs.resolve_job_def(ANALYSIS_JOB).execute_in_process(
-        instance=local_platform.instance, partition_key=day.isoformat(), asset_selection=[dg.AssetKey("company_metrics")]
+        instance=local_platform.instance,
+        partition_key=day.isoformat(),
+        asset_selection=[dg.AssetKey("company_metrics")],
     )
 
     again = analysis_tick(local_platform)
@@ -329,9 +354,16 @@ def test_a_days_analysis_writes_company_products_and_insights_with_checks(platfo
     # Each store (small_records): 9 lines of 2 x 2.50, 0.50 off the first line of each of 3
     # transactions: gross 45.00, discounts 1.50, net 43.50, 18 units; paid cash, credit, debit by turn.
     summary = company(platform, day)
-    assert {k: summary[k] for k in ("total_sales", "total_discount", "net_sales", "transaction_count", "line_item_count", "item_count")} == {
-        "total_sales": Decimal("135.00"), "total_discount": Decimal("4.50"), "net_sales": Decimal("130.50"),
-        "transaction_count": 9, "line_item_count": 27, "item_count": 54,
+    assert {
+        k: summary[k]
+        for k in ("total_sales", "total_discount", "net_sales", "transaction_count", "line_item_count", "item_count")
+    } == {
+        "total_sales": Decimal("135.00"),
+        "total_discount": Decimal("4.50"),
+        "net_sales": Decimal("130.50"),
+        "transaction_count": 9,
+        "line_item_count": 27,
+        "item_count": 54,
     }
     assert summary["avg_transaction"] == Decimal("14.50") and summary["avg_net_sales_per_store"] == Decimal("43.50")
     assert summary["avg_store_sales"] == Decimal("45.00")  # the old system's field: gross per store
@@ -339,7 +371,11 @@ def test_a_days_analysis_writes_company_products_and_insights_with_checks(platfo
     # A tie goes to the lower id; ranked by net, with the gross the old system showed beside it.
     assert summary["best_store"] == {"store_id": "0001", "net_sales": Decimal("43.50"), "total_sales": Decimal("45.00")}
     # Transaction 1 (2 lines, credit) 9.50, 2 (3 lines, debit) 14.50, 3 (4 lines, cash) 19.50, per store.
-    assert summary["payment_breakdown"] == {"cash": Decimal("58.50"), "credit": Decimal("28.50"), "debit": Decimal("43.50")}
+    assert summary["payment_breakdown"] == {
+        "cash": Decimal("58.50"),
+        "credit": Decimal("28.50"),
+        "debit": Decimal("43.50"),
+    }
 
     # Products from every line: SKU-001 is the first line of every transaction (0.50 off each).
     products = {p["sku"]: p for p in day_items(platform, day, "PRODUCT#")}
@@ -358,7 +394,10 @@ def test_a_days_analysis_writes_company_products_and_insights_with_checks(platfo
     # Nothing to compare a first day with: said, not guessed, and kept for the report.
     notes = json.loads(platform.bucket.read_bytes(f"analysis/{day}/anomalies.json"))["notes"]
     weekday = f"{day:%A}"
-    assert f"not compared with their history (0 earlier {weekday}(s) in the last 8 weeks, 3 needed): stores 0001, 0002 and 0003" in notes
+    assert (
+        f"not compared with their history (0 earlier {weekday}(s) in the last 8 weeks, 3 needed): stores 0001, 0002 and 0003"
+        in notes
+    )
     coverage = {i["insight_id"]: i for i in insights if i["insight_type"] == "coverage"}
     assert coverage["anomalies"]["compared_stores"] == []
     assert [entry["store_id"] for entry in coverage["anomalies"]["not_compared"]] == list(STORES)
@@ -382,10 +421,16 @@ def test_anomalies_reach_the_table_with_their_recommendation(local_platform: Pla
     insights = {i["SK"]: i for i in day_items(local_platform, day, "INSIGHT#")}
     low = insights["INSIGHT#ANOMALY#historical_low-0003"]
     assert (low["severity"], low["metric_value"], low["historical_average"], low["deviation_percent"]) == (
-        "critical", Decimal("24.00"), Decimal("132.00"), Decimal("-81.8"),
+        "critical",
+        Decimal("24.00"),
+        Decimal("132.00"),
+        Decimal("-81.8"),
     )
     assert (low["GSI1PK"], low["GSI1SK"], low["insight_id"], low["store_id"]) == (
-        "INSIGHT#anomaly", f"DATE#{day}", "historical_low-0003", "0003",
+        "INSIGHT#anomaly",
+        f"DATE#{day}",
+        "historical_low-0003",
+        "0003",
     )
     weekday = f"{day:%A}"
     assert low["baseline"] == f"last 5 {weekday}s"
@@ -426,7 +471,9 @@ def test_running_a_day_again_replaces_its_items_instead_of_adding_to_them(local_
 @pytest.mark.slow
 def test_the_analysis_lineage_runs_from_store_files_to_insights(local_platform: Platform) -> None:
     graph = local_platform.defs.resolve_asset_graph()
-    parents = {asset: {key.to_user_string() for key in graph.get(dg.AssetKey(asset)).parent_keys} for asset in ANALYSIS_ASSETS}
+    parents = {
+        asset: {key.to_user_string() for key in graph.get(dg.AssetKey(asset)).parent_keys} for asset in ANALYSIS_ASSETS
+    }
 
     assert parents == {
         "company_metrics": {"store_metrics"},
@@ -537,7 +584,8 @@ def test_the_schedule_follows_its_settings(make_local_platform) -> None:
     assert off.default_status == dg.DefaultScheduleStatus.STOPPED
     sensor = platform.defs.resolve_sensor_def(ANALYSIS_SENSOR)
     assert (sensor.default_status, sensor.minimum_interval_seconds) == (
-        dg.DefaultSensorStatus.RUNNING, platform.settings.automation_interval_seconds
+        dg.DefaultSensorStatus.RUNNING,
+        platform.settings.automation_interval_seconds,
     )
 
 
@@ -580,22 +628,39 @@ def test_bedrock_recommendations_replace_the_rules_and_record_tokens_and_cost(be
     analyse(platform, day, "complete")  # first with the rules answering (Bedrock refuses)
     assert {i["engine"] for i in day_items(platform, day, "INSIGHT#RECOMMENDATION#")} == {"rules"}
 
-    advice = {"recommendations": [{
-        "priority": "medium", "category": "marketing", "title": "Promote SKU-004 in all stores",
-        "description": "SKU-004 sold 6 units for $15.00, the least of the day.", "affected_stores": [],
-        "affected_products": ["SKU-004"], "expected_impact": "More units of a slow product.",
-    }]}
-    stubber.add_response("converse", converse_answer("```json\n" + json.dumps(advice) + "\n```"),
-                         {"modelId": "amazon.nova-lite-v1:0", "system": ANY, "messages": ANY, "inferenceConfig": ANY})
+    advice = {
+        "recommendations": [
+            {
+                "priority": "medium",
+                "category": "marketing",
+                "title": "Promote SKU-004 in all stores",
+                "description": "SKU-004 sold 6 units for $15.00, the least of the day.",
+                "affected_stores": [],
+                "affected_products": ["SKU-004"],
+                "expected_impact": "More units of a slow product.",
+            }
+        ]
+    }
+    stubber.add_response(
+        "converse",
+        converse_answer("```json\n" + json.dumps(advice) + "\n```"),
+        {"modelId": "amazon.nova-lite-v1:0", "system": ANY, "messages": ANY, "inferenceConfig": ANY},
+    )
     result = analyse(platform, day)
 
     [item] = day_items(platform, day, "INSIGHT#RECOMMENDATION#")
     assert (item["SK"], item["engine"], item["title"], item["affected_products"]) == (
-        "INSIGHT#RECOMMENDATION#bedrock-01", "bedrock", "Promote SKU-004 in all stores", ["SKU-004"],
+        "INSIGHT#RECOMMENDATION#bedrock-01",
+        "bedrock",
+        "Promote SKU-004 in all stores",
+        ["SKU-004"],
     )
     metadata = materialization(result, "recommendations")
     assert (metadata["engine"], metadata["model_id"], metadata["input_tokens"], metadata["output_tokens"]) == (
-        "bedrock", "amazon.nova-lite-v1:0", 2000, 500,
+        "bedrock",
+        "amazon.nova-lite-v1:0",
+        2000,
+        500,
     )
     assert metadata["estimated_cost_usd"] == pytest.approx(0.00024)  # 2,000 x 0.00006/1k + 500 x 0.00024/1k
     assert "fallback_reason" not in metadata

@@ -30,7 +30,10 @@ def outbox(platform: Platform, kind: str = "report") -> list[email.message.Email
 
 def send_report(monkeypatch, platform: Platform, *args: str, **settings: str) -> int:
     """`sales-platform send-report ARGS` with the platform's configuration in the environment."""
-    environment = {"SALES_PLATFORM_HOME": str(platform.settings.home_path), "EXPECTED_STORES": ",".join(platform.settings.expected_stores)}
+    environment = {
+        "SALES_PLATFORM_HOME": str(platform.settings.home_path),
+        "EXPECTED_STORES": ",".join(platform.settings.expected_stores),
+    }
     for name, value in {**environment, **settings}.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SystemExit) as exit_info:
@@ -84,7 +87,15 @@ def test_the_report_for_a_known_day_says_what_managers_need(local_platform: Plat
         assert expected in text, expected
     assert "gift_card" not in text and "/11" not in text
     # Sections in the order managers know.
-    headings = ["COMPANY SUMMARY", "PAYMENT BREAKDOWN", "TOP PRODUCTS", "ANOMALIES", "TRENDS", "RECOMMENDATIONS", "STORES MISSING"]
+    headings = [
+        "COMPANY SUMMARY",
+        "PAYMENT BREAKDOWN",
+        "TOP PRODUCTS",
+        "ANOMALIES",
+        "TRENDS",
+        "RECOMMENDATIONS",
+        "STORES MISSING",
+    ]
     assert [text.index(h) for h in headings] == sorted(text.index(h) for h in headings)
     assert text.index("CRITICAL (1)") < text.index("INFO (1)")
 
@@ -97,8 +108,8 @@ def test_the_html_part_has_tables_and_both_charts_inline(local_platform: Platfor
 
     [mail] = outbox(local_platform)
     html = mail.get_body(("html",)).get_content()
-    assert "<table>" in html and "<td class=\"num\">$2,234.75</td>" in html
-    assert "<td>Gift card</td>" in html and "<td class=\"num\">2/3</td>" in html
+    assert "<table>" in html and '<td class="num">$2,234.75</td>' in html
+    assert "<td>Gift card</td>" in html and '<td class="num">2/3</td>' in html
     assert f"<b>{MISSING_STORE}</b>" in html and "Recommendations written by Amazon Bedrock." in html
     images = {part["Content-ID"]: part.get_content() for part in mail.walk() if part.get_content_type() == "image/png"}
     assert set(images) == {"<net-sales-by-store@sales-platform>", "<company-net-sales-30-days@sales-platform>"}
@@ -119,7 +130,14 @@ def test_the_report_is_stored_with_its_charts_for_the_api_and_resending(local_pl
     folder = f"reports/{day}/"
     assert local_platform.keys(folder) == [
         folder + name
-        for name in ("company_net_sales_30_days.png", "deliveries.json", "net_sales_by_store.png", "report.html", "report.json", "report.txt")
+        for name in (
+            "company_net_sales_30_days.png",
+            "deliveries.json",
+            "net_sales_by_store.png",
+            "report.html",
+            "report.json",
+            "report.txt",
+        )
     ]
     stored_html = local_platform.bucket.read_bytes(folder + "report.html").decode()
     assert 'src="net_sales_by_store.png"' in stored_html  # opens with its charts straight from the folder
@@ -251,7 +269,11 @@ def test_a_channel_that_keeps_failing_fails_the_step_and_loses_nothing(
 def test_a_bedrock_fallback_is_named_in_the_report_and_alerted_once_per_day(local_platform: Platform, day) -> None:
     expected = local_platform.settings.expected_stores
     write_known_days(local_platform.table, day, expected, engine="rules")
-    fallback = {"engine": "rules", "requested_engine": "bedrock", "fallback_reason": "ThrottlingException: rate exceeded"}
+    fallback = {
+        "engine": "rules",
+        "requested_engine": "bedrock",
+        "fallback_reason": "ThrottlingException: rate exceeded",
+    }
     analysis_finished(local_platform, day, **fallback)
     local_platform.process()
     write_company_only(local_platform.table, day, expected, Decimal("1234.56"))  # content changes, report resent
@@ -319,25 +341,35 @@ def _coverage_day(compared: list[str], not_compared: dict[str, str], anomalies=(
     day = dt.date(2025, 11, 22)
     stores = sorted([*compared, *not_compared])
     coverage = [
-        {"insight_type": "coverage", "insight_id": "anomalies", "compared_stores": compared,
-         "not_compared": [{"store_id": s, "reason": why} for s, why in sorted(not_compared.items())]},
+        {
+            "insight_type": "coverage",
+            "insight_id": "anomalies",
+            "compared_stores": compared,
+            "not_compared": [{"store_id": s, "reason": why} for s, why in sorted(not_compared.items())],
+        },
         {"insight_type": "coverage", "insight_id": "trends", "notes": list(trend_notes)},
     ]
-    return build_daily_report(ReportInputs(
-        day=day,
-        company={"net_sales": Decimal("100.00"), "reported_stores": stores},
-        stores=[{"store_id": s, "net_sales": Decimal("50.00")} for s in stores],
-        products=[],
-        insights=[*coverage, *anomalies],
-        history=[(day, Decimal("100.00"))],
-        expected_stores=stores,
-    ))
+    return build_daily_report(
+        ReportInputs(
+            day=day,
+            company={"net_sales": Decimal("100.00"), "reported_stores": stores},
+            stores=[{"store_id": s, "net_sales": Decimal("50.00")} for s in stores],
+            products=[],
+            insights=[*coverage, *anomalies],
+            history=[(day, Decimal("100.00"))],
+            expected_stores=stores,
+        )
+    )
 
 
 @pytest.mark.slow
 def test_the_report_names_the_stores_it_could_not_compare_instead_of_calling_them_normal() -> None:
     short = "2 earlier Saturday(s) in the last 8 weeks, 3 needed"
-    report = _coverage_day(["0001"], {"0002": short}, trend_notes=["week over week needs 4 weekdays with every store in both weeks; found 2"])
+    report = _coverage_day(
+        ["0001"],
+        {"0002": short},
+        trend_notes=["week over week needs 4 weekdays with every store in both weeks; found 2"],
+    )
 
     text, html = " ".join(report.text.split()), report.file_html
     assert "No anomalies detected." not in text
@@ -349,8 +381,13 @@ def test_the_report_names_the_stores_it_could_not_compare_instead_of_calling_the
 
 
 def test_with_no_history_at_all_the_report_claims_nothing() -> None:
-    report = _coverage_day([], {"0001": "0 earlier Saturday(s) in the last 8 weeks, 3 needed",
-                                "0002": "0 earlier Saturday(s) in the last 8 weeks, 3 needed"})
+    report = _coverage_day(
+        [],
+        {
+            "0001": "0 earlier Saturday(s) in the last 8 weeks, 3 needed",
+            "0002": "0 earlier Saturday(s) in the last 8 weeks, 3 needed",
+        },
+    )
 
     text = " ".join(report.text.split())
     assert "No store could be compared with its own history yet, so none can be called normal." in text
@@ -359,9 +396,17 @@ def test_with_no_history_at_all_the_report_claims_nothing() -> None:
 
 @pytest.mark.slow
 def test_a_fully_compared_day_says_so_and_lists_its_anomalies_with_their_baseline() -> None:
-    anomaly = {"insight_type": "anomaly", "severity": "warning", "store_id": "0002", "title": "Store 0002 net sales 32.0% below a usual Saturday",
-               "description": "Net sales of $6,218.00 are 32.0% below its last 5 Saturdays, $9,144.00 (their median)."}
-    assert "No anomalies: all 2 stores that reported were compared with their history." in _coverage_day(["0001", "0002"], {}).text
+    anomaly = {
+        "insight_type": "anomaly",
+        "severity": "warning",
+        "store_id": "0002",
+        "title": "Store 0002 net sales 32.0% below a usual Saturday",
+        "description": "Net sales of $6,218.00 are 32.0% below its last 5 Saturdays, $9,144.00 (their median).",
+    }
+    assert (
+        "No anomalies: all 2 stores that reported were compared with their history."
+        in _coverage_day(["0001", "0002"], {}).text
+    )
 
     text = " ".join(_coverage_day(["0001", "0002"], {}, anomalies=[anomaly]).text.split())
     assert "32.0% below its last 5 Saturdays, $9,144.00" in text
@@ -375,16 +420,25 @@ def test_names_with_markup_are_escaped_in_the_html_and_kept_as_written_in_the_te
 
     day = dt.date(2025, 11, 27)
     product = "Fish & Chips <script>alert(1)</script>"
-    report = build_daily_report(ReportInputs(
-        day=day,
-        company={"net_sales": Decimal("10.50"), "reported_stores": ["0001"]},
-        stores=[{"store_id": "0001", "net_sales": Decimal("10.50")}],
-        products=[{"sku": "SKU-<1>", "name": product, "units": 3, "net_revenue": Decimal("10.50"), "rank": 1}],
-        insights=[{"insight_type": "anomaly", "severity": "warning", "store_id": "0001",
-                   "title": "Store 0001 sold no <b>Tea & Cake</b>", "description": "Usually 5 a day."}],
-        history=[(day, Decimal("10.50"))],
-        expected_stores=["0001"],
-    ))
+    report = build_daily_report(
+        ReportInputs(
+            day=day,
+            company={"net_sales": Decimal("10.50"), "reported_stores": ["0001"]},
+            stores=[{"store_id": "0001", "net_sales": Decimal("10.50")}],
+            products=[{"sku": "SKU-<1>", "name": product, "units": 3, "net_revenue": Decimal("10.50"), "rank": 1}],
+            insights=[
+                {
+                    "insight_type": "anomaly",
+                    "severity": "warning",
+                    "store_id": "0001",
+                    "title": "Store 0001 sold no <b>Tea & Cake</b>",
+                    "description": "Usually 5 a day.",
+                }
+            ],
+            history=[(day, Decimal("10.50"))],
+            expected_stores=["0001"],
+        )
+    )
 
     assert f"1. {product} (SKU-<1>): 3 units, $10.50" in report.text
     assert "Store 0001 sold no <b>Tea & Cake</b>" in report.text

@@ -92,8 +92,14 @@ def test_the_contract_is_read_as_written() -> None:
     assert {field.endpoint for field in fields} == {"GET /analytics", "GET /trends", "GET /files"}
     paths = {field.path: field for field in fields}
     assert len(fields) > 60
-    for path in ("kpis.payment_breakdown.gift_card", "stores[].payment_breakdown", "files[].partitions.day",
-                 "product_trends[].daily_history[].revenue", "time_series[].<store_id>_transactions", "count"):
+    for path in (
+        "kpis.payment_breakdown.gift_card",
+        "stores[].payment_breakdown",
+        "files[].partitions.day",
+        "product_trends[].daily_history[].revenue",
+        "time_series[].<store_id>_transactions",
+        "count",
+    ):
         assert path in paths, path
     assert paths["anomalies[].severity"].values == ("critical", "warning", "info")
     assert paths["files[].last_modified"].values == ()  # "(ISO 8601)" names no values
@@ -166,8 +172,12 @@ pytestmark = pytest.mark.slow
 
 def _run(assets: list, selection: list[str], partition: str, resources: dict, run_config: dict | None = None) -> None:
     result = dg.materialize(
-        assets, selection=selection, partition_key=partition, resources=resources,
-        instance=dg.DagsterInstance.ephemeral(), run_config=run_config or {},
+        assets,
+        selection=selection,
+        partition_key=partition,
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config=run_config or {},
     )
     assert result.success, partition
 
@@ -181,10 +191,15 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Answers]:
         for name in _settings_variables():
             environment.delenv(name, raising=False)
         settings = load_settings(
-            SALES_PLATFORM_HOME=str(root / "home"), EXPECTED_STORES=",".join(STORES),
-            PARTITIONS_START_DATE=(END - dt.timedelta(days=30)).isoformat(), API_KEYS=API_KEY, API_CACHE_SECONDS="0",
+            SALES_PLATFORM_HOME=str(root / "home"),
+            EXPECTED_STORES=",".join(STORES),
+            PARTITIONS_START_DATE=(END - dt.timedelta(days=30)).isoformat(),
+            API_KEYS=API_KEY,
+            API_CACHE_SECONDS="0",
         )
-        summary = sample_data.write_sample_files(root / "samples", stores=STORES, days=DAYS, end_date=END, with_bad_files=True)
+        summary = sample_data.write_sample_files(
+            root / "samples", stores=STORES, days=DAYS, end_date=END, with_bad_files=True
+        )
         defs = build_definitions(settings)
         assets, resources = list(defs.assets), dict(defs.resources)
         bucket, layout = resources["bucket"].build(), settings.storage_layout
@@ -238,8 +253,11 @@ def test_every_field_of_the_contract_is_in_real_answers(answers: Answers, endpoi
 
 
 def test_a_field_missing_from_an_answer_is_caught() -> None:
-    body = {"stores": ["0001", "0002"], "time_series": [{"date": "d", "0001_sales": 1}],
-            "files": [{"partitions": None}, {"partitions": {"year": "2025"}}]}
+    body = {
+        "stores": ["0001", "0002"],
+        "time_series": [{"date": "d", "0001_sales": 1}],
+        "files": [{"partitions": None}, {"partitions": {"year": "2025"}}],
+    }
     assert walk(body, "time_series[].<store_id>_sales").missing == ["time_series[0].0002_sales"]
     assert walk(body, "files[].partitions.year").missing == [] and walk(body, "files[].partitions.day").missing == [
         "files[1].partitions.day"
@@ -294,5 +312,7 @@ def test_real_answers_match_the_openapi_document(answers: Answers, endpoint: str
     schema = document["paths"][path][method.lower()]["responses"]["200"]["content"]["application/json"]["schema"]
     validator = jsonschema.Draft202012Validator({**schema, "components": document["components"]})
     for body in _bodies(answers, endpoint):
-        problems = [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(body)]
+        problems = [
+            f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(body)
+        ]
         assert problems == []

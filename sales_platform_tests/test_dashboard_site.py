@@ -20,13 +20,26 @@ from pathlib import Path
 import pytest
 
 from sales_platform.settings import SettingsError
-from sales_platform_tests.alb_support import HEADER, KID, OUR_ALB, KeyServer, alb_token, new_key, public_pem, serving_keys
+from sales_platform_tests.alb_support import (
+    HEADER,
+    KID,
+    OUR_ALB,
+    KeyServer,
+    alb_token,
+    new_key,
+    public_pem,
+    serving_keys,
+)
 from sales_platform_tests.api_support import API_KEY, Api, store_day_item
 from sales_platform_tests.command_line import clean_environment, cli_command, free_port, interruptible
 
 INDEX = b'<!doctype html><html><body><div id="root"></div><script src="/static/js/main.1a2b.js"></script></body></html>'
 SCRIPT = b"fetch(process.env.REACT_APP_API_URL + '/analytics')"
-BUILD = {"dashboard/index.html": INDEX, "dashboard/static/js/main.1a2b.js": SCRIPT, "dashboard/favicon.ico": b"\x00\x00"}
+BUILD = {
+    "dashboard/index.html": INDEX,
+    "dashboard/static/js/main.1a2b.js": SCRIPT,
+    "dashboard/favicon.ico": b"\x00\x00",
+}
 DAY = "2025-11-27"
 
 
@@ -66,7 +79,11 @@ def test_the_api_answers_under_its_prefix(site: Api) -> None:
     assert site.anonymous().get("/api/analytics").status_code == 401
     assert site.anonymous().get("/api/health").json()["status"] == "ok"
     docs = site.anonymous().get("/api/docs")
-    assert docs.status_code == 200 and "/api/docs/assets/swagger-ui-bundle.js" in docs.text and "/api/openapi.json" in docs.text
+    assert (
+        docs.status_code == 200
+        and "/api/docs/assets/swagger-ui-bundle.js" in docs.text
+        and "/api/openapi.json" in docs.text
+    )
     assert site.anonymous().get("/api/docs/assets/swagger-ui.css").status_code == 200
     assert "/analytics" in site.anonymous().get("/api/openapi.json").json()["paths"]
 
@@ -122,10 +139,17 @@ def test_sales_platform_api_serves_the_dashboard_and_its_logged_in_calls(tmp_pat
         [*cli_command(), "api", "--port", str(port)],
         cwd=tmp_path,
         env=clean_environment(
-            SALES_PLATFORM_HOME=str(home), API_KEYS=API_KEY, API_PATH_PREFIX="/api", DASHBOARD_PREFIX="dashboard/",
-            ALB_ARN=OUR_ALB, ALB_PUBLIC_KEYS_URL=key_server.url, EXPECTED_STORES="0001,0002",
+            SALES_PLATFORM_HOME=str(home),
+            API_KEYS=API_KEY,
+            API_PATH_PREFIX="/api",
+            DASHBOARD_PREFIX="dashboard/",
+            ALB_ARN=OUR_ALB,
+            ALB_PUBLIC_KEYS_URL=key_server.url,
+            EXPECTED_STORES="0001,0002",
         ),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=interruptible,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=interruptible,
     )
     try:
         deadline = time.monotonic() + 60

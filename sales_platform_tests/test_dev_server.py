@@ -44,8 +44,6 @@ STOP_DEADLINE = 30.0
 # --------------------------------------------------------------------------- the server
 
 
-
-
 @dataclass
 class DevServer:
     process: subprocess.Popen
@@ -67,7 +65,11 @@ class DevServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def diagnostics(self) -> str:
-        files = sorted(str(p.relative_to(self.bucket)) for p in self.bucket.rglob("*") if p.is_file()) if self.bucket.exists() else []
+        files = (
+            sorted(str(p.relative_to(self.bucket)) for p in self.bucket.rglob("*") if p.is_file())
+            if self.bucket.exists()
+            else []
+        )
         return (
             f"\n--- bucket files: {files}\n--- processes: {processes_using(self.home)}"
             f"\n--- last lines of `sales-platform dev` output:\n{self.output_tail()}"
@@ -99,7 +101,9 @@ class DevServer:
         deadline = time.monotonic() + START_DEADLINE
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail(f"`sales-platform dev` exited with {self.process.returncode} before serving{self.diagnostics()}")
+                pytest.fail(
+                    f"`sales-platform dev` exited with {self.process.returncode} before serving{self.diagnostics()}"
+                )
             try:
                 status, _ = self.get("/server_info", timeout=2)
                 api_status, _ = self.api_get("/health", timeout=2)
@@ -118,7 +122,9 @@ class DevServer:
         try:
             self.process.wait(timeout=max(1.0, started + STOP_DEADLINE - time.monotonic()))
         except subprocess.TimeoutExpired:
-            pytest.fail(f"`sales-platform dev` still running {STOP_DEADLINE:.0f} s after the signal{self.diagnostics()}")
+            pytest.fail(
+                f"`sales-platform dev` still running {STOP_DEADLINE:.0f} s after the signal{self.diagnostics()}"
+            )
         survivors = processes_using(self.home)
         while survivors and time.monotonic() < started + STOP_DEADLINE:
             time.sleep(0.5)
@@ -186,7 +192,15 @@ def copy_into_inbox(inbox: Path, name: str, data: bytes, elsewhere: Path) -> Non
 
 
 def processed_file(bucket: Path, day: dt.date, store_id: str) -> Path:
-    return bucket / "processed" / f"year={day:%Y}" / f"month={day:%m}" / f"day={day:%d}" / f"store_id={store_id}" / "data.parquet"
+    return (
+        bucket
+        / "processed"
+        / f"year={day:%Y}"
+        / f"month={day:%m}"
+        / f"day={day:%d}"
+        / f"store_id={store_id}"
+        / "data.parquet"
+    )
 
 
 RUNS_QUERY = """
@@ -209,7 +223,9 @@ def runs_by_upload(server: DevServer) -> dict[str, tuple[str, str]]:
 # --------------------------------------------------------------------------- tests
 
 
-def test_dev_processes_copied_uploads_by_itself_and_ctrl_c_stops_everything(tmp_path: Path, dev_server: DevServer) -> None:
+def test_dev_processes_copied_uploads_by_itself_and_ctrl_c_stops_everything(
+    tmp_path: Path, dev_server: DevServer
+) -> None:
     dev_server.wait_until_serving()
 
     inbox = dev_server.bucket / "uploads"
@@ -223,7 +239,10 @@ def test_dev_processes_copied_uploads_by_itself_and_ctrl_c_stops_everything(tmp_
 
     parquet = processed_file(dev_server.bucket, day, "0001")
     rejected = dev_server.bucket / "rejected"
-    expected_runs = {f"uploads/{good}": ("ingest_store_uploads", "SUCCESS"), f"uploads/{bad}": ("ingest_store_uploads", "SUCCESS")}
+    expected_runs = {
+        f"uploads/{good}": ("ingest_store_uploads", "SUCCESS"),
+        f"uploads/{bad}": ("ingest_store_uploads", "SUCCESS"),
+    }
     deadline = time.monotonic() + PROCESSING_DEADLINE
     runs: dict[str, tuple[str, str]] = {}
     while time.monotonic() < deadline:
@@ -250,7 +269,10 @@ def test_dev_processes_copied_uploads_by_itself_and_ctrl_c_stops_everything(tmp_
     assert status == 200, analytics
     assert analytics["date"] == day.isoformat() and [s["store_id"] for s in analytics["stores"]] == ["0001"]
     status, files = dev_server.api_get("/files")
-    assert sorted((f["name"], f["status"]) for f in files["files"]) == [(f"store_0001_{day}.parquet", "processed"), (bad, "rejected")]
+    assert sorted((f["name"], f["status"]) for f in files["files"]) == [
+        (f"store_0001_{day}.parquet", "processed"),
+        (bad, "rejected"),
+    ]
 
     # Ctrl-C in the terminal: SIGINT to the command's process group.
     started = time.monotonic()
@@ -324,7 +346,12 @@ def test_any_run_process_made_is_re_executed_from_the_ui_without_duplicating_any
     inbox = home / "bucket" / "uploads"
     inbox.mkdir(parents=True)
     for store in STORES:
-        copy_into_inbox(inbox, f"store_{store}_{day}.json", render_json(generate_store_day(store, day, stores=STORES)), tmp_path / "downloads")
+        copy_into_inbox(
+            inbox,
+            f"store_{store}_{day}.json",
+            render_json(generate_store_day(store, day, stores=STORES)),
+            tmp_path / "downloads",
+        )
     settings = {"SALES_PLATFORM_HOME": str(home), "EXPECTED_STORES": ",".join(STORES)}
     assert run_cli(tmp_path, "process", **settings).returncode == 0
     with sqlite3.connect(home / "sales.db") as connection:
@@ -345,7 +372,9 @@ def test_any_run_process_made_is_re_executed_from_the_ui_without_duplicating_any
         deadline = time.monotonic() + PROCESSING_DEADLINE
         statuses = {}
         while time.monotonic() < deadline:
-            statuses = {job: server.graphql_with(RUN_QUERY, id=run)["data"]["runOrError"] for job, run in children.items()}
+            statuses = {
+                job: server.graphql_with(RUN_QUERY, id=run)["data"]["runOrError"] for job, run in children.items()
+            }
             if all(run["status"] in ("SUCCESS", "FAILURE", "CANCELED") for run in statuses.values()):
                 break
             time.sleep(1)

@@ -11,8 +11,8 @@ import dagster as dg
 import pytest
 
 from sales_platform.defs.ingest import upload_sensor
-from sales_platform.defs.reporting.failure_alerts import ALERT_SENT_TAG, FAILURE_ALERT_SENSOR
 from sales_platform.defs.ingest.ingest_job import INGEST_JOB
+from sales_platform.defs.reporting.failure_alerts import ALERT_SENT_TAG, FAILURE_ALERT_SENSOR
 from sales_platform_tests.conftest import Platform, days_ago, render, small_records, upload_name
 
 # Each test drives whole Dagster runs: seconds each.
@@ -75,7 +75,9 @@ def test_each_failure_is_alerted_once_even_with_many_failures_in_one_pass(
 
     failed_runs = {o.run_id for o in first.failed} | {o.run_id for o in second.failed}
     assert len(failed_runs) == 12
-    alerted = [a.get_body(("plain",)).get_content().split("Run:        ", 1)[1].split("\n", 1)[0] for a in alerts(platform)]
+    alerted = [
+        a.get_body(("plain",)).get_content().split("Run:        ", 1)[1].split("\n", 1)[0] for a in alerts(platform)
+    ]
     assert sorted(alerted) == sorted(failed_runs)
 
 
@@ -110,7 +112,10 @@ def test_an_attempt_that_dagster_will_retry_waits_for_the_last_one(local_platfor
     def evaluate(tags):
         # A manual materialization of a partition that has no upload fails, naming store and day.
         result = job.execute_in_process(
-            partition_key=f"{day}|0003", instance=local_platform.instance, raise_on_error=False, tags=tags,
+            partition_key=f"{day}|0003",
+            instance=local_platform.instance,
+            raise_on_error=False,
+            tags=tags,
             asset_selection=[dg.AssetKey("store_sales"), dg.AssetKey("store_metrics")],
         )
         run = local_platform.instance.get_run_by_id(result.run_id)
@@ -145,14 +150,22 @@ def test_the_failure_sensor_runs_by_default_and_does_not_announce_old_failures(l
     assert isinstance(sensor, dg.RunStatusSensorDefinition)
     day = days_ago(2)
     result = local_platform.defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        partition_key=f"{day}|0002", instance=local_platform.instance, raise_on_error=False, tags={"dagster/max_retries": "0"},
+        partition_key=f"{day}|0002",
+        instance=local_platform.instance,
+        raise_on_error=False,
+        tags={"dagster/max_retries": "0"},
         asset_selection=[dg.AssetKey("store_sales"), dg.AssetKey("store_metrics")],
     )
     assert not result.success
     cursor = None
     for _ in range(3):  # first tick starts watching; later ticks see nothing new
         data = sensor.evaluate_tick(
-            dg.build_sensor_context(instance=local_platform.instance, cursor=cursor, definitions=local_platform.defs, resources=local_platform.defs.resources)
+            dg.build_sensor_context(
+                instance=local_platform.instance,
+                cursor=cursor,
+                definitions=local_platform.defs,
+                resources=local_platform.defs.resources,
+            )
         )
         cursor = data.cursor
     assert alerts(local_platform) == []  # a failure from before the sensor started is not re-announced

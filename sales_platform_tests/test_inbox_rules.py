@@ -20,8 +20,8 @@ import pytest
 from sales_platform.api.file_listing import FileLister
 from sales_platform.defs.ingest import upload_sensor
 from sales_platform.defs.ingest.upload_sensor import UPLOAD_SENSOR
-from sales_platform.samples import store_files as sample_data
 from sales_platform.domain.table_keys import store_summary_key
+from sales_platform.samples import store_files as sample_data
 from sales_platform.services import store_day_ingest
 from sales_platform_tests.conftest import Platform, days_ago, render, set_age, small_records, upload_name
 from sales_platform_tests.test_ingest_pipeline import latest_checks, read_parquet, rematerialize
@@ -47,7 +47,7 @@ def kept_versions(platform: Platform, prefix: str, name: str) -> list[str]:
 def halves(records: list[dict[str, Any]]) -> tuple[bytes, bytes]:
     """A .jsonl upload cut at a line boundary: the first half looks like a whole file."""
     lines = sample_data.render_jsonl(records).splitlines(keepends=True)
-    return b"".join(lines[: len(lines) // 2]), b"".join(lines[len(lines) // 2:])
+    return b"".join(lines[: len(lines) // 2]), b"".join(lines[len(lines) // 2 :])
 
 
 # --------------------------------------------------------------------------- several files, one day
@@ -87,7 +87,9 @@ def test_files_of_one_store_day_sent_together_the_newest_is_the_day_and_the_othe
 
 
 @pytest.mark.slow
-def test_a_newer_file_that_is_refused_leaves_the_day_to_the_older_one_and_still_stands(local_platform: Platform) -> None:
+def test_a_newer_file_that_is_refused_leaves_the_day_to_the_older_one_and_still_stands(
+    local_platform: Platform,
+) -> None:
     day = days_ago(1)
     good = small_records("0002", day, transactions=3)
     bad = small_records("0002", day)
@@ -118,7 +120,9 @@ with open(path, "wb") as handle:
 
 
 @pytest.mark.slow
-def test_a_writer_that_pauses_longer_than_the_settle_time_is_waited_for(local_platform: Platform, tmp_path: Path) -> None:
+def test_a_writer_that_pauses_longer_than_the_settle_time_is_waited_for(
+    local_platform: Platform, tmp_path: Path
+) -> None:
     day = days_ago(1)
     records = small_records("0001", day, transactions=10)
     first, rest = halves(records)
@@ -129,7 +133,9 @@ def test_a_writer_that_pauses_longer_than_the_settle_time_is_waited_for(local_pl
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = subprocess.Popen(
         [sys.executable, "-c", PAUSING_WRITER, str(path), str(tmp_path / "first"), str(tmp_path / "rest")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert writer.stdout is not None and writer.stdout.readline() == "paused\n"
@@ -168,7 +174,10 @@ def test_a_file_written_to_while_it_is_read_is_left_for_the_next_look(
     monkeypatch.setattr(store_day_ingest, "validate_upload", validate)
 
     assert [outcome.status for outcome in report.outcomes] == ["done"] and report.statuses() == {}
-    assert local_platform.keys("processed/") == [] and local_platform.table.get_item(*store_summary_key("0003", day)) is None
+    assert (
+        local_platform.keys("processed/") == []
+        and local_platform.table.get_item(*store_summary_key("0003", day)) is None
+    )
     assert local_platform.bucket.read_bytes(key) == first + rest
     set_age(local_platform.settings.bucket_path / key, 30)
     assert local_platform.process().statuses() == {key: "processed"}
@@ -254,7 +263,10 @@ def test_a_link_in_the_inbox_is_refused_unread_not_a_failed_run(local_platform: 
     assert report.statuses() == {f"uploads/{name}": "refused" for name in links}
     assert [run.status for run in local_platform.instance.get_runs()] == [dg.DagsterRunStatus.SUCCESS]
     for name in links:
-        assert "symbolic link, which the platform never follows" in report_of(local_platform, f"rejected/{name}")["summary"]
+        assert (
+            "symbolic link, which the platform never follows"
+            in report_of(local_platform, f"rejected/{name}")["summary"]
+        )
         moved = local_platform.bucket.head(f"rejected/{name}")
         assert moved is not None and moved.is_link, "the link itself is set aside, never a copy of its target"
     readable = [info for info in local_platform.bucket.list("") if not info.is_link]
@@ -302,19 +314,28 @@ def test_every_refused_version_of_a_name_is_kept_with_its_report(platform: Platf
     assert platform.bucket.read_bytes(f"rejected/{name}") == render(bitcoin)
     first, latest = report_of(platform, kept), report_of(platform, f"rejected/{name}")
     assert (first["rejected_key"], first["status"], first["problems"][0]["field"]) == (kept, "rejected", "quantity")
-    assert (latest["rejected_key"], latest["status"], latest["problems"][0]["field"]) == (f"rejected/{name}", "rejected", "payment_method")
+    assert (latest["rejected_key"], latest["status"], latest["problems"][0]["field"]) == (
+        f"rejected/{name}",
+        "rejected",
+        "payment_method",
+    )
 
     corrected = small_records("0003", day, transactions=4)
     key = platform.upload(name, render(corrected))
     assert platform.process().statuses() == {key: "processed"}
     processed = platform.settings.storage_layout.processed_key(day, "0003")
     for refused in (kept, f"rejected/{name}"):
-        assert (report_of(platform, refused)["status"], report_of(platform, refused)["superseded_by"]) == ("superseded", processed)
+        assert (report_of(platform, refused)["status"], report_of(platform, refused)["superseded_by"]) == (
+            "superseded",
+            processed,
+        )
     assert len(platform.keys("rejected/")) == 4
 
 
 @pytest.mark.slow
-def test_a_reupload_keeps_the_earlier_accepted_original_and_the_day_rebuilds_from_the_latest(platform: Platform) -> None:
+def test_a_reupload_keeps_the_earlier_accepted_original_and_the_day_rebuilds_from_the_latest(
+    platform: Platform,
+) -> None:
     day = days_ago(1)
     name, csv_name = upload_name("0002", day), upload_name("0002", day, "csv")
     versions = [render(small_records("0002", day, transactions=n)) for n in (2, 3)]
@@ -336,7 +357,9 @@ def test_a_reupload_keeps_the_earlier_accepted_original_and_the_day_rebuilds_fro
     result = rematerialize(platform, f"{day}|0002")
     assert result.success
     [materialization] = [
-        event.materialization for event in result.get_asset_materialization_events() if event.asset_key == dg.AssetKey("store_sales")
+        event.materialization
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == dg.AssetKey("store_sales")
     ]
     assert materialization.metadata["upload"].value == f"archive/{csv_name}"
     assert day_rows(platform, "0002", day) == len(latest)
@@ -345,7 +368,9 @@ def test_a_reupload_keeps_the_earlier_accepted_original_and_the_day_rebuilds_fro
 
 def test_materializing_a_store_day_by_hand_takes_its_newest_file_and_tells_the_older(local_platform: Platform) -> None:
     day = days_ago(1)
-    older = local_platform.upload(upload_name("0003", day, "csv"), sample_data.render_csv(small_records("0003", day)), age_seconds=60)
+    older = local_platform.upload(
+        upload_name("0003", day, "csv"), sample_data.render_csv(small_records("0003", day)), age_seconds=60
+    )
     newest = small_records("0003", day, transactions=5)
     local_platform.upload(upload_name("0003", day, "json"), render(newest), age_seconds=30)
 

@@ -13,19 +13,19 @@ from decimal import Decimal
 from typing import Any
 
 import dagster as dg
-from dagster._core.event_api import PartitionKeyFilter
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from dagster._core.event_api import PartitionKeyFilter
 
 from sales_platform.defs.ingest import upload_sensor
 from sales_platform.defs.ingest.events import UPLOAD_ACCEPTED
 from sales_platform.defs.ingest.ingest_job import INGEST_JOB
-from sales_platform.samples import store_files as sample_data
 from sales_platform.domain.store_metrics import compute_store_metrics
 from sales_platform.domain.table_items import store_day_summary_item
 from sales_platform.domain.table_keys import store_summary_key, upload_tracking_key
 from sales_platform.domain.upload_contract import LINE_ITEM_SCHEMA
+from sales_platform.samples import store_files as sample_data
 from sales_platform_tests.conftest import (
     UNKNOWN_STORE,
     Platform,
@@ -76,7 +76,7 @@ def expected_summary(
         compute_store_metrics(line_items_table(records)),
         source_file=source_file,
         processed_key=processed_key(platform, store_id, day),
-        processed_at=dt.datetime.now(dt.timezone.utc),
+        processed_at=dt.datetime.now(dt.UTC),
     )
     del item["processed_at"]
     return item
@@ -126,7 +126,9 @@ def rematerialize(platform: Platform, partition: str) -> dg.ExecuteInProcessResu
     """What "Materialize" on a store-day partition does in the UI."""
     job = platform.defs.resolve_implicit_global_asset_job_def()
     return job.execute_in_process(
-        partition_key=partition, instance=platform.instance, asset_selection=[STORE_SALES, STORE_METRICS],
+        partition_key=partition,
+        instance=platform.instance,
+        asset_selection=[STORE_SALES, STORE_METRICS],
         raise_on_error=False,
     )
 
@@ -175,7 +177,12 @@ def test_good_and_bad_uploads_end_to_end(platform: Platform) -> None:
     assert platform.keys("processed/") == [processed_key(platform, s, day) for s in ("0001", "0002")]
 
     # Refused: original bytes untouched under rejected/, with the reasons beside them.
-    refused = (upload_name("0003", day), "sales_export.json", upload_name(UNKNOWN_STORE, day), upload_name("0002", tomorrow))
+    refused = (
+        upload_name("0003", day),
+        "sales_export.json",
+        upload_name(UNKNOWN_STORE, day),
+        upload_name("0002", tomorrow),
+    )
     for name in refused:
         assert platform.bucket.read_bytes(f"rejected/{name}") == files[name]
         report_document = error_report(platform, name)
@@ -232,7 +239,11 @@ def test_good_and_bad_uploads_end_to_end(platform: Platform) -> None:
         record.asset_observation.metadata["upload"].value
         for record in platform.instance.fetch_observations(STORE_SALES, limit=10).records
     }
-    assert observed == {keys["sales_export.json"], keys[upload_name(UNKNOWN_STORE, day)], keys[upload_name("0002", tomorrow)]}
+    assert observed == {
+        keys["sales_export.json"],
+        keys[upload_name(UNKNOWN_STORE, day)],
+        keys[upload_name("0002", tomorrow)],
+    }
 
 
 @pytest.mark.slow
@@ -242,7 +253,10 @@ def test_reuploads_replace_a_store_day_and_a_bad_one_changes_nothing(platform: P
     first = small_records("0001", day, transactions=3)
     platform.upload(name, render(first))
     platform.upload(upload_name("0002", day), render(small_records("0002", day)))
-    assert statuses(platform.process()) == {f"uploads/{name}": "processed", f"uploads/{upload_name('0002', day)}": "processed"}
+    assert statuses(platform.process()) == {
+        f"uploads/{name}": "processed",
+        f"uploads/{upload_name('0002', day)}": "processed",
+    }
     items_after_first = len(platform.all_items())
     assert items_after_first == 4  # two store-day summaries, two upload tracking items
 
@@ -333,7 +347,10 @@ def test_one_file_that_cannot_be_written_fails_the_run_but_not_the_others(
     local_platform: Platform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     day = days_ago(1)
-    keys = {store: local_platform.upload(upload_name(store, day), render(small_records(store, day))) for store in ("0001", "0002")}
+    keys = {
+        store: local_platform.upload(upload_name(store, day), render(small_records(store, day)))
+        for store in ("0001", "0002")
+    }
     # Every bucket the runs open, as each run opens its own from the `bucket` resource.
     store_class = type(local_platform.bucket)
     write_file = store_class.write_file
@@ -383,7 +400,10 @@ def test_a_file_whose_run_failed_is_asked_for_again_after_the_retry_delay(
     report = platform.process()
 
     assert statuses(report) == {key: "processed"}
-    assert [run.status for run in platform.instance.get_runs()] == [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE]
+    assert [run.status for run in platform.instance.get_runs()] == [
+        dg.DagsterRunStatus.SUCCESS,
+        dg.DagsterRunStatus.FAILURE,
+    ]
     assert read_parquet(platform, processed_key(platform, "0001", day)).num_rows == len(records)
     assert_summary_matches(platform, "0001", day, records)
     assert platform.keys("uploads/") == []

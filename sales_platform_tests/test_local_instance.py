@@ -46,7 +46,9 @@ def test_run_monitoring_is_told_when_a_runs_process_is_gone(local_platform: Plat
 
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        instance.report_engine_event("Started process for run (pid: %d)." % worker.pid, run, EngineEventData.in_process(worker.pid))
+        instance.report_engine_event(
+            f"Started process for run (pid: {worker.pid}).", run, EngineEventData.in_process(worker.pid)
+        )
         assert launcher.check_run_worker_health(run).status == WorkerStatus.RUNNING
     finally:
         worker.kill()

@@ -346,7 +346,11 @@ def test_sort_keys_alone_follow_every_page_in_order(backend: Table) -> None:
     backend.table.put_items([_store_day("0001", day, top_products=[{"sku": "x"}] * 20) for day in reversed(days)])
     backend.table.put_items([_store_day("0002", "2025-11-05"), _product_day("SKU-1", "2025-11-27")])
     assert backend.table.query_sort_keys("STORE#0001", "DATE#") == [f"DATE#{day}" for day in days]
-    assert backend.table.query_sort_keys("STORE#0001", "DATE#2025-11-1") == ["DATE#2025-11-10", "DATE#2025-11-11", "DATE#2025-11-12"]
+    assert backend.table.query_sort_keys("STORE#0001", "DATE#2025-11-1") == [
+        "DATE#2025-11-10",
+        "DATE#2025-11-11",
+        "DATE#2025-11-12",
+    ]
     assert backend.table.query_sort_keys("STORE#0009") == []
     if backend.query_calls:
         assert len(backend.query_calls) >= 3  # twelve keys in pages of five

@@ -178,7 +178,9 @@ def sns_topics(monkeypatch: pytest.MonkeyPatch):
         for audience in ("report", "alert"):
             topic = sns.create_topic(Name=f"sales-{audience}")["TopicArn"]
             queue_url = sqs.create_queue(QueueName=f"sales-{audience}-inbox")["QueueUrl"]
-            queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
             sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
             topics[audience], queues[audience] = topic, queue_url
 
@@ -191,12 +193,17 @@ def sns_topics(monkeypatch: pytest.MonkeyPatch):
 
 def sns_settings(make_settings, topics):
     return make_settings(
-        NOTIFY_CHANNELS="sns", SNS_REPORT_TOPIC_ARN=topics["report"], SNS_ALERT_TOPIC_ARN=topics["alert"], AWS_REGION=REGION
+        NOTIFY_CHANNELS="sns",
+        SNS_REPORT_TOPIC_ARN=topics["report"],
+        SNS_ALERT_TOPIC_ARN=topics["alert"],
+        AWS_REGION=REGION,
     )
 
 
 @pytest.mark.slow
-def test_sns_publishes_the_text_part_to_the_report_topic_and_alerts_to_the_alert_topic(make_settings, sns_topics) -> None:
+def test_sns_publishes_the_text_part_to_the_report_topic_and_alerts_to_the_alert_topic(
+    make_settings, sns_topics
+) -> None:
     topics, received = sns_topics
     notifier = build_notifier(sns_settings(make_settings, topics))
 

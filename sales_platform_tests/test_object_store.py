@@ -116,7 +116,7 @@ def test_list_returns_every_key_beyond_one_page(bucket: Bucket) -> None:
 
 def test_head_describes_an_object_and_is_none_for_a_missing_key(bucket: Bucket) -> None:
     store = bucket.store
-    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
     store.write_bytes("uploads/store_0001_2025-11-27.json", b"[1, 2, 3]", content_type="application/json")
 
     info = store.head("uploads/store_0001_2025-11-27.json")
@@ -126,7 +126,7 @@ def test_head_describes_an_object_and_is_none_for_a_missing_key(bucket: Bucket) 
     assert info.name == "store_0001_2025-11-27.json"
     assert info.size == 9
     assert info.last_modified.utcoffset() == dt.timedelta(0)
-    assert before - dt.timedelta(seconds=1) <= info.last_modified <= dt.datetime.now(dt.timezone.utc)
+    assert before - dt.timedelta(seconds=1) <= info.last_modified <= dt.datetime.now(dt.UTC)
     assert store.exists("uploads/store_0001_2025-11-27.json")
     assert store.head("uploads/store_0001_2025-11-28.json") is None
     assert not store.exists("uploads/store_0001_2025-11-28.json")
@@ -248,9 +248,7 @@ def test_a_large_file_survives_upload_copy_and_download(bucket: Bucket, tmp_path
         assert path.read_bytes() == content
 
 
-@pytest.mark.parametrize(
-    "key", ["", "/uploads/a.json", "uploads/../secrets", "uploads//a.json", "uploads\\a.json"]
-)
+@pytest.mark.parametrize("key", ["", "/uploads/a.json", "uploads/../secrets", "uploads//a.json", "uploads\\a.json"])
 def test_keys_that_could_not_exist_in_both_backends_are_refused(bucket: Bucket, key: str) -> None:
     with pytest.raises(ValueError, match="not a valid object key"):
         bucket.store.write_bytes(key, b"x")
@@ -323,7 +321,12 @@ def test_links_are_listed_as_links_and_never_entered(linked: LocalObjectStore) -
 
 
 @pytest.mark.parametrize(
-    "key", ["uploads/store_0003_2025-11-27.json", "uploads/folder/store_0002_2025-11-27.json", "reports/store_0002_2025-11-27.json"]
+    "key",
+    [
+        "uploads/store_0003_2025-11-27.json",
+        "uploads/folder/store_0002_2025-11-27.json",
+        "reports/store_0002_2025-11-27.json",
+    ],
 )
 def test_nothing_is_read_copied_or_moved_through_a_link(linked: LocalObjectStore, key: str) -> None:
     with pytest.raises(ObjectIsLink):
@@ -350,14 +353,18 @@ def test_nothing_is_written_or_deleted_through_a_linked_folder(linked: LocalObje
     assert linked.head("uploads/store_0003_2025-11-27.json") is None
 
 
-def test_a_refused_link_is_set_aside_as_a_link_and_its_secret_never_copied(linked: LocalObjectStore, tmp_path: Path) -> None:
-    from sales_platform.services.upload_intake import leave_inbox, refuse
+def test_a_refused_link_is_set_aside_as_a_link_and_its_secret_never_copied(
+    linked: LocalObjectStore, tmp_path: Path
+) -> None:
     from sales_platform.domain.storage_layout import StorageLayout
     from sales_platform.domain.upload_contract import Problem, Refusal
+    from sales_platform.services.upload_intake import leave_inbox, refuse
 
     info = linked.head("uploads/store_0003_2025-11-27.json")
     assert info is not None and info.is_link
-    rejected_key, report_key = refuse(linked, StorageLayout(), info, Refusal([Problem("a link")], 1), None, dt.datetime.now(dt.timezone.utc))
+    rejected_key, report_key = refuse(
+        linked, StorageLayout(), info, Refusal([Problem("a link")], 1), None, dt.datetime.now(dt.UTC)
+    )
     leave_inbox(linked, StorageLayout(), info)
 
     assert linked.head(info.key) is None
@@ -385,8 +392,15 @@ def test_a_file_held_open_for_writing_is_named_until_its_writer_closes_it(tmp_pa
     path = store.root / "uploads" / "store_0001_2025-11-27.jsonl"
     keys = ["uploads/store_0001_2025-11-27.jsonl", "uploads/store_0002_2025-11-27.jsonl", "uploads/missing.json"]
     writer = subprocess.Popen(
-        [sys.executable, "-c", "import sys; f = open(sys.argv[1], 'a'); f.write('{}'); f.flush(); print('ok', flush=True); sys.stdin.read()", str(path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys; f = open(sys.argv[1], 'a'); f.write('{}'); f.flush(); print('ok', flush=True); sys.stdin.read()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert writer.stdout.readline() == "ok\n"

@@ -33,8 +33,15 @@ KILLS = int(os.environ.get("SALES_PLATFORM_TEST_KILLS", "4"))
 # What differs between two homes doing the same work: when, by which run, and the versions
 # of the uploads (file times and inodes), which the fingerprints are made of.
 _VOLATILE = {
-    "processed_at", "analyzed_at", "created_at", "generated_at", "written_at", "source_version", "source_fingerprint",
-    "analysing_fingerprint", "trigger",
+    "processed_at",
+    "analyzed_at",
+    "created_at",
+    "generated_at",
+    "written_at",
+    "source_version",
+    "source_fingerprint",
+    "analysing_fingerprint",
+    "trigger",
 }
 
 
@@ -62,8 +69,13 @@ def environment(home: Path, **extra: str) -> dict[str, str]:
 def start_process(cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("ab") as output:
         return subprocess.Popen(
-            [*cli_command(), "process"], cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=interruptible,
+            [*cli_command(), "process"],
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=interruptible,
         )
 
 
@@ -145,7 +157,11 @@ def test_killed_at_any_moment_again_and_again_nothing_is_lost_or_doubled(tmp_pat
     rng = random.Random(20261201)
 
     # Once exactly where an upload is about to leave the inbox, its day already written.
-    hooked = {**env, "PYTHONPATH": str(crash_before_archive_hook(tmp_path / "hook")), "CRASH_MARKER": str(tmp_path / "crashed")}
+    hooked = {
+        **env,
+        "PYTHONPATH": str(crash_before_archive_hook(tmp_path / "hook")),
+        "CRASH_MARKER": str(tmp_path / "crashed"),
+    }
     crashed = start_process(tmp_path, hooked, log)
     assert crashed.wait(timeout=120) != 0
     assert (tmp_path / "crashed").exists()
@@ -277,17 +293,32 @@ def test_a_missing_dynamodb_table_fails_the_pass_and_the_uploads_wait(tmp_path: 
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+        credentials = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
         s3 = boto3.client(
-            "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         )
         s3.create_bucket(Bucket="sales")
         day = default_end_date(NEW_YORK)
         name = f"store_0001_{day}.json"
-        s3.put_object(Bucket="sales", Key=f"uploads/{name}", Body=render_json(generate_store_day("0001", day, stores=STORES)))
+        s3.put_object(
+            Bucket="sales", Key=f"uploads/{name}", Body=render_json(generate_store_day("0001", day, stores=STORES))
+        )
         env = environment(
-            tmp_path / "home", STORAGE_BACKEND="s3", S3_BUCKET="sales", TABLE_BACKEND="dynamodb",
-            DYNAMODB_TABLE="NoSuchTable", AWS_ENDPOINT_URL=endpoint, **credentials,
+            tmp_path / "home",
+            STORAGE_BACKEND="s3",
+            S3_BUCKET="sales",
+            TABLE_BACKEND="dynamodb",
+            DYNAMODB_TABLE="NoSuchTable",
+            AWS_ENDPOINT_URL=endpoint,
+            **credentials,
         )
         result = run_cli(tmp_path, "process", timeout=300, **env)
         waiting = [obj["Key"] for obj in s3.list_objects_v2(Bucket="sales", Prefix="uploads/").get("Contents", [])]
@@ -298,4 +329,3 @@ def test_a_missing_dynamodb_table_fails_the_pass_and_the_uploads_wait(tmp_path: 
     assert re.search(r"FAILED .*ResourceNotFoundException", result.stdout), result.stdout
     assert "0 files processed" in result.stdout
     assert waiting == [f"uploads/{name}"]
-

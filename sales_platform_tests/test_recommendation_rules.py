@@ -42,9 +42,26 @@ def test_every_finding_of_a_day_becomes_an_action_most_urgent_first() -> None:
 
 
 def test_several_findings_for_one_store_make_one_recommendation_led_by_the_broadest() -> None:
-    fewer = Anomaly("transactions_low", "critical", "0003", "t", "40 transactions are 60.0% below its last 5 Thursdays.",
-                    Decimal("40"), Decimal("100.0"), Decimal("-60.0"))
-    basket = Anomaly("basket_low", "warning", "0003", "t", "Basket 21.0% smaller.", Decimal("8.00"), Decimal("10.13"), Decimal("-21.0"))
+    fewer = Anomaly(
+        "transactions_low",
+        "critical",
+        "0003",
+        "t",
+        "40 transactions are 60.0% below its last 5 Thursdays.",
+        Decimal("40"),
+        Decimal("100.0"),
+        Decimal("-60.0"),
+    )
+    basket = Anomaly(
+        "basket_low",
+        "warning",
+        "0003",
+        "t",
+        "Basket 21.0% smaller.",
+        Decimal("8.00"),
+        Decimal("10.13"),
+        Decimal("-21.0"),
+    )
     [only] = recommend_by_rules(facts(anomalies=(basket, fewer, DROP), trends=(), missing=[]))
 
     assert only.description.startswith(DROP.description)
@@ -52,9 +69,26 @@ def test_several_findings_for_one_store_make_one_recommendation_led_by_the_broad
 
 
 def test_a_surge_asks_for_restocking_and_a_smaller_basket_for_marketing() -> None:
-    spike = Anomaly("historical_high", "critical", "0002", "t", "Net sales are 150.0% above its last 5 Thursdays.",
-                    Decimal("5000.00"), Decimal("2000.00"), Decimal("150.0"))
-    basket = Anomaly("basket_low", "warning", "0001", "t", "Basket 25.0% smaller.", Decimal("7.50"), Decimal("10.00"), Decimal("-25.0"))
+    spike = Anomaly(
+        "historical_high",
+        "critical",
+        "0002",
+        "t",
+        "Net sales are 150.0% above its last 5 Thursdays.",
+        Decimal("5000.00"),
+        Decimal("2000.00"),
+        Decimal("150.0"),
+    )
+    basket = Anomaly(
+        "basket_low",
+        "warning",
+        "0001",
+        "t",
+        "Basket 25.0% smaller.",
+        Decimal("7.50"),
+        Decimal("10.00"),
+        Decimal("-25.0"),
+    )
     found = by_title(recommend_by_rules(facts(anomalies=(spike, basket), trends=(), missing=[])))
 
     restock = found["Restock store 0002 after its surge"]
@@ -64,10 +98,26 @@ def test_a_surge_asks_for_restocking_and_a_smaller_basket_for_marketing() -> Non
 
 
 def test_stores_losing_momentum_and_falling_products() -> None:
-    losing = Trend("store_momentum", "Store 0002 losing momentum", "Store 0002's net sales trend down by about 40.0%.",
-                   ["0002"], "high", "down", Decimal("-40.0"), subject="0002")
-    falling = Trend("product_trend", "Cola falling", "Cola 12 pk (BEV-1002) sold 40 units, -50.0% on its average.",
-                    ["BEV-1002"], "medium", "down", Decimal("-50.0"), subject="BEV-1002")
+    losing = Trend(
+        "store_momentum",
+        "Store 0002 losing momentum",
+        "Store 0002's net sales trend down by about 40.0%.",
+        ["0002"],
+        "high",
+        "down",
+        Decimal("-40.0"),
+        subject="0002",
+    )
+    falling = Trend(
+        "product_trend",
+        "Cola falling",
+        "Cola 12 pk (BEV-1002) sold 40 units, -50.0% on its average.",
+        ["BEV-1002"],
+        "medium",
+        "down",
+        Decimal("-50.0"),
+        subject="BEV-1002",
+    )
     found = by_title(recommend_by_rules(facts(anomalies=(), trends=(losing, falling), missing=[])))
 
     review = found["Review the stores losing momentum: 0002"]
@@ -98,21 +148,46 @@ def test_a_quiet_day_claims_a_normal_range_only_for_the_stores_it_could_check() 
 
     # Nothing could be compared: no word about a normal range at all.
     [only] = recommend_by_rules(
-        facts(anomalies=(), trends=(), missing=[], compared_stores=[], not_compared=dict.fromkeys(["0001", "0002", "0003", "0004"], "new"))
+        facts(
+            anomalies=(),
+            trends=(),
+            missing=[],
+            compared_stores=[],
+            not_compared=dict.fromkeys(["0001", "0002", "0003", "0004"], "new"),
+        )
     )
     assert "normal range" not in only.description and only.affected_stores == ["0001", "0002", "0003", "0004"]
 
 
 def test_a_card_reader_and_an_empty_shelf_get_actions_of_their_own() -> None:
-    payments = Anomaly("payment_shift", "warning", "0002", "t", "Of its transactions today, cash 70.0% (usually 20.0%).",
-                       Decimal("70.0"), Decimal("20.0"), Decimal("50.0"))
-    shelf = Anomaly("product_stopped", "warning", "0004", "t", "Not one of today's 120 transactions included Milk.",
-                    Decimal(0), Decimal("14.2"), Decimal("-100.0"))
+    payments = Anomaly(
+        "payment_shift",
+        "warning",
+        "0002",
+        "t",
+        "Of its transactions today, cash 70.0% (usually 20.0%).",
+        Decimal("70.0"),
+        Decimal("20.0"),
+        Decimal("50.0"),
+    )
+    shelf = Anomaly(
+        "product_stopped",
+        "warning",
+        "0004",
+        "t",
+        "Not one of today's 120 transactions included Milk.",
+        Decimal(0),
+        Decimal("14.2"),
+        Decimal("-100.0"),
+    )
     missing = Anomaly("store_missing", "warning", "0003", "t", "No file from store 0003.", Decimal(0), None, None)
     found = by_title(recommend_by_rules(facts(anomalies=(payments, shelf, missing), trends=(), missing=["0003"])))
 
     terminals = found["Check the card terminals at store 0002"]
-    assert (terminals.category, terminals.affected_stores) == ("operations", ["0002"]) and "cash 70.0%" in terminals.description
+    assert (terminals.category, terminals.affected_stores) == (
+        "operations",
+        ["0002"],
+    ) and "cash 70.0%" in terminals.description
     restock = found["Restock or re-shelve at store 0004"]
     assert restock.category == "inventory" and "14.2 baskets a day" in restock.expected_impact
     # The missing store is chased once, not also investigated for a drop.
@@ -121,7 +196,16 @@ def test_a_card_reader_and_an_empty_shelf_get_actions_of_their_own() -> None:
 
 def test_the_same_day_gives_the_same_advice_and_never_more_than_ten() -> None:
     many = [
-        Anomaly("historical_low", "warning", f"{n:04d}", "t", f"Net sales 30.0% below ({n}).", Decimal(700), Decimal(1000), Decimal(-30))
+        Anomaly(
+            "historical_low",
+            "warning",
+            f"{n:04d}",
+            "t",
+            f"Net sales 30.0% below ({n}).",
+            Decimal(700),
+            Decimal(1000),
+            Decimal(-30),
+        )
         for n in range(1, 30)
     ]
     first = recommend_by_rules(facts(anomalies=many))

@@ -14,7 +14,11 @@ def test_defaults_write_reports_to_the_local_outbox(make_settings) -> None:
     settings = make_settings()
     assert settings.notify_channels == ["outbox"]
     assert settings.outbox_path == settings.home_path / "outbox"
-    assert (settings.reports_prefix, settings.quicksight_prefix, settings.bi_export_days) == ("reports/", "quicksight/", 30)
+    assert (settings.reports_prefix, settings.quicksight_prefix, settings.bi_export_days) == (
+        "reports/",
+        "quicksight/",
+        30,
+    )
     assert settings.dagster_ui_url == "http://127.0.0.1:3000"
     assert settings.smtp_security == "starttls" and settings.resolved_smtp_port == 587
 
@@ -32,7 +36,10 @@ def test_values_are_read_and_normalised(make_settings) -> None:
     )
     assert settings.notify_channels == ["outbox", "smtp", "sns"]
     assert settings.resolved_smtp_port == 465
-    assert settings.resolved_alert_recipients == ["a@example.com", "b@example.com"]  # alerts default to the report's readers
+    assert settings.resolved_alert_recipients == [
+        "a@example.com",
+        "b@example.com",
+    ]  # alerts default to the report's readers
     assert settings.dagster_ui_url == "https://dagster.example.com"
     assert settings.reports_prefix == "daily-reports/"
 

@@ -8,7 +8,7 @@ import json
 import re
 import statistics
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,16 @@ DAYS = 28
 NEW_YORK = "America/New_York"
 
 FIELDS = (
-    "transaction_id", "transaction_timestamp", "item_sku", "item_name", "quantity",
-    "unit_price", "line_total", "discount_amount", "payment_method", "customer_id",
+    "transaction_id",
+    "transaction_timestamp",
+    "item_sku",
+    "item_name",
+    "quantity",
+    "unit_price",
+    "line_total",
+    "discount_amount",
+    "payment_method",
+    "customer_id",
 )
 STRING_FIELDS = {"transaction_id", "transaction_timestamp", "item_sku", "item_name", "payment_method", "customer_id"}
 MONEY = ("unit_price", "line_total", "discount_amount")
@@ -172,8 +180,12 @@ def test_timestamps_carry_the_local_offset_across_daylight_saving(store_days) ->
     berlin_after = sd.generate_store_day("0002", date(2026, 3, 29), timezone="Europe/Berlin")
     assert {r["transaction_timestamp"][-6:] for r in berlin_before} == {"+01:00"}
     assert {r["transaction_timestamp"][-6:] for r in berlin_after} == {"+02:00"}
-    assert contract_errors(json.loads(sd.render_json(berlin_after), parse_float=Decimal),
-                           date(2026, 3, 29), "Europe/Berlin") == []
+    assert (
+        contract_errors(
+            json.loads(sd.render_json(berlin_after), parse_float=Decimal), date(2026, 3, 29), "Europe/Berlin"
+        )
+        == []
+    )
 
 
 def test_money_is_rendered_with_two_decimals_and_round_trips_exactly() -> None:
@@ -207,7 +219,7 @@ def test_one_store_day_alone_equals_the_same_file_in_a_big_set(sample_set) -> No
 
 
 def test_default_end_date_is_yesterday_in_the_store_time_zone() -> None:
-    now = datetime(2026, 11, 21, 3, 0, tzinfo=timezone.utc)  # 22:00 on the 20th in New York
+    now = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)  # 22:00 on the 20th in New York
     assert sd.default_end_date(NEW_YORK, now=now) == date(2026, 11, 19)
     assert sd.default_end_date("Europe/Berlin", now=now) == date(2026, 11, 20)
 
@@ -238,7 +250,7 @@ def test_sales_follow_lunch_and_evening_peaks(store_days) -> None:
     per_hour: dict[int, int] = defaultdict(int)
     for (_, day), records in store_days.items():
         if day.weekday() < 5:
-            for transaction_id, lines in by_transaction(records).items():
+            for lines in by_transaction(records).values():
                 per_hour[datetime.fromisoformat(lines[0]["transaction_timestamp"]).hour] += 1
     assert per_hour[12] > 2 * per_hour[8] and per_hour[18] > 2 * per_hour[21]
     assert per_hour[12] > per_hour[15] < per_hour[18]
@@ -309,8 +321,9 @@ def test_planted_bad_days_and_spikes_stand_out(sample_set, store_days) -> None:
     assert kinds.count("bad_day") == kinds.count("spike") == DAYS // 7
     planted = {(n.store_id, n.day): n for n in summary.notable_days}
     for incident in summary.notable_days:
-        normal = statistics.median(net(records) for (s, d), records in store_days.items()
-                                   if s == incident.store_id and (s, d) not in planted)
+        normal = statistics.median(
+            net(records) for (s, d), records in store_days.items() if s == incident.store_id and (s, d) not in planted
+        )
         ratio = net(store_days[(incident.store_id, incident.day)]) / normal
         if incident.kind == "bad_day":
             assert incident.day.weekday() == 2 and ratio < Decimal("0.55")
@@ -330,20 +343,25 @@ def test_benchmark_options_give_a_clean_chain_with_the_anomalies_asked_for(tmp_p
     # No weekly incidents: no store has a bad day or a spike.
     assert sd.notable_days(STORES, day - timedelta(days=13), day, options=plain) == []
     # Fewer lines, another weekday rhythm: Saturday at 1.4 times Monday's 0.85.
-    scaled = sd.SampleOptions(weekly_incidents=False, traffic_scale=0.5, weekday_traffic=(0.85, 0.82, 0.86, 0.92, 1.12, 1.40, 1.03))
+    scaled = sd.SampleOptions(
+        weekly_incidents=False, traffic_scale=0.5, weekday_traffic=(0.85, 0.82, 0.86, 0.92, 1.12, 1.40, 1.03)
+    )
     full = len(sd.generate_store_day("0002", day, options=plain))
     assert 0.4 * full < len(sd.generate_store_day("0002", day, options=scaled)) < 0.6 * full
     saturday, monday = date(2026, 3, 14), date(2026, 3, 9)
     transactions = lambda d: len({r["transaction_id"] for r in sd.generate_store_day("0002", d, options=scaled)})  # noqa: E731
     assert 1.4 < transactions(saturday) / transactions(monday) < 1.9
 
-    planted = sd.SampleOptions(weekly_incidents=False, planted=(
-        sd.NotableDay("0001", day, "fewer_shoppers", traffic_factor=0.6),
-        sd.NotableDay("0002", day, "bigger_baskets", basket_factor=2.0),
-        sd.NotableDay("0004", day, "card_reader_down", payment_shift=(("credit", "debit"), "cash", 1.0)),
-        sd.NotableDay("0001", other, "out_of_stock", out_of_stock=("GRO-1001", "BEV-1003")),
-        sd.NotableDay("0002", other, "missing", missing=True),
-    ))
+    planted = sd.SampleOptions(
+        weekly_incidents=False,
+        planted=(
+            sd.NotableDay("0001", day, "fewer_shoppers", traffic_factor=0.6),
+            sd.NotableDay("0002", day, "bigger_baskets", basket_factor=2.0),
+            sd.NotableDay("0004", day, "card_reader_down", payment_shift=(("credit", "debit"), "cash", 1.0)),
+            sd.NotableDay("0001", other, "out_of_stock", out_of_stock=("GRO-1001", "BEV-1003")),
+            sd.NotableDay("0002", other, "missing", missing=True),
+        ),
+    )
     made = {s: sd.generate_store_day(s, day, stores=STORES, options=planted) for s in STORES}
     clean = {s: sd.generate_store_day(s, day, stores=STORES, options=plain) for s in STORES}
     count = lambda records: len({r["transaction_id"] for r in records})  # noqa: E731
@@ -356,8 +374,13 @@ def test_benchmark_options_give_a_clean_chain_with_the_anomalies_asked_for(tmp_p
     assert sd.generate_store_day("0002", other, stores=STORES, options=planted) == []
     # The planted days are listed, and a missing store-day has no file.
     summary = sd.write_sample_files(tmp_path, stores=STORES, days=2, end_date=other, options=planted)
-    assert [n.kind for n in summary.notable_days] == ["fewer_shoppers", "bigger_baskets", "card_reader_down",
-                                                      "out_of_stock", "missing"]
+    assert [n.kind for n in summary.notable_days] == [
+        "fewer_shoppers",
+        "bigger_baskets",
+        "card_reader_down",
+        "out_of_stock",
+        "missing",
+    ]
     assert summary.files == 5 and not (tmp_path / sd.sample_file_name("0002", other)).exists()
     with pytest.raises(ValueError, match="basket_factor is between 1 and 2"):
         sd.NotableDay("0001", day, "x", basket_factor=3.0)
@@ -373,9 +396,7 @@ def test_jsonl_and_csv_carry_the_same_records() -> None:
 
     rows = list(csv.DictReader(io.StringIO(sd.render_csv(records).decode())))
     assert sd.render_csv(records).decode().splitlines()[0] == ",".join(FIELDS)
-    converted = [
-        {**row, "quantity": int(row["quantity"]), **{m: Decimal(row[m]) for m in MONEY}} for row in rows
-    ]
+    converted = [{**row, "quantity": int(row["quantity"]), **{m: Decimal(row[m]) for m in MONEY}} for row in rows]
     assert converted == records
     assert all(re.fullmatch(r"\d+\.\d\d", row["unit_price"]) for row in rows)
 

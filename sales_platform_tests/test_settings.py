@@ -25,7 +25,11 @@ def test_defaults_run_everything_locally_under_the_working_directory(tmp_path):
     assert settings.resolved_storage_backend == "local" and settings.resolved_table_backend == "sqlite"
     assert settings.expected_stores == [f"{n:04d}" for n in range(1, 12)]
     assert settings.daily_analysis_timezone == "America/New_York"
-    assert (settings.upload_prefix, settings.processed_prefix, settings.rejected_prefix) == ("uploads/", "processed/", "rejected/")
+    assert (settings.upload_prefix, settings.processed_prefix, settings.rejected_prefix) == (
+        "uploads/",
+        "processed/",
+        "rejected/",
+    )
     assert settings.dynamodb_table == "SalesData"
     assert settings.max_upload_bytes == 512 * 1024 * 1024
 

@@ -83,14 +83,27 @@ def test_money_is_rounded_to_cents_only_in_the_table_item(tmp_path):
     metrics = compute_store_metrics(validate_upload(path, parse_upload_name(path.name), ValidationRules()))
     assert metrics.avg_transaction == Decimal("3.01") / 3  # 1.00333..., exact
     item = store_day_summary_item(
-        "0001", dt.date(2025, 11, 27), metrics, source_file=path.name, processed_key="k",
-        processed_at=dt.datetime(2025, 11, 28, 5, 0, tzinfo=dt.timezone.utc),
+        "0001",
+        dt.date(2025, 11, 27),
+        metrics,
+        source_file=path.name,
+        processed_key="k",
+        processed_at=dt.datetime(2025, 11, 28, 5, 0, tzinfo=dt.UTC),
     )
     assert item["avg_transaction"] == Decimal("1.00")
-    assert (item["PK"], item["SK"], item["GSI1PK"], item["GSI1SK"]) == ("STORE#0001", "DATE#2025-11-27", "DATE#2025-11-27", "STORE#0001")
+    assert (item["PK"], item["SK"], item["GSI1PK"], item["GSI1SK"]) == (
+        "STORE#0001",
+        "DATE#2025-11-27",
+        "DATE#2025-11-27",
+        "STORE#0001",
+    )
     assert item["processed_at"] == "2025-11-28T05:00:00Z"
     tracking = upload_tracking_item(
-        "0001", dt.date(2025, 11, 27), source_file=path.name, source_version="v1", rows=3,
-        processed_at=dt.datetime(2025, 11, 28, 5, 0, tzinfo=dt.timezone.utc),
+        "0001",
+        dt.date(2025, 11, 27),
+        source_file=path.name,
+        source_version="v1",
+        rows=3,
+        processed_at=dt.datetime(2025, 11, 28, 5, 0, tzinfo=dt.UTC),
     )
     assert (tracking["PK"], tracking["SK"], tracking["status"]) == ("DATE#2025-11-27", "UPLOAD#STORE#0001", "processed")

@@ -31,7 +31,10 @@ def window(series: dict[str, list[Decimal]]) -> dict[dt.date, list[StoreDay]]:
     """Store summaries over the 14-day window; each series is oldest first, ending today. The
     earlier product baseline days repeat the series' first week."""
     days = trend_window(TODAY)
-    found = {d: [store_day(s, d, values[i]) for s, values in series.items() if values[i] is not None] for i, d in enumerate(days)}
+    found = {
+        d: [store_day(s, d, values[i]) for s, values in series.items() if values[i] is not None]
+        for i, d in enumerate(days)
+    }
     for d in summary_window(TODAY):
         if d not in found:
             first = days[(d - days[0]).days % 7]
@@ -66,12 +69,18 @@ def test_week_over_week_compares_the_last_7_days_with_the_7_before() -> None:
 
 def test_identical_weeks_are_flat_and_too_few_days_are_reported() -> None:
     steady = by_id(trends_of(window({"0001": flat()})))["week_over_week"]
-    assert (steady.trend_direction, steady.metric_change_percent, steady.significance) == ("flat", Decimal("0.0"), "low")
+    assert (steady.trend_direction, steady.metric_change_percent, steady.significance) == (
+        "flat",
+        Decimal("0.0"),
+        "low",
+    )
 
     short = [None] * 11 + RHYTHM[:3]
     report = trends_of(window({"0001": short}))
     assert "week_over_week" not in by_id(report)
-    assert any("week over week needs 4 weekdays with every store in both weeks; found 0" in note for note in report.notes)
+    assert any(
+        "week over week needs 4 weekdays with every store in both weeks; found 0" in note for note in report.notes
+    )
 
 
 def test_a_steady_climb_is_store_momentum_and_the_weekly_rhythm_is_not() -> None:
@@ -82,7 +91,11 @@ def test_a_steady_climb_is_store_momentum_and_the_weekly_rhythm_is_not() -> None
     momentum = trends["store_momentum-0001"]
     # 350.00 more than the same weekday a week before: 50.00 a day; over 13 days against a typical
     # (median) day of 1,325.00: +49.1%.
-    assert (momentum.trend_direction, momentum.metric_change_percent, momentum.significance) == ("up", Decimal("49.1"), "high")
+    assert (momentum.trend_direction, momentum.metric_change_percent, momentum.significance) == (
+        "up",
+        Decimal("49.1"),
+        "high",
+    )
     assert momentum.affected_items == ["0001"]
     assert "store_momentum-0002" not in trends and "store_momentum-0003" not in trends
 
@@ -120,10 +133,21 @@ def test_products_against_their_usual_same_weekday() -> None:
 
     trends = by_id(report)
     rising, falling = trends["product_trend-A"], trends["product_trend-B"]
-    assert (rising.trend_direction, rising.metric_change_percent, rising.significance) == ("up", Decimal("100.0"), "high")
-    assert (falling.trend_direction, falling.metric_change_percent, falling.significance) == ("down", Decimal("-50.0"), "medium")
+    assert (rising.trend_direction, rising.metric_change_percent, rising.significance) == (
+        "up",
+        Decimal("100.0"),
+        "high",
+    )
+    assert (falling.trend_direction, falling.metric_change_percent, falling.significance) == (
+        "down",
+        Decimal("-50.0"),
+        "medium",
+    )
     assert rising.affected_items == ["A"]
-    assert "sold 200 units, +100.0% on its usual Thursday of 100.0 (the median of its last 4 Thursdays)" in rising.description
+    assert (
+        "sold 200 units, +100.0% on its usual Thursday of 100.0 (the median of its last 4 Thursdays)"
+        in rising.description
+    )
     assert "product_trend-C" not in trends  # +400%, but 10 units a day is too few to call
     assert "product_trend-D" not in trends  # +10% is ordinary
 
@@ -142,7 +166,10 @@ def test_product_trends_need_three_earlier_same_weekdays() -> None:
     report = trends_of(window({"0001": flat()}), units(A=500), same_weekdays(units(A=100), units(A=100)))
 
     assert not [t for t in report.trends if t.type == "product_trend"]
-    assert any("product trends need 3 earlier Thursdays with product figures and every store; found 2" in note for note in report.notes)
+    assert any(
+        "product trends need 3 earlier Thursdays with product figures and every store; found 2" in note
+        for note in report.notes
+    )
 
 
 def test_sales_pace_compares_the_last_three_days_with_the_same_weekdays_a_week_earlier() -> None:
@@ -158,7 +185,11 @@ def test_a_shift_in_how_customers_pay_is_measured_in_points_of_share() -> None:
     days = window({"0001": flat()})
     today_net = days[TODAY][0].net_sales
     # 25% cash every day before, 35% today.
-    days[TODAY] = [store_day("0001", TODAY, today_net, {"cash": today_net * Decimal("0.35"), "credit": today_net * Decimal("0.65")})]
+    days[TODAY] = [
+        store_day(
+            "0001", TODAY, today_net, {"cash": today_net * Decimal("0.35"), "credit": today_net * Decimal("0.65")}
+        )
+    ]
     shift = by_id(trends_of(days))["payment_mix_shift"]
 
     assert (shift.trend_direction, shift.metric_change_percent, shift.significance) == ("up", Decimal("10.0"), "high")
@@ -187,7 +218,10 @@ def test_a_day_only_one_store_had_reported_is_kept_out_of_week_over_week_and_the
     # +29.0%; paired weekday by weekday without that Friday, it is the true +10.0%.
     assert (wow.metric_change_percent, wow.trend_direction, wow.significance) == (Decimal("10.0"), "up", "high")
     assert "over 6 of the last 7 days" in wow.description
-    assert f"left out, with the weekday each pairs with, as partial days: Friday {partial} had 1 of 11 stores" in wow.description
+    assert (
+        f"left out, with the weekday each pairs with, as partial days: Friday {partial} had 1 of 11 stores"
+        in wow.description
+    )
     assert "on the same weekdays the week before" in wow.description
 
 
@@ -221,7 +255,10 @@ def test_the_payment_mix_compares_the_same_stores_when_one_is_missing_today() ->
     # A cash-heavy store and a card-heavy one; today only the card-heavy one has reported.
     cashy = {"cash": Decimal("800"), "credit": Decimal("200")}
     cards = {"cash": Decimal("100"), "credit": Decimal("900")}
-    days = {d: [store_day("0001", d, Decimal(1000), cashy), store_day("0002", d, Decimal(1000), cards)] for d in summary_window(TODAY)}
+    days = {
+        d: [store_day("0001", d, Decimal(1000), cashy), store_day("0002", d, Decimal(1000), cards)]
+        for d in summary_window(TODAY)
+    }
     days[TODAY] = [store_day("0002", TODAY, Decimal(1000), cards)]
 
     assert "payment_mix_shift" not in by_id(trends_of(days, expected_stores=["0001", "0002"]))

@@ -59,7 +59,11 @@ def _outcome(platform: Platform, expected: Expected) -> str | None:
             "line": "" if problem.line is None else str(problem.line),
             "column": "" if problem.column is None else str(problem.column),
         }
-        wrong = [f"{name} {found[name]!r}, not {getattr(expected, name)!r}" for name in found if getattr(expected, name) and found[name] != getattr(expected, name)]
+        wrong = [
+            f"{name} {found[name]!r}, not {getattr(expected, name)!r}"
+            for name in found
+            if getattr(expected, name) and found[name] != getattr(expected, name)
+        ]
         if expected.says not in problem.message:
             wrong.append(f"says {problem.message!r}")
         return "; ".join(wrong) or None
@@ -67,7 +71,9 @@ def _outcome(platform: Platform, expected: Expected) -> str | None:
         platform.bucket.delete(key)
     if expected.outcome != "accepted":
         return f"accepted with {table.num_rows} lines"
-    return None if str(table.num_rows) == expected.rows else f"accepted with {table.num_rows} lines, not {expected.rows}"
+    return (
+        None if str(table.num_rows) == expected.rows else f"accepted with {table.num_rows} lines, not {expected.rows}"
+    )
 
 
 def test_the_corpus_has_every_kind_once_and_nothing_unlisted() -> None:

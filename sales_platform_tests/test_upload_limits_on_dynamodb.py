@@ -30,8 +30,8 @@ from sales_platform_tests.fake_aws import REGION, fake_aws
 
 DAY = dt.date(2025, 11, 27)
 NAME = "store_0001_2025-11-27.json"
-NOW = dt.datetime(2025, 11, 28, 5, tzinfo=dt.timezone.utc)
-WIDEST = "\U0001F95B"  # four bytes in UTF-8, the most a character takes
+NOW = dt.datetime(2025, 11, 28, 5, tzinfo=dt.UTC)
+WIDEST = "\U0001f95b"  # four bytes in UTF-8, the most a character takes
 
 
 @pytest.fixture
@@ -60,7 +60,9 @@ def _records(sku: str, name: str) -> list[dict]:
     ]
 
 
-def test_the_longest_accepted_texts_write_to_dynamodb_and_read_back(tmp_path: Path, table: DynamoDbMetricsTable) -> None:
+def test_the_longest_accepted_texts_write_to_dynamodb_and_read_back(
+    tmp_path: Path, table: DynamoDbMetricsTable
+) -> None:
     sku = WIDEST * MAX_TEXT_LENGTHS["item_sku"]
     name = WIDEST * MAX_TEXT_LENGTHS["item_name"]
     upload = tmp_path / NAME
@@ -81,13 +83,19 @@ def test_the_longest_accepted_texts_write_to_dynamodb_and_read_back(tmp_path: Pa
     report = detect_trends(DAY, days, {p.sku: ProductUnits(p.name, p.units) for p in products}, earlier)
     trends = [t for t in report.trends if t.type == "product_trend"]
     assert {t.subject for t in trends} >= {sku}
-    items = [summary, *product_day_items(DAY, products), *insight_items(DAY, [], trends, EngineAnswer("rules", []), NOW)]
+    items = [
+        summary,
+        *product_day_items(DAY, products),
+        *insight_items(DAY, [], trends, EngineAnswer("rules", []), NOW),
+    ]
 
     table.put_items(items)
 
     assert len(summary["top_products"]) == 5 and summary["top_products"][0]["name"] == name
     stored = table.get_item(summary["PK"], summary["SK"])
-    assert stored is not None and [p["sku"] for p in stored["top_products"]] == [p["sku"] for p in summary["top_products"]]
+    assert stored is not None and [p["sku"] for p in stored["top_products"]] == [
+        p["sku"] for p in summary["top_products"]
+    ]
     assert table.get_item(f"DATE#{DAY}", f"PRODUCT#{sku}")["name"] == name
     assert [item["sku"] for item in table.query_index(f"PRODUCT#{sku}")] == [sku]
     assert table.get_item(f"DATE#{DAY}", f"INSIGHT#TREND#product_trend-{sku}")["affected_items"] == [sku]

@@ -28,7 +28,9 @@ from sales_platform_tests.conftest import (
 
 
 def _requested(data) -> list[str]:
-    return [key for request in data.run_requests for key in request.run_config["ops"]["ingest_uploads"]["config"]["uploads"]]
+    return [
+        key for request in data.run_requests for key in request.run_config["ops"]["ingest_uploads"]["config"]["uploads"]
+    ]
 
 
 def _good(platform: Platform, store_id: str, day: dt.date, extension: str = "json") -> str:
@@ -181,8 +183,10 @@ def test_a_backlog_is_split_over_the_run_slots_a_store_day_never_split(make_loca
     assert sorted(key for run in runs for key in run) == sorted(keys)
 
     files = [
-        ObjectInfo(f"uploads/{upload_name(store, days_ago(n), extension)}", 1, dt.datetime.now(dt.timezone.utc), "v")
-        for store in ("0001", "0002", "0003") for n in range(1, 21) for extension in ("json", "csv")
+        ObjectInfo(f"uploads/{upload_name(store, days_ago(n), extension)}", 1, dt.datetime.now(dt.UTC), "v")
+        for store in ("0001", "0002", "0003")
+        for n in range(1, 21)
+        for extension in ("json", "csv")
     ]
     batches = upload_sensor.batches(files, parallel_runs=2, max_files=20)
     assert [len(batch) for batch in batches] == [20] * 6

@@ -82,7 +82,7 @@ def test_a_valid_json_array_becomes_typed_line_items(tmp_path):
     assert table.schema.equals(LINE_ITEM_SCHEMA)
     assert table.num_rows == 2
     first = table.to_pylist()[0]
-    assert first["transaction_timestamp"] == dt.datetime(2025, 11, 27, 15, 15, tzinfo=dt.timezone.utc)
+    assert first["transaction_timestamp"] == dt.datetime(2025, 11, 27, 15, 15, tzinfo=dt.UTC)
     assert first["unit_price"] == Decimal("1.50") and first["line_total"] == Decimal("3.00")
     assert first["discount_amount"] == Decimal("0.25") and first["quantity"] == 2
     assert table.column("item_name").to_pylist() == ["Whole milk 1L", "Bread"]
@@ -114,7 +114,9 @@ def test_csv_columns_may_come_in_any_order_and_with_a_byte_order_mark(tmp_path):
 
 
 def test_fields_in_another_order_escaped_text_and_whole_number_money_are_fine(tmp_path):
-    record = dict(reversed(list(line(item_name="Caf\u00e9 \\ \"noir\"", unit_price=2, line_total=4, quantity=2.0).items())))
+    record = dict(
+        reversed(list(line(item_name='Caf\u00e9 \\ "noir"', unit_price=2, line_total=4, quantity=2.0).items()))
+    )
     table = accepted(tmp_path, [record])
     row = table.to_pylist()[0]
     assert row["item_name"] == 'Café \\ "noir"'
@@ -130,8 +132,8 @@ def test_timestamps_in_utc_with_offsets_or_without_zone_are_read_as_store_time(t
         ],
     )
     instants = table.column("transaction_timestamp").to_pylist()
-    assert instants[0] == dt.datetime(2025, 11, 27, 15, 15, tzinfo=dt.timezone.utc)
-    assert instants[1] == dt.datetime(2025, 11, 27, 15, 15, 0, 250000, tzinfo=dt.timezone.utc)
+    assert instants[0] == dt.datetime(2025, 11, 27, 15, 15, tzinfo=dt.UTC)
+    assert instants[1] == dt.datetime(2025, 11, 27, 15, 15, 0, 250000, tzinfo=dt.UTC)
 
 
 def test_late_closing_records_after_midnight_count_within_the_grace(tmp_path):
@@ -163,14 +165,22 @@ def test_a_line_total_off_by_one_cent_is_accepted(tmp_path):
         ({"discount_amount": 3.5}, "discount_amount", "discount_amount 3.50 is larger than line_total 3.00"),
         ({"line_total": 3.5}, "line_total", "does not equal quantity x unit_price = 2 x 1.50 = 3.00"),
         ({"unit_price": 123456789.0}, "unit_price", "larger than the largest accepted amount 99999999.99"),
-        ({"payment_method": "visa"}, "payment_method", "must be one of cash, credit, debit, gift_card, mobile; got visa"),
+        (
+            {"payment_method": "visa"},
+            "payment_method",
+            "must be one of cash, credit, debit, gift_card, mobile; got visa",
+        ),
         ({"transaction_id": ""}, "transaction_id", "must not be empty"),
         ({"transaction_id": 17}, "transaction_id", "must be text, got 17"),
         ({"item_name": ["milk"]}, "item_name", "must be text"),
         ({"customer_id": True}, "customer_id", "must be text, got true"),
         ({"transaction_timestamp": "27/11/2025 10:15"}, "transaction_timestamp", "must be an ISO 8601 date and time"),
         ({"transaction_timestamp": "2025-11-27"}, "transaction_timestamp", "must be an ISO 8601 date and time"),
-        ({"transaction_timestamp": "2025-11-31T10:00:00Z"}, "transaction_timestamp", "must be an ISO 8601 date and time"),
+        (
+            {"transaction_timestamp": "2025-11-31T10:00:00Z"},
+            "transaction_timestamp",
+            "must be an ISO 8601 date and time",
+        ),
         ({"transaction_timestamp": "2025-11-26T23:59:00-05:00"}, "transaction_timestamp", "outside the business day"),
     ],
 )
@@ -344,7 +354,9 @@ def test_store_ids_are_ascii_digits_only():
 
 
 def test_the_rules_follow_the_stores_contract():
-    contract = json.loads((Path(__file__).resolve().parents[1] / "docs" / "contracts" / "upload-schema.json").read_text())
+    contract = json.loads(
+        (Path(__file__).resolve().parents[1] / "docs" / "contracts" / "upload-schema.json").read_text()
+    )
     record = contract["items"]
     assert tuple(record["required"]) == FIELDS and list(record["properties"]) == list(FIELDS)
     assert record["additionalProperties"] is False
@@ -357,7 +369,9 @@ def test_the_rules_follow_the_stores_contract():
 
 def test_minus_zero_is_zero_however_it_is_written(tmp_path):
     text = json.dumps([line(), second_line()])
-    text = text.replace('"discount_amount": 0.25', '"discount_amount": -0.0').replace('"discount_amount": 0,', '"discount_amount": -0,')
+    text = text.replace('"discount_amount": 0.25', '"discount_amount": -0.0').replace(
+        '"discount_amount": 0,', '"discount_amount": -0,'
+    )
     assert accepted(tmp_path, text).column("discount_amount").to_pylist() == [Decimal("0.00"), Decimal("0.00")]
 
 
@@ -388,7 +402,7 @@ def test_a_trailing_comma_deep_in_a_large_file_is_located(tmp_path):
     text = text[:end] + "," + text[end:]
     problem = the_problem(refused(tmp_path, text))
     expected_line = text[:end].count("\n") + 1
-    assert (problem.line, problem.column) == (expected_line, len(text[:end + 1].rsplit("\n", 1)[1]))
+    assert (problem.line, problem.column) == (expected_line, len(text[: end + 1].rsplit("\n", 1)[1]))
     assert "a comma before the closing }" in problem.message
 
 
@@ -417,6 +431,6 @@ def test_a_text_that_only_looks_like_a_trace_is_accepted_and_kept_as_written(tmp
 )
 def test_text_fields_are_held_to_their_length_in_characters(tmp_path, field, limit):
     # Four bytes a character in UTF-8: the limit counts characters, not bytes.
-    assert accepted(tmp_path, [line(**{field: "\U0001F95B" * limit})]).num_rows == 1
+    assert accepted(tmp_path, [line(**{field: "\U0001f95b" * limit})]).num_rows == 1
     problem = the_problem(refused(tmp_path, [line(**{field: "x" * (limit + 1)})]))
     assert problem.field == field and problem.message == f"has {limit + 1} characters; at most {limit} are accepted"

@@ -110,7 +110,9 @@ class AlbLogin:
             raise LoginRefused("the login token is not a JWT (three dot-separated parts expected)")
         header, claims = _json_segment(parts[0]), _json_segment(parts[1])
         if header.get("alg") != "ES256":
-            raise LoginRefused(f"the login token is signed with {header.get('alg')!r}, not ES256 as the load balancer signs")
+            raise LoginRefused(
+                f"the login token is signed with {header.get('alg')!r}, not ES256 as the load balancer signs"
+            )
         # The signer is checked before anything is fetched: only our load balancer's key ids count.
         if header.get("signer") != self.signer_arn:
             raise LoginRefused("the login token was not signed by this platform's load balancer (ALB_ARN)")

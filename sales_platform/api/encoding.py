@@ -13,7 +13,9 @@ from typing import Any
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and int(value.as_tuple().exponent) >= 0 else float(value)
+        return (
+            int(value) if value == value.to_integral_value() and int(value.as_tuple().exponent) >= 0 else float(value)
+        )
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 

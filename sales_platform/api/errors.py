@@ -64,7 +64,9 @@ def _location(location: tuple[Any, ...]) -> str:
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> Response:
-    problems = [f"{_location(tuple(problem.get('loc', ())))}: {problem.get('msg', 'invalid')}" for problem in error.errors()]
+    problems = [
+        f"{_location(tuple(problem.get('loc', ())))}: {problem.get('msg', 'invalid')}" for problem in error.errors()
+    ]
     return json_error(422, "; ".join(problems) or "invalid request", errors=problems)
 
 
@@ -101,9 +103,9 @@ class RequestGuard:
         if not route_path(scope).startswith(SIGNED_OBJECT_PATH):
             length = dict(scope["headers"]).get(b"content-length")
             if length is not None and (not length.isdigit() or int(length) > limit):
-                await json_error(413 if length.isdigit() else 400, too_large if length.isdigit() else "bad Content-Length")(
-                    scope, receive, send
-                )
+                await json_error(
+                    413 if length.isdigit() else 400, too_large if length.isdigit() else "bad Content-Length"
+                )(scope, receive, send)
                 return
             received = 0
             inner_receive = receive
@@ -131,7 +133,11 @@ class RequestGuard:
             error_id = uuid.uuid4().hex[:12]
             logger.error(
                 "error %s on %s %s: %s: %s",
-                error_id, scope.get("method"), redact(scope.get("path", "")), type(error).__name__, redact(str(error)),
+                error_id,
+                scope.get("method"),
+                redact(scope.get("path", "")),
+                type(error).__name__,
+                redact(str(error)),
             )
             logger.debug("traceback of error %s", error_id, exc_info=True)
             if not started:
@@ -152,5 +158,7 @@ class JsonCorsMiddleware(CORSMiddleware):
                 for name, value in response.headers.items()
                 if name.lower() not in ("content-length", "content-type")
             }
-            return json_error(response.status_code, f"CORS preflight refused: this {reason} is not allowed", headers=kept)
+            return json_error(
+                response.status_code, f"CORS preflight refused: this {reason} is not allowed", headers=kept
+            )
         return response

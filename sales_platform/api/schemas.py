@@ -50,8 +50,12 @@ class FileEntry(BaseModel):
     size: int
     last_modified: str = Field(description="ISO 8601, UTC.")
     status: Literal["processed", "rejected", "pending"]
-    partitions: dict[str, str] | None = Field(None, description="year, month, day, store_id and date of a processed file.")
-    error: str | None = Field(None, description="Why a rejected file was refused (the first problem, and how many more).")
+    partitions: dict[str, str] | None = Field(
+        None, description="year, month, day, store_id and date of a processed file."
+    )
+    error: str | None = Field(
+        None, description="Why a rejected file was refused (the first problem, and how many more)."
+    )
     error_report_key: str | None = None
     problem_count: int | None = None
     refusal_status: str | None = Field(None, description="rejected, or superseded once a corrected file was accepted.")

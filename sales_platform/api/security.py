@@ -91,7 +91,10 @@ def document_api_key(schema: dict[str, Any]) -> dict[str, Any]:
     """Mark every protected operation of an OpenAPI document as needing the key (so /docs has
     an Authorize button), with its 401 and 403 answers."""
     schema.setdefault("components", {}).setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
-        "type": "apiKey", "in": "header", "name": API_KEY_HEADER, "description": "One of API_KEYS.",
+        "type": "apiKey",
+        "in": "header",
+        "name": API_KEY_HEADER,
+        "description": "One of API_KEYS.",
     }
     for path, operations in schema.get("paths", {}).items():
         if is_open(path):
@@ -100,7 +103,9 @@ def document_api_key(schema: dict[str, Any]) -> dict[str, Any]:
             operation["security"] = [{SECURITY_SCHEME: []}]
             responses = operation.setdefault("responses", {})
             responses.setdefault("401", {"description": f"No {API_KEY_HEADER} header.", "content": _message_content()})
-            responses.setdefault("403", {"description": f"The {API_KEY_HEADER} is not valid.", "content": _message_content()})
+            responses.setdefault(
+                "403", {"description": f"The {API_KEY_HEADER} is not valid.", "content": _message_content()}
+            )
     return schema
 
 

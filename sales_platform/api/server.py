@@ -78,7 +78,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
 
     def _arm_body_timer(self, delay: float | None = None) -> None:
-        self._body_timer = self.loop.call_later(self.idle_body_timeout if delay is None else delay, self._body_timed_out)
+        self._body_timer = self.loop.call_later(
+            self.idle_body_timeout if delay is None else delay, self._body_timed_out
+        )
 
     def _cancel_timers(self) -> None:
         for timer in (self._head_timer, self._body_timer):
@@ -89,7 +91,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def _head_timed_out(self) -> None:
         self._head_timer = None
         if self._in_head and not self.transport.is_closing():
-            logger.warning("closed a connection from %s: no complete request head within %.0f s", self._peer(), self.head_timeout)
+            logger.warning(
+                "closed a connection from %s: no complete request head within %.0f s", self._peer(), self.head_timeout
+            )
             self._answer(408, "Request Timeout", f"the request head did not arrive within {self.head_timeout:.0f} s")
 
     def _body_timed_out(self) -> None:
@@ -104,11 +108,13 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         if silent < self.idle_body_timeout:
             self._arm_body_timer(self.idle_body_timeout - silent)
             return
-        logger.warning("closed a connection from %s: silent for %.0f s within a request body", self._peer(), self.idle_body_timeout)
+        logger.warning(
+            "closed a connection from %s: silent for %.0f s within a request body", self._peer(), self.idle_body_timeout
+        )
         self.transport.close()  # the application sees the client gone; an upload is discarded
 
     def _peer(self) -> str:
-        return "%s:%d" % self.client if self.client else "a client"
+        return f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
 
     def _answer(self, status: int, reason: str, message: str) -> None:
         body = json.dumps({"message": message}).encode()

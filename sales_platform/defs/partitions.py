@@ -53,5 +53,5 @@ def store_and_day(partition_key: str | dg.MultiPartitionKey) -> tuple[str, dt.da
 def accepted_days(settings: Calendar, now: dt.datetime | None = None) -> tuple[dt.date, dt.date]:
     """The first and last business day that has a partition at `now`: with end_offset=1 the last
     one is today where the stores are."""
-    moment = now or dt.datetime.now(dt.timezone.utc)
+    moment = now or dt.datetime.now(dt.UTC)
     return settings.partitions_start_date, moment.astimezone(settings.timezone).date()

@@ -42,7 +42,9 @@ def _short(text: str, limit: int) -> str:
 
 def _clip(text: str) -> str:
     text = text.strip()
-    return text if len(text) <= _ERROR_LIMIT else text[:_ERROR_LIMIT] + "\n[... cut; the whole error is in the Dagster UI]"
+    return (
+        text if len(text) <= _ERROR_LIMIT else text[:_ERROR_LIMIT] + "\n[... cut; the whole error is in the Dagster UI]"
+    )
 
 
 def run_failure_alert(failure: RunFailure, ui_url: str) -> OutgoingMessage:

@@ -108,7 +108,9 @@ def product_day_items(business_date: dt.date, products: Iterable[ProductDay]) ->
     ]
 
 
-def _insight(business_date: dt.date, insight_type: str, insight_id: str, engine: str, written_at: dt.datetime) -> dict[str, Any]:
+def _insight(
+    business_date: dt.date, insight_type: str, insight_id: str, engine: str, written_at: dt.datetime
+) -> dict[str, Any]:
     day = business_date.isoformat()
     return {
         **item_keys(insight_key(day, insight_type, insight_id), insight_index_key(day, insight_type)),
@@ -158,7 +160,9 @@ def insight_items(
         item.update(dataclasses.asdict(trend), description=description or trend.description)
         del item["subject"]
         items.append(item)
-    for insight_id, recommendation in zip(recommendation_ids(answer.engine, len(answer.recommendations)), answer.recommendations):
+    for insight_id, recommendation in zip(
+        recommendation_ids(answer.engine, len(answer.recommendations)), answer.recommendations
+    ):
         item = _insight(business_date, "recommendation", insight_id, answer.engine, written_at)
         item.update(recommendation.model_dump())
         items.append(item)
@@ -213,11 +217,18 @@ def anomaly_report_from(document: Mapping[str, Any]) -> AnomalyReport:
 
 
 def trends_document(business_date: dt.date, report: TrendReport) -> dict[str, Any]:
-    return {"date": business_date.isoformat(), "trends": [dataclasses.asdict(t) for t in report.trends], "notes": report.notes}
+    return {
+        "date": business_date.isoformat(),
+        "trends": [dataclasses.asdict(t) for t in report.trends],
+        "notes": report.notes,
+    }
 
 
 def trend_report_from(document: Mapping[str, Any]) -> TrendReport:
-    trends = [Trend(**{**entry, "metric_change_percent": _decimal(entry["metric_change_percent"])}) for entry in document["trends"]]
+    trends = [
+        Trend(**{**entry, "metric_change_percent": _decimal(entry["metric_change_percent"])})
+        for entry in document["trends"]
+    ]
     return TrendReport(trends, list(document.get("notes", [])))
 
 

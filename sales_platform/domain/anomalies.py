@@ -34,7 +34,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 from sales_platform.domain.company_metrics import StoreDay
 from sales_platform.domain.insight_levels import SEVERITIES, rank
@@ -161,7 +161,7 @@ def _robust_sigma(values: Sequence[float], *, tails: bool = True) -> tuple[float
     return centre, sigma
 
 
-@lru_cache(maxsize=None)
+@cache
 def _nearest(count: int, index: int, keep: int) -> tuple[int, ...]:
     """The positions of the `keep` values nearest to `index` in a list of `count`, itself left out."""
     return tuple(sorted((j for j in range(count) if j != index), key=lambda j: (abs(j - index), j))[:keep])
@@ -212,7 +212,8 @@ def _measure(history: Sequence[StoreDay], day: dt.date, value_of, limits: Anomal
             return f"{len(history)} earlier reported days, too few to know its usual spread"
         centre, sigma = _robust_sigma(pooled, tails=False)
         worst_weekday, worst = max(
-            ((w, d) for w, group in ratios.items() for d in group), key=lambda pair: abs(ratios[pair[0]][pair[1]] - centre)
+            ((w, d) for w, group in ratios.items() for d in group),
+            key=lambda pair: abs(ratios[pair[0]][pair[1]] - centre),
         )
         far = abs(ratios[worst_weekday][worst] - centre) >= limits.warning_z * max(sigma, limits.spread_floor)
         if not far or len(left_out) >= len(history) // 5:
@@ -228,7 +229,10 @@ def _measure(history: Sequence[StoreDay], day: dt.date, value_of, limits: Anomal
         )
     _, sigma = _robust_sigma(pooled)
     return _Measure(
-        statistics.median(same), max(sigma, limits.spread_floor), len(same), sum(d.weekday() == weekday for d in left_out)
+        statistics.median(same),
+        max(sigma, limits.spread_floor),
+        len(same),
+        sum(d.weekday() == weekday for d in left_out),
     )
 
 
@@ -295,21 +299,21 @@ def _against_baseline(
         base_shown, base_stored = money(Decimal(str(measure.baseline))), to_cents(Decimal(str(measure.baseline)))
     verb = "are" if kind != "basket" else "is"
     return Anomaly(
-            type=f"{kind}_{'low' if low else 'high'}",
-            severity=severity,
-            store_id=today.store_id,
-            title=f"Store {today.store_id} "
-            + headline.format(percent=magnitude_percent(change), word=words[not low], weekday=weekday),
-            description=f"{shown} {verb} {magnitude_percent(change)} {'below' if low else 'above'} {span}, "
-            f"{base_shown} "
-            f"(their median{_left_out(measure, weekday)}). Its days usually stay within about "
-            f"{_spread_words(measure)} of such a baseline; this one is {one_decimal(abs(z))} times that away.",
-            metric_value=stored,
-            historical_average=base_stored,
-            deviation_percent=one_decimal(change),
-            baseline=span.removeprefix("its "),
-            robust_z=one_decimal(z),
-        )
+        type=f"{kind}_{'low' if low else 'high'}",
+        severity=severity,
+        store_id=today.store_id,
+        title=f"Store {today.store_id} "
+        + headline.format(percent=magnitude_percent(change), word=words[not low], weekday=weekday),
+        description=f"{shown} {verb} {magnitude_percent(change)} {'below' if low else 'above'} {span}, "
+        f"{base_shown} "
+        f"(their median{_left_out(measure, weekday)}). Its days usually stay within about "
+        f"{_spread_words(measure)} of such a baseline; this one is {one_decimal(abs(z))} times that away.",
+        metric_value=stored,
+        historical_average=base_stored,
+        deviation_percent=one_decimal(change),
+        baseline=span.removeprefix("its "),
+        robust_z=one_decimal(z),
+    )
 
 
 def _payment_mixes(
@@ -403,7 +407,9 @@ def _stopped_products(
     bought = lambda day, sku: baskets.earlier[day.date][store_id].products.get(sku, 0)  # noqa: E731
     recent_transactions = sum(d.transaction_count for d in recent)
     usual = {}
-    for sku in {sku for d in recent for sku in baskets.earlier[d.date][store_id].products} - {s for s, n in sold_today.items() if n}:
+    for sku in {sku for d in recent for sku in baskets.earlier[d.date][store_id].products} - {
+        s for s, n in sold_today.items() if n
+    }:
         lately = sum(bought(d, sku) for d in recent) / recent_transactions
         on_weekday = statistics.median(bought(d, sku) / d.transaction_count for d in same)
         expected = min(lately, on_weekday) * today.transaction_count
@@ -423,7 +429,8 @@ def _stopped_products(
         type="product_stopped",
         severity="warning",
         store_id=store_id,
-        title=f"Store {store_id} sold no {lead}" if len(stopped) == 1
+        title=f"Store {store_id} sold no {lead}"
+        if len(stopped) == 1
         else f"Store {store_id} sold none of {len(stopped)} of its steady sellers",
         description=f"Not one of today's {today.transaction_count} transactions included {names(listed)}, at its usual "
         f"share of the store's transactions (the lower of its last {WEEK} days and {span}). Check stock and shelves "

@@ -91,7 +91,10 @@ def build_prompt(facts: AnalysisFacts, baseline: list[Recommendation]) -> str:
             "best_store": {"store_id": company.best_store.store_id, "net_sales": _number(company.best_store.net_sales)}
             if company.best_store
             else None,
-            "worst_store": {"store_id": company.worst_store.store_id, "net_sales": _number(company.worst_store.net_sales)}
+            "worst_store": {
+                "store_id": company.worst_store.store_id,
+                "net_sales": _number(company.worst_store.net_sales),
+            }
             if company.worst_store
             else None,
             "payment_breakdown": {method: _number(amount) for method, amount in company.payment_breakdown.items()},
@@ -101,12 +104,23 @@ def build_prompt(facts: AnalysisFacts, baseline: list[Recommendation]) -> str:
             for p in facts.top_products[:PROMPT_PRODUCTS]
         ],
         "anomalies": [
-            {"id": a.insight_id, "type": a.type, "severity": a.severity, "store_id": a.store_id, "description": a.description}
+            {
+                "id": a.insight_id,
+                "type": a.type,
+                "severity": a.severity,
+                "store_id": a.store_id,
+                "description": a.description,
+            }
             for a in facts.anomalies[:PROMPT_ANOMALIES]
         ],
         "trends": [
-            {"id": t.insight_id, "type": t.type, "direction": t.trend_direction, "significance": t.significance,
-             "description": t.description}
+            {
+                "id": t.insight_id,
+                "type": t.type,
+                "direction": t.trend_direction,
+                "significance": t.significance,
+                "description": t.description,
+            }
             for t in facts.trends[:PROMPT_TRENDS]
         ],
         "baseline_recommendations": [r.model_dump() for r in baseline],

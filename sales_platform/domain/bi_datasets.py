@@ -150,7 +150,8 @@ def _json_default(value: Any) -> Any:
 
 def ndjson(rows_: Sequence[Mapping[str, Any]]) -> bytes:
     return b"".join(
-        json.dumps(row, default=_json_default, ensure_ascii=False, separators=(",", ":")).encode() + b"\n" for row in rows_
+        json.dumps(row, default=_json_default, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        for row in rows_
     )
 
 

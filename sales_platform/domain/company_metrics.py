@@ -41,7 +41,9 @@ class StoreDay:
             line_item_count=int(item["line_item_count"]),
             item_count=int(item["item_count"]),
             avg_transaction=Decimal(item["avg_transaction"]),
-            payment_breakdown={method: Decimal(amount) for method, amount in (item.get("payment_breakdown") or {}).items()},
+            payment_breakdown={
+                method: Decimal(amount) for method, amount in (item.get("payment_breakdown") or {}).items()
+            },
             processed_key=item.get("processed_key", ""),
         )
 

@@ -81,7 +81,12 @@ class DailyReport:
     @property
     def content_hash(self) -> str:
         digest = hashlib.sha256()
-        for part in (self.subject.encode(), self.text.encode(), self.email_html.encode(), *(c.png for c in self.charts)):
+        for part in (
+            self.subject.encode(),
+            self.text.encode(),
+            self.email_html.encode(),
+            *(c.png for c in self.charts),
+        ):
             digest.update(len(part).to_bytes(8, "big"))
             digest.update(part)
         return digest.hexdigest()

@@ -93,8 +93,12 @@ def _store_summary(store_id: str, rows: Sequence[Item]) -> dict[str, Any]:
         "avg_daily_sales": to_cents(gross / days) if days else Decimal("0.00"),
         "avg_daily_net_sales": to_cents(net / days) if days else Decimal("0.00"),
         "avg_transaction": to_cents(net / transactions) if transactions else Decimal("0.00"),
-        "best_day": {"date": ranked[-1]["date"], "net_sales": to_cents(_decimal(ranked[-1].get("net_sales")))} if rows else None,
-        "worst_day": {"date": ranked[0]["date"], "net_sales": to_cents(_decimal(ranked[0].get("net_sales")))} if rows else None,
+        "best_day": {"date": ranked[-1]["date"], "net_sales": to_cents(_decimal(ranked[-1].get("net_sales")))}
+        if rows
+        else None,
+        "worst_day": {"date": ranked[0]["date"], "net_sales": to_cents(_decimal(ranked[0].get("net_sales")))}
+        if rows
+        else None,
         "trend_percent": trend_percent,
         "trend_direction": trend_direction,
     }
@@ -157,7 +161,9 @@ def trends_view(
     (product trends stay company-wide: product days are not kept per store)."""
     start, end, window_dates = window(available_dates, days)
     in_window = set(window_dates)
-    rows = [row for row in store_summaries if row["date"] in in_window and (store_id is None or row["store_id"] == store_id)]
+    rows = [
+        row for row in store_summaries if row["date"] in in_window and (store_id is None or row["store_id"] == store_id)
+    ]
     stores = sorted({row["store_id"] for row in rows})
     dates = sorted({row["date"] for row in rows})  # one store's chart skips the days it did not report
     by_date: dict[str, dict[str, Item]] = {day: {} for day in dates}

@@ -130,7 +130,11 @@ def _scan_array(text: _Text) -> Problem | None:
         if char == "]":
             if after_comma:
                 comma = _trailing_comma(text.buffer, position)
-                return _syntax(text, position if comma is None else comma, "a comma before the closing ]: JSON allows none there; remove it")
+                return _syntax(
+                    text,
+                    position if comma is None else comma,
+                    "a comma before the closing ]: JSON allows none there; remove it",
+                )
             return None  # an empty array: readable, and refused later for holding no records
         try:
             _, end = _decoder.raw_decode(text.buffer, position)
@@ -159,7 +163,7 @@ def _scan_lines(path: Path) -> Problem | None:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as error:
                 return Problem(
-                    f"the file is not valid UTF-8 text: byte {raw[error.start:error.start + 1]!r} cannot be decoded",
+                    f"the file is not valid UTF-8 text: byte {raw[error.start : error.start + 1]!r} cannot be decoded",
                     line=number,
                     column=error.start + 1,
                 )

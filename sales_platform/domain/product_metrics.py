@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-
 from sales_platform.domain import duckdb_connections
 
 

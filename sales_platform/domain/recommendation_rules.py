@@ -15,8 +15,15 @@ from sales_platform.domain.wording import magnitude_percent, money, names
 
 LOW_SIDE = {"historical_low", "transactions_low", "basket_low"}
 # Which finding speaks for a store when it has several: the broadest measure first.
-_PREFERENCE = ["historical_low", "peer_outlier", "transactions_low", "basket_low",
-               "historical_high", "transactions_high", "basket_high"]
+_PREFERENCE = [
+    "historical_low",
+    "peer_outlier",
+    "transactions_low",
+    "basket_low",
+    "historical_high",
+    "transactions_high",
+    "basket_high",
+]
 # Findings with an action of their own; a store without a file is chased by its own rule.
 _OWN_ACTION = {"payment_shift", "product_stopped", "store_missing"}
 
@@ -131,12 +138,20 @@ def _anomaly_rules(anomalies: Iterable[Anomaly]) -> list[Recommendation]:
 
 # direction -> (priority, category, title, what to do, expected impact)
 _PRODUCT_ADVICE = {
-    "up": ("medium", "inventory", "Stock up on rising products",
-           "Raise orders and shelf space for these before they sell out.",
-           "Keeps rising demand from running into empty shelves."),
-    "down": ("low", "marketing", "Review falling products",
-             "Promote them or reduce the next orders to avoid overstock.",
-             "Less stock tied up in products that slow down."),
+    "up": (
+        "medium",
+        "inventory",
+        "Stock up on rising products",
+        "Raise orders and shelf space for these before they sell out.",
+        "Keeps rising demand from running into empty shelves.",
+    ),
+    "down": (
+        "low",
+        "marketing",
+        "Review falling products",
+        "Promote them or reduce the next orders to avoid overstock.",
+        "Less stock tied up in products that slow down.",
+    ),
 }
 
 

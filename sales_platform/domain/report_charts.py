@@ -71,7 +71,9 @@ def company_net_sales_history(history: Sequence[tuple[dt.date, Decimal | None]])
         axis.set_title(f"Company net sales, {days[0].isoformat()} to {days[-1].isoformat()}")
         # The whole window, even where the first days have no figures yet.
         half_day = dt.timedelta(hours=12)
-        axis.set_xlim(dt.datetime.combine(days[0], dt.time()) - half_day, dt.datetime.combine(days[-1], dt.time()) + half_day)
+        axis.set_xlim(
+            dt.datetime.combine(days[0], dt.time()) - half_day, dt.datetime.combine(days[-1], dt.time()) + half_day
+        )
     axis.tick_params(axis="x", labelrotation=45, labelsize=8)
     import matplotlib.dates as mdates
 

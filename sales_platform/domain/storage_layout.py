@@ -12,7 +12,7 @@ _KEPT = re.compile(r"(?P<stem>.+)\.\d{8}T\d{6}(?:\.\d{6})?Z(?P<extension>\.[^.]*
 
 
 def _stamp(moment: dt.datetime) -> str:
-    moment = moment.astimezone(dt.timezone.utc)
+    moment = moment.astimezone(dt.UTC)
     return moment.strftime("%Y%m%dT%H%M%S") + (f".{moment.microsecond:06d}" if moment.microsecond else "") + "Z"
 
 
@@ -83,8 +83,8 @@ class StorageLayout:
     def hidden_in_inbox(self, key: str) -> bool:
         """A file of another program's making: a name, or a folder on its way, starting with a
         dot (an editor's swap file, rsync's or a script's temporary file before its rename)."""
-        return any(part.startswith(".") for part in key[len(self.upload_prefix):].split("/"))
+        return any(part.startswith(".") for part in key[len(self.upload_prefix) :].split("/"))
 
     def in_inbox_subfolder(self, key: str) -> bool:
         """Uploads go at the top of the inbox; anything deeper is refused with that reason."""
-        return key.startswith(self.upload_prefix) and "/" in key[len(self.upload_prefix):]
+        return key.startswith(self.upload_prefix) and "/" in key[len(self.upload_prefix) :]

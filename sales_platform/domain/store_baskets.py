@@ -80,4 +80,6 @@ def baskets_documents(
 
 def counts_from(document: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     """store -> key -> count, from either document (an empty mapping from an empty one)."""
-    return {store_id: {key: int(n) for key, n in counts.items()} for store_id, counts in document.get("stores", {}).items()}
+    return {
+        store_id: {key: int(n) for key, n in counts.items()} for store_id, counts in document.get("stores", {}).items()
+    }

@@ -162,9 +162,7 @@ def _paired(
 
 
 def _left_out_words(left_out: Sequence[str]) -> str:
-    return (
-        f"; left out, with the weekday each pairs with, as partial days: {'; '.join(left_out)}" if left_out else ""
-    )
+    return f"; left out, with the weekday each pairs with, as partial days: {'; '.join(left_out)}" if left_out else ""
 
 
 def _week_over_week(
@@ -273,7 +271,9 @@ def _product_trends(
     Saturdays does not rise every Saturday. On a day some stores have not reported, that usual
     day is scaled to the stores that did (by their share of those days' net sales)."""
     weekday = f"{business_date:%A}"
-    baseline_days = [d for d in sorted(earlier, reverse=True) if d.weekday() == business_date.weekday() and coverage.complete(d)]
+    baseline_days = [
+        d for d in sorted(earlier, reverse=True) if d.weekday() == business_date.weekday() and coverage.complete(d)
+    ]
     baseline_days = baseline_days[: limits.product_weeks]
     if len(baseline_days) < limits.product_min_days:
         return (
@@ -284,14 +284,20 @@ def _product_trends(
     reported_today = coverage.reported.get(business_date, frozenset())
     if not coverage.complete(business_date):
         whole = sum((s.net_sales for d in baseline_days for s in days.get(d, ())), Decimal(0))
-        covered = sum((s.net_sales for d in baseline_days for s in days.get(d, ()) if s.store_id in reported_today), Decimal(0))
+        covered = sum(
+            (s.net_sales for d in baseline_days for s in days.get(d, ()) if s.store_id in reported_today), Decimal(0)
+        )
         scale = covered / whole if whole > 0 else Decimal(1)
         scaled = f", scaled to the {len(reported_today & coverage.stores)} of {len(coverage.stores)} stores that reported today"
     rising, falling = [], []
     for sku in sorted(set(today) | {sku for d in baseline_days for sku in earlier[d]}):
-        usual = statistics.median(Decimal(earlier[d][sku].units if sku in earlier[d] else 0) for d in baseline_days) * scale
+        usual = (
+            statistics.median(Decimal(earlier[d][sku].units if sku in earlier[d] else 0) for d in baseline_days) * scale
+        )
         units = today[sku].units if sku in today else 0
-        name = today[sku].name if sku in today else next(earlier[d][sku].name for d in baseline_days if sku in earlier[d])
+        name = (
+            today[sku].name if sku in today else next(earlier[d][sku].name for d in baseline_days if sku in earlier[d])
+        )
         if usual <= 0:
             continue
         change = one_decimal(change_percent(Decimal(units), usual))
@@ -311,7 +317,11 @@ def _product_trends(
                     description=f"{name} ({sku}) sold {units} units, {signed_percent(change)} on its usual {weekday} of "
                     f"{one_decimal(usual)} (the median of its last {len(baseline_days)} {weekday}s{scaled}).",
                     affected_items=[sku],
-                    significance=_significance(change, limits.product_rising_from if up else limits.product_falling_from, limits.product_high_from),
+                    significance=_significance(
+                        change,
+                        limits.product_rising_from if up else limits.product_falling_from,
+                        limits.product_high_from,
+                    ),
                     trend_direction="up" if up else "down",
                     metric_change_percent=one_decimal(change),
                 )
@@ -363,7 +373,10 @@ def _payment_mix(
     # The same stores on both sides: a day without some stores has another mix of stores.
     reporting = {s.store_id for s in days.get(business_date, ())}
     earlier = [
-        s for n in range(1, WEEK + 1) for s in days.get(business_date - dt.timedelta(days=n), ()) if s.store_id in reporting
+        s
+        for n in range(1, WEEK + 1)
+        for s in days.get(business_date - dt.timedelta(days=n), ())
+        if s.store_id in reporting
     ]
     now, before = _payment_shares(days.get(business_date, ())), _payment_shares(earlier)
     if not now or not before:

@@ -111,8 +111,8 @@ def business_day_bounds(business_date: dt.date, timezone: str, grace_minutes: in
     opens = dt.datetime.combine(business_date, dt.time(0), zone)
     closes = dt.datetime.combine(business_date + dt.timedelta(days=1), dt.time(0), zone)
     return (
-        opens.astimezone(dt.timezone.utc),
-        (closes.astimezone(dt.timezone.utc) + dt.timedelta(minutes=grace_minutes)),
+        opens.astimezone(dt.UTC),
+        (closes.astimezone(dt.UTC) + dt.timedelta(minutes=grace_minutes)),
     )
 
 
@@ -132,7 +132,7 @@ def rules(timezone: str, business_date: dt.date, grace_minutes: int) -> list[Rul
             f"""CASE WHEN array_to_string(keys, chr(31)) = {quote(chr(31).join(FIELDS))} THEN true
                      ELSE {is_object} AND len(keys) = len(list_distinct(keys)) AND len({extra_keys}) = 0 END""",
             f"""CASE WHEN NOT {is_object}
-                     THEN 'each record must be an object such as {{"transaction_id": ...}}; got ' || {shown('record_start')}
+                     THEN 'each record must be an object such as {{"transaction_id": ...}}; got ' || {shown("record_start")}
                      WHEN len(keys) <> len(list_distinct(keys)) THEN 'a field appears more than once in the record'
                      ELSE 'field(s) ' || array_to_string({extra_keys}, ', ')
                           || ' are not part of the upload format, whose fields are {", ".join(FIELDS)}' END""",
@@ -181,14 +181,14 @@ def rules(timezone: str, business_date: dt.date, grace_minutes: int) -> list[Rul
             "quantity",
             "quantity",
             "quantity__value >= 1",
-            f"""coalesce({_wrong_type('quantity', 'a whole number', 'number')},
+            f"""coalesce({_wrong_type("quantity", "a whole number", "number")},
                 CASE WHEN regexp_full_match(quantity__json, '-?[0-9]+(\\.0+)?') AND left(quantity__json, 1) = '-'
                      THEN 'must be at least 1, got ' || quantity__json
                      WHEN regexp_full_match(quantity__json, '[0-9]+(\\.0+)?')
                      THEN CASE WHEN TRY_CAST(split_part(quantity__json, '.', 1) AS HUGEINT) < 1
                                THEN 'must be at least 1, got ' || quantity__json
                                ELSE 'is too large: ' || quantity__json END
-                     ELSE 'must be a whole number, got ' || {shown('quantity__json')} END)""",
+                     ELSE 'must be a whole number, got ' || {shown("quantity__json")} END)""",
             "quantity__json",
         ),
         *(
@@ -196,13 +196,13 @@ def rules(timezone: str, business_date: dt.date, grace_minutes: int) -> list[Rul
                 name,
                 name,
                 f"{name}__value IS NOT NULL",
-                f"""coalesce({_wrong_type(name, 'an amount such as 12.50', 'number')},
+                f"""coalesce({_wrong_type(name, "an amount such as 12.50", "number")},
                     CASE WHEN NOT regexp_full_match({name}__json, '{_ANY_PLAIN_NUMBER}')
-                         THEN 'must be a plain amount with at most 2 decimals such as 12.50, got ' || {shown(f'{name}__json')}
-                         WHEN left({name}__json, 1) = '-' THEN 'must not be negative, got ' || {shown(f'{name}__json')}
+                         THEN 'must be a plain amount with at most 2 decimals such as 12.50, got ' || {shown(f"{name}__json")}
+                         WHEN left({name}__json, 1) = '-' THEN 'must not be negative, got ' || {shown(f"{name}__json")}
                          WHEN NOT regexp_full_match({name}__json, '{_AT_MOST_TWO_DECIMALS}')
-                         THEN 'has more than 2 decimals: ' || {shown(f'{name}__json')}
-                         ELSE 'is larger than the largest accepted amount {MAX_AMOUNT_TEXT}: ' || {shown(f'{name}__json')} END)""",
+                         THEN 'has more than 2 decimals: ' || {shown(f"{name}__json")}
+                         ELSE 'is larger than the largest accepted amount {MAX_AMOUNT_TEXT}: ' || {shown(f"{name}__json")} END)""",
                 f"{name}__json",
             )
             for name in MONEY_FIELDS

@@ -97,7 +97,11 @@ def _header_problems(header: list[str]) -> list[Problem]:
         where = ", ".join(str(number) for number in unnamed)
         hint = " (a comma at the end of the header row?)" if unnamed[-1] == len(header) else ""
         problems.append(
-            Problem(f"column(s) {where} of the header row have no name{hint}; every column needs one", field="header", line=1)
+            Problem(
+                f"column(s) {where} of the header row have no name{hint}; every column needs one",
+                field="header",
+                line=1,
+            )
         )
     missing = [name for name in FIELDS if name not in header]
     extra = [name for name in header if name and name not in FIELDS]
@@ -106,7 +110,9 @@ def _header_problems(header: list[str]) -> list[Problem]:
         problems.append(Problem(f"the header row lacks the column(s) {', '.join(missing)}", field="header", line=1))
     if extra:
         problems.append(
-            Problem(f"the header row has column(s) outside the upload format: {', '.join(extra)}", field="header", line=1)
+            Problem(
+                f"the header row has column(s) outside the upload format: {', '.join(extra)}", field="header", line=1
+            )
         )
     if twice:
         problems.append(Problem(f"the header row names {', '.join(twice)} more than once", field="header", line=1))

@@ -87,11 +87,18 @@ def _whole_file_problems(path: Path, upload: UploadName) -> list[Problem]:
     if not start.startswith(b"["):
         hint = " (a file with one record per line is .jsonl: rename it)" if start.startswith(b"{") else ""
         first = start[:1].decode("latin-1")
-        return [Problem(f"a .json upload must be a JSON array of records, [{{...}}, {{...}}]; it starts with {first!r}{hint}", line=1)]
+        return [
+            Problem(
+                f"a .json upload must be a JSON array of records, [{{...}}, {{...}}]; it starts with {first!r}{hint}",
+                line=1,
+            )
+        ]
     if not tail.rstrip().endswith(b"]"):
         # DuckDB reads a cut-off array up to its last whole record without complaint.
         located = locate_syntax_error(path, layout="array")
-        return [located or Problem("the file ends before the closing ] of the array: it looks cut off; upload it again")]
+        return [
+            located or Problem("the file ends before the closing ] of the array: it looks cut off; upload it again")
+        ]
     return []
 
 
@@ -157,7 +164,9 @@ def _has_duplicates(connection: duckdb.DuckDBPyConnection, table: pa.Table) -> b
         connection.unregister("line_items")
 
 
-def _explain(connection: duckdb.DuckDBPyConnection, source: str, rule_list: list[Rule], config: ValidationRules) -> Refusal:
+def _explain(
+    connection: duckdb.DuckDBPyConnection, source: str, rule_list: list[Rule], config: ValidationRules
+) -> Refusal:
     connection.execute(f"CREATE TEMP TABLE problems AS {records_sql(source, numbered=True)} {problems_sql(rule_list)}")
     total = connection.execute("SELECT count(*) FROM problems").fetchone()[0]
     if total == 0:
@@ -166,7 +175,9 @@ def _explain(connection: duckdb.DuckDBPyConnection, source: str, rule_list: list
     listed = connection.execute(
         "SELECT row_no, field, message, value FROM problems ORDER BY row_no, rule LIMIT ?", [config.max_listed_problems]
     ).fetchall()
-    return Refusal([Problem(message, field=field, row=row, value=value) for row, field, message, value in listed], total)
+    return Refusal(
+        [Problem(message, field=field, row=row, value=value) for row, field, message, value in listed], total
+    )
 
 
 def _accepted(connection: duckdb.DuckDBPyConnection, source: str, rule_list: list[Rule]) -> pa.Table | None:

@@ -90,7 +90,9 @@ class MetricsTableResource(dg.ConfigurableResource):
         if self.backend == "dynamodb":
             from sales_platform.resources.dynamodb_metrics_table import DynamoDbMetricsTable, make_dynamodb_client
 
-            return DynamoDbMetricsTable(self.dynamodb_table or "", make_dynamodb_client(self.aws_region, self.aws_endpoint_url))
+            return DynamoDbMetricsTable(
+                self.dynamodb_table or "", make_dynamodb_client(self.aws_region, self.aws_endpoint_url)
+            )
         from sales_platform.resources.sqlite_metrics_table import SqliteMetricsTable
 
         return SqliteMetricsTable(Path(self.sqlite_path or "sales.db"))
@@ -158,8 +160,13 @@ class NotifierResource(dg.ConfigurableResource):
                     password = password.get_value()
                 channels.append(
                     SmtpChannel(
-                        self.smtp_host or "", self.smtp_port, self.smtp_security, self.sender, recipients,
-                        username=self.smtp_username, password=password,
+                        self.smtp_host or "",
+                        self.smtp_port,
+                        self.smtp_security,
+                        self.sender,
+                        recipients,
+                        username=self.smtp_username,
+                        password=password,
                     )
                 )
             elif name == "sns":
@@ -227,7 +234,9 @@ class PlatformConfig(dg.ConfigurableResource):
     reanalysis_window_days: int = Field(description="REANALYSIS_WINDOW_DAYS")
     bi_export_days: int = Field(description="BI_EXPORT_DAYS")
     dagster_ui_url: str = Field(description="DAGSTER_UI_URL: the links in alerts.")
-    resolved_recommendation_engine: Literal["rules", "bedrock"] = Field(description="RECOMMENDATION_ENGINE as resolved.")
+    resolved_recommendation_engine: Literal["rules", "bedrock"] = Field(
+        description="RECOMMENDATION_ENGINE as resolved."
+    )
     resolved_storage_backend: Literal["local", "s3"] = Field(description="STORAGE_BACKEND as resolved.")
     s3_bucket: str | None = Field(None, description="S3_BUCKET: the BI manifests' URLs.")
     bucket_folder: str = Field(description="The local bucket's folder: the BI manifests' URLs.")

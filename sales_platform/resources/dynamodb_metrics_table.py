@@ -156,9 +156,7 @@ class DynamoDbMetricsTable(MetricsTable):
                     break
                 if attempt == _UNPROCESSED_RETRIES:
                     left = len(pending.get(self.table_name, []))
-                    raise RuntimeError(
-                        f"{self.table_name}: {left} writes still unprocessed after {attempt} retries"
-                    )
+                    raise RuntimeError(f"{self.table_name}: {left} writes still unprocessed after {attempt} retries")
                 time.sleep(random.uniform(0, min(5.0, 0.05 * 2**attempt)))
 
     def get_item(self, pk: str, sk: str) -> Item | None:
@@ -194,7 +192,9 @@ class DynamoDbMetricsTable(MetricsTable):
         return [self._from_attributes(item) for item in pages]
 
     def query_sort_keys(self, pk: str, sk_prefix: str = "") -> list[str]:
-        pages = self._pages(**self._key_condition("PK", pk, "SK", sk_prefix), ProjectionExpression="SK", ConsistentRead=True)
+        pages = self._pages(
+            **self._key_condition("PK", pk, "SK", sk_prefix), ProjectionExpression="SK", ConsistentRead=True
+        )
         return [self._decode(item["SK"]) for item in pages]
 
     def query_index(self, gsi1pk: str, gsi1sk_prefix: str = "") -> list[Item]:

@@ -81,7 +81,9 @@ class LocalObjectStore(ObjectStore):
                         os.mkdir(name, dir_fd=descriptor)
                     inner = os.open(name, _DIRECTORY, dir_fd=descriptor)
                 except OSError as error:
-                    if error.errno in _LINK_ERRORS or (error.errno == errno.ENOTDIR and self._is_link(descriptor, name)):
+                    if error.errno in _LINK_ERRORS or (
+                        error.errno == errno.ENOTDIR and self._is_link(descriptor, name)
+                    ):
                         raise ObjectIsLink(key) from None
                     if error.errno == errno.ENOTDIR:
                         raise ObjectNotFound(key) from None
@@ -132,7 +134,7 @@ class LocalObjectStore(ObjectStore):
         return ObjectInfo(
             key=key,
             size=status.st_size,
-            last_modified=dt.datetime.fromtimestamp(status.st_mtime, tz=dt.timezone.utc),
+            last_modified=dt.datetime.fromtimestamp(status.st_mtime, tz=dt.UTC),
             version=f"{status.st_mtime_ns:x}-{status.st_size:x}-{status.st_ino:x}",
             is_link=is_link,
         )
@@ -360,7 +362,9 @@ class LocalObjectStore(ObjectStore):
                 raise ObjectNotFound(source)
             target, target_name = self._parent(destination, create=True)
             try:
-                os.replace(name, target_name, src_dir_fd=folder, dst_dir_fd=target)  # renames the link, never its target
+                os.replace(
+                    name, target_name, src_dir_fd=folder, dst_dir_fd=target
+                )  # renames the link, never its target
             finally:
                 os.close(target)
         finally:

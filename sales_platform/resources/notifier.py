@@ -62,7 +62,7 @@ class OutboxChannel(Channel):
 
     def send(self, message: OutgoingMessage) -> str:
         mail = to_email(message, self.sender, self.recipients[message.audience])
-        stamp = compact_utc_stamp(dt.datetime.now(dt.timezone.utc))
+        stamp = compact_utc_stamp(dt.datetime.now(dt.UTC))
         target = self.folder / f"{stamp}-{message.name}.eml"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -123,13 +123,20 @@ class SmtpChannel(Channel):
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _ in error.recipients.values()]
             raise DeliveryError(
-                f"{where} refused every recipient: {_refusals(error.recipients)}", permanent=all(c >= 500 for c in codes)
+                f"{where} refused every recipient: {_refusals(error.recipients)}",
+                permanent=all(c >= 500 for c in codes),
             ) from error
         except smtplib.SMTPNotSupportedError as error:
             raise DeliveryError(f"{where} does not support {self.security.upper()}: {error}", permanent=True) from error
         except smtplib.SMTPResponseException as error:
-            text = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
-            raise DeliveryError(f"{where} answered {error.smtp_code} {text}", permanent=error.smtp_code >= 500) from error
+            text = (
+                error.smtp_error.decode(errors="replace")
+                if isinstance(error.smtp_error, bytes)
+                else str(error.smtp_error)
+            )
+            raise DeliveryError(
+                f"{where} answered {error.smtp_code} {text}", permanent=error.smtp_code >= 500
+            ) from error
         except ssl.SSLError as error:
             raise DeliveryError(f"TLS with {where} failed: {error}", permanent=True) from error
         except (smtplib.SMTPException, OSError) as error:
@@ -142,13 +149,23 @@ class SmtpChannel(Channel):
 
 
 def _refusals(refused: Mapping[str, tuple[int, bytes]]) -> str:
-    return ", ".join(f"{address} ({code} {reply.decode(errors='replace')})" for address, (code, reply) in refused.items())
+    return ", ".join(
+        f"{address} ({code} {reply.decode(errors='replace')})" for address, (code, reply) in refused.items()
+    )
 
 
 # --------------------------------------------------------------------------- SNS
 
 _TRANSIENT_SNS_CODES = frozenset(
-    {"Throttling", "ThrottlingException", "ThrottledException", "InternalError", "InternalFailure", "ServiceUnavailable", "KMSThrottling"}
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "KMSThrottling",
+    }
 )
 
 
@@ -164,10 +181,14 @@ class SnsChannel(Channel):
 
         topic = self.topics[message.audience]
         try:
-            response = self.client.publish(TopicArn=topic, Subject=sns_subject(message.subject), Message=sns_body(message))
+            response = self.client.publish(
+                TopicArn=topic, Subject=sns_subject(message.subject), Message=sns_body(message)
+            )
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code"))
-            raise DeliveryError(f"SNS refused the message for {topic}: {error}", permanent=code not in _TRANSIENT_SNS_CODES) from error
+            raise DeliveryError(
+                f"SNS refused the message for {topic}: {error}", permanent=code not in _TRANSIENT_SNS_CODES
+            ) from error
         except BotoCoreError as error:
             raise DeliveryError(f"cannot reach SNS for {topic}: {error}") from error
         return f"{topic} (message {response.get('MessageId')})"
@@ -178,7 +199,9 @@ def make_sns_client(region: str, endpoint_url: str | None = None) -> Any:
 
     from sales_platform.resources.aws_config import client_config
 
-    return boto3.session.Session().client("sns", region_name=region, endpoint_url=endpoint_url, config=client_config(10))
+    return boto3.session.Session().client(
+        "sns", region_name=region, endpoint_url=endpoint_url, config=client_config(10)
+    )
 
 
 # --------------------------------------------------------------------------- the notifier
@@ -236,8 +259,12 @@ class Notifier:
                 return channel.send(message)
             except DeliveryError as error:
                 if error.permanent or attempt == attempts:
-                    log.error("%s: %s not delivered after %d attempt(s): %s", channel.name, message.name, attempt, error)
-                    raise DeliveryError(f"{error} (after {attempt} attempt{'s' if attempt > 1 else ''})", error.permanent) from error
+                    log.error(
+                        "%s: %s not delivered after %d attempt(s): %s", channel.name, message.name, attempt, error
+                    )
+                    raise DeliveryError(
+                        f"{error} (after {attempt} attempt{'s' if attempt > 1 else ''})", error.permanent
+                    ) from error
                 delay = delays[attempt - 1]
                 log.warning("%s: %s not delivered (%s); trying again in %g s", channel.name, message.name, error, delay)
                 self._sleep(delay)

@@ -61,7 +61,7 @@ def _info(key: str, size: int, last_modified: dt.datetime, etag: str) -> ObjectI
     # Listings and HEAD report LastModified at different precisions; whole seconds make both
     # give the same version for the same object. VersionId is deliberately left out: listings
     # never carry it, and a listed version must equal the version HEAD reports for it.
-    modified = last_modified.astimezone(dt.timezone.utc).replace(microsecond=0)
+    modified = last_modified.astimezone(dt.UTC).replace(microsecond=0)
     etag = etag.strip('"')
     return ObjectInfo(
         key=key,

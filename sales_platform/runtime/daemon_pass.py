@@ -21,19 +21,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.scheduler.instigation import InstigatorTick, InstigatorType, TickStatus
 from dagster._core.storage.dagster_run import RunRecord
-from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from sales_platform.defs.ingest.events import STORE_SALES
-from sales_platform.services.run_errors import error_line
 from sales_platform.defs.ingest.upload_sensor import IN_FLIGHT, UPLOAD_SENSOR, settling_files
-from sales_platform.runtime.dagster_notices import silence_dagster_notices
 from sales_platform.runtime.daemon_process import RunningDaemon
+from sales_platform.runtime.dagster_notices import silence_dagster_notices
 from sales_platform.runtime.local_instance import CODE_LOCATION
 from sales_platform.runtime.process_group import GuardedGroup
 from sales_platform.runtime.run_readout import FailedRun, FileOutcome, read_run
+from sales_platform.services.run_errors import error_line
 from sales_platform.settings import Settings
 
 _POLL_SECONDS = 0.5
@@ -107,7 +107,11 @@ class DaemonPass:
         # A definition error stops the pass here, with Dagster's own message, instead of a
         # daemon that waits for a code location that never loads.
         dg.Definitions.validate_loadable(definitions)
-        return {sensor.name for sensor in definitions.sensors or [] if sensor.default_status == dg.DefaultSensorStatus.RUNNING}
+        return {
+            sensor.name
+            for sensor in definitions.sensors or []
+            if sensor.default_status == dg.DefaultSensorStatus.RUNNING
+        }
 
     def _watch(self, daemon: GuardedGroup) -> None:
         settling_since: float | None = None
@@ -134,7 +138,9 @@ class DaemonPass:
                 if not settling:
                     return
                 settling_since = settling_since or time.monotonic()
-                if time.monotonic() - settling_since > self.settings.upload_settle_seconds + 2 * max(5, self.settings.upload_sensor_interval_seconds):
+                if time.monotonic() - settling_since > self.settings.upload_settle_seconds + 2 * max(
+                    5, self.settings.upload_sensor_interval_seconds
+                ):
                     self.summary.still_written = settling
                     return
             time.sleep(_POLL_SECONDS)
@@ -173,20 +179,22 @@ class DaemonPass:
             dg.RunsFilter(
                 statuses=[dg.DagsterRunStatus.FAILURE],
                 tags={WILL_RETRY_TAG: "true"},
-                updated_after=dt.datetime.fromtimestamp(self.started, dt.timezone.utc),
+                updated_after=dt.datetime.fromtimestamp(self.started, dt.UTC),
             )
         )
         return any(
-            not self.instance.get_runs(dg.RunsFilter(tags={"dagster/parent_run_id": run.run_id}), limit=1) for run in failed
+            not self.instance.get_runs(dg.RunsFilter(tags={"dagster/parent_run_id": run.run_id}), limit=1)
+            for run in failed
         )
 
     def _runs_of_this_pass(self) -> list[RunRecord]:
         """Runs created during the pass, or queued before it (a backfill) and started during it."""
         changed = self.instance.get_run_records(
-            dg.RunsFilter(updated_after=dt.datetime.fromtimestamp(self.started, dt.timezone.utc)), ascending=True
+            dg.RunsFilter(updated_after=dt.datetime.fromtimestamp(self.started, dt.UTC)), ascending=True
         )
         return [
-            record for record in changed
+            record
+            for record in changed
             if record.create_timestamp.timestamp() >= self.started or (record.start_time or 0) >= self.started
         ]
 

@@ -62,7 +62,10 @@ def start_daemon(
 
     home = prepare_dagster_home(settings)
     lock = HomeLock(settings.home_path, command)
-    lock.acquire(wait_for=on_busy, on_wait=lambda holder: say(f"waiting for {holder.describe() if holder else 'another command'} to finish"))
+    lock.acquire(
+        wait_for=on_busy,
+        on_wait=lambda holder: say(f"waiting for {holder.describe() if holder else 'another command'} to finish"),
+    )
     try:
         started = time.time()
         _create_storage(home)

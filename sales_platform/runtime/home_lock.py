@@ -45,7 +45,9 @@ class HomeLock:
         except (OSError, ValueError, KeyError):
             return None
 
-    def acquire(self, wait_for: Callable[[Holder | None], bool] = lambda holder: False, on_wait=lambda holder: None) -> None:
+    def acquire(
+        self, wait_for: Callable[[Holder | None], bool] = lambda holder: False, on_wait=lambda holder: None
+    ) -> None:
         """Take the lock. When it is held, `wait_for(holder)` decides between waiting for it
         (`on_wait` is told once) and raising HomeBusy."""
         self.home.mkdir(parents=True, exist_ok=True)
@@ -65,7 +67,11 @@ class HomeLock:
                     told = True
                 time.sleep(0.5)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "command": self.command, "since": time.strftime("%H:%M:%S")}).encode(), 0)
+        os.pwrite(
+            fd,
+            json.dumps({"pid": os.getpid(), "command": self.command, "since": time.strftime("%H:%M:%S")}).encode(),
+            0,
+        )
         self._fd = fd
 
     def fileno(self) -> int:

@@ -41,7 +41,11 @@ class LocalRunLauncher(DefaultRunLauncher):
     def _recorded_worker(self, run_id: str) -> tuple[int, float] | None:
         records = self._instance.get_records_for_run(run_id, of_type=DagsterEventType.ENGINE_EVENT).records
         for record in reversed(records):
-            data = record.event_log_entry.dagster_event.event_specific_data if record.event_log_entry.dagster_event else None
+            data = (
+                record.event_log_entry.dagster_event.event_specific_data
+                if record.event_log_entry.dagster_event
+                else None
+            )
             pid = getattr(data, "metadata", {}).get("pid") if data is not None else None
             if pid is not None and "process for" in (record.event_log_entry.message or "").lower():
                 return int(pid.value), record.event_log_entry.timestamp

@@ -11,8 +11,8 @@ from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from sales_platform.defs.ingest.events import STORE_SALES, UPLOAD_ACCEPTED
 from sales_platform.defs.ingest.ingest_job import INGEST_JOB
-from sales_platform.services.run_errors import readable_error
 from sales_platform.defs.ingest.upload_sensor import uploads_of
+from sales_platform.services.run_errors import readable_error
 
 DAILY_INSIGHTS = dg.AssetKey("daily_insights")
 DAILY_REPORT = dg.AssetKey("daily_report")

@@ -67,7 +67,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -76,8 +76,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sales_platform.domain.money import CENT, to_cents
-from sales_platform.domain.upload_contract import FIELDS as CONTRACT_FIELDS
 from sales_platform.domain.time_zones import DEFAULT_STORE_TIMEZONE
+from sales_platform.domain.upload_contract import FIELDS as CONTRACT_FIELDS
 from sales_platform.domain.upload_contract import MONEY_FIELDS, PAYMENT_METHODS
 
 DEFAULT_TIMEZONE = DEFAULT_STORE_TIMEZONE
@@ -101,55 +101,164 @@ class Product:
 
 # (category, SKU prefix, relative demand, quantity weights for 1..n units, items)
 _CATEGORY_TABLE: tuple[tuple[str, str, float, tuple[float, ...], tuple[tuple[str, str], ...]], ...] = (
-    ("Grocery", "GRO", 1.0, (60, 25, 10, 5), (
-        ("Whole Milk 1 gal", "4.29"), ("Large Eggs 12 ct", "3.99"), ("Sliced White Bread", "2.79"),
-        ("Bananas 1 lb", "0.69"), ("Gala Apples 3 lb", "4.99"), ("Cheddar Cheese 8 oz", "3.49"),
-        ("Greek Yogurt 32 oz", "5.79"), ("Spaghetti 16 oz", "1.49"), ("Marinara Sauce 24 oz", "3.29"),
-        ("Long Grain Rice 2 lb", "2.99"), ("Chicken Breast 1 lb", "5.49"), ("Ground Beef 1 lb", "6.29"),
-        ("Baby Spinach 5 oz", "3.79"), ("Peanut Butter 16 oz", "3.19"), ("Honey Oat Cereal", "4.49"),
-        ("Frozen Pizza Pepperoni", "6.99"), ("Salted Butter 1 lb", "4.89"), ("Russet Potatoes 5 lb", "4.29"),
-        ("Avocados 4 ct", "5.00"), ("Black Beans 15 oz", "1.09"),
-    )),
-    ("Beverages", "BEV", 0.85, (55, 25, 10, 6, 0, 4), (
-        ("Spring Water 24 pk", "4.99"), ("Cola 12 pk", "7.49"), ("Orange Juice 52 oz", "4.59"),
-        ("Cold Brew Coffee 32 oz", "5.99"), ("Green Tea 6 pk", "6.49"), ("Sparkling Water Lime 8 pk", "5.29"),
-        ("Energy Drink 16 oz", "2.99"), ("Sports Drink 20 oz", "1.79"), ("Oat Milk 64 oz", "4.79"),
-        ("Ground Coffee 12 oz", "8.99"), ("Kombucha Ginger", "3.49"), ("Lemonade 59 oz", "3.29"),
-        ("Almond Milk 64 oz", "3.99"), ("Craft Root Beer 4 pk", "6.99"),
-    )),
-    ("Bakery & Deli", "BAK", 0.7, (70, 20, 10), (
-        ("Butter Croissant", "2.49"), ("Blueberry Muffin", "2.29"), ("Sourdough Loaf", "5.49"),
-        ("Bagels 6 ct", "4.29"), ("Chocolate Chip Cookies 12 ct", "4.99"), ("Turkey Club Sandwich", "7.99"),
-        ("Caesar Salad Bowl", "8.49"), ("Rotisserie Chicken", "7.99"), ("Cinnamon Roll", "2.99"),
-        ("Hummus 10 oz", "3.99"), ("Sushi Combo 12 pc", "10.99"), ("Apple Pie 9 in", "9.99"),
-    )),
-    ("Household", "HOU", 0.45, (80, 20), (
-        ("Paper Towels 6 rolls", "9.99"), ("Toilet Paper 12 rolls", "12.49"), ("Dish Soap 24 oz", "3.49"),
-        ("Laundry Detergent 92 oz", "13.99"), ("Trash Bags 40 ct", "8.99"), ("Sponges 6 pk", "3.99"),
-        ("All-Purpose Cleaner", "4.29"), ("Aluminum Foil 75 sq ft", "4.79"), ("Zip Bags Gallon 30 ct", "3.89"),
-        ("AA Batteries 8 pk", "9.49"), ("Light Bulbs LED 4 pk", "11.99"), ("Dishwasher Pods 42 ct", "14.99"),
-    )),
-    ("Personal Care", "PER", 0.4, (80, 20), (
-        ("Toothpaste Mint", "3.79"), ("Shampoo 13 oz", "6.99"), ("Conditioner 13 oz", "6.99"),
-        ("Body Wash 18 oz", "7.49"), ("Deodorant Stick", "5.49"), ("Razor Cartridges 4 ct", "15.99"),
-        ("Sunscreen SPF 50", "10.99"), ("Hand Soap 12 oz", "2.99"), ("Lip Balm 3 pk", "4.49"),
-        ("Cotton Swabs 500 ct", "3.29"), ("Face Moisturizer", "12.99"), ("Pain Reliever 100 ct", "8.99"),
-    )),
-    ("Electronics", "ELE", 0.16, (95, 5), (
-        ("USB-C Cable 6 ft", "12.99"), ("Wall Charger 20W", "19.99"), ("Wireless Earbuds", "49.99"),
-        ("Phone Case Clear", "14.99"), ("Power Bank 10000 mAh", "29.99"), ("Bluetooth Speaker Mini", "34.99"),
-        ("HDMI Cable 10 ft", "11.99"), ("Screen Protector 2 pk", "9.99"), ("Smart Plug", "17.99"),
-        ("Over-Ear Headphones", "79.99"),
-    )),
-    ("Home & Kitchen", "HOM", 0.14, (90, 10), (
-        ("Scented Candle", "12.99"), ("Coffee Mug 14 oz", "7.99"), ("Chef Knife 8 in", "29.99"),
-        ("Cutting Board Bamboo", "15.99"), ("Kitchen Towels 4 pk", "9.99"), ("Storage Containers 10 pc", "19.99"),
-        ("Throw Pillow", "14.99"), ("Nonstick Skillet 10 in", "24.99"),
-    )),
-    ("Seasonal", "SEA", 0.04, (70, 20, 10), (
-        ("Pumpkin Spice Coffee 12 oz", "9.49"), ("Holiday Cookie Tin", "12.99"), ("Gift Wrap 3 rolls", "8.99"),
-        ("Patio String Lights", "24.99"), ("Beach Towel", "16.99"), ("Hot Cocoa Mix 10 ct", "4.99"),
-    )),
+    (
+        "Grocery",
+        "GRO",
+        1.0,
+        (60, 25, 10, 5),
+        (
+            ("Whole Milk 1 gal", "4.29"),
+            ("Large Eggs 12 ct", "3.99"),
+            ("Sliced White Bread", "2.79"),
+            ("Bananas 1 lb", "0.69"),
+            ("Gala Apples 3 lb", "4.99"),
+            ("Cheddar Cheese 8 oz", "3.49"),
+            ("Greek Yogurt 32 oz", "5.79"),
+            ("Spaghetti 16 oz", "1.49"),
+            ("Marinara Sauce 24 oz", "3.29"),
+            ("Long Grain Rice 2 lb", "2.99"),
+            ("Chicken Breast 1 lb", "5.49"),
+            ("Ground Beef 1 lb", "6.29"),
+            ("Baby Spinach 5 oz", "3.79"),
+            ("Peanut Butter 16 oz", "3.19"),
+            ("Honey Oat Cereal", "4.49"),
+            ("Frozen Pizza Pepperoni", "6.99"),
+            ("Salted Butter 1 lb", "4.89"),
+            ("Russet Potatoes 5 lb", "4.29"),
+            ("Avocados 4 ct", "5.00"),
+            ("Black Beans 15 oz", "1.09"),
+        ),
+    ),
+    (
+        "Beverages",
+        "BEV",
+        0.85,
+        (55, 25, 10, 6, 0, 4),
+        (
+            ("Spring Water 24 pk", "4.99"),
+            ("Cola 12 pk", "7.49"),
+            ("Orange Juice 52 oz", "4.59"),
+            ("Cold Brew Coffee 32 oz", "5.99"),
+            ("Green Tea 6 pk", "6.49"),
+            ("Sparkling Water Lime 8 pk", "5.29"),
+            ("Energy Drink 16 oz", "2.99"),
+            ("Sports Drink 20 oz", "1.79"),
+            ("Oat Milk 64 oz", "4.79"),
+            ("Ground Coffee 12 oz", "8.99"),
+            ("Kombucha Ginger", "3.49"),
+            ("Lemonade 59 oz", "3.29"),
+            ("Almond Milk 64 oz", "3.99"),
+            ("Craft Root Beer 4 pk", "6.99"),
+        ),
+    ),
+    (
+        "Bakery & Deli",
+        "BAK",
+        0.7,
+        (70, 20, 10),
+        (
+            ("Butter Croissant", "2.49"),
+            ("Blueberry Muffin", "2.29"),
+            ("Sourdough Loaf", "5.49"),
+            ("Bagels 6 ct", "4.29"),
+            ("Chocolate Chip Cookies 12 ct", "4.99"),
+            ("Turkey Club Sandwich", "7.99"),
+            ("Caesar Salad Bowl", "8.49"),
+            ("Rotisserie Chicken", "7.99"),
+            ("Cinnamon Roll", "2.99"),
+            ("Hummus 10 oz", "3.99"),
+            ("Sushi Combo 12 pc", "10.99"),
+            ("Apple Pie 9 in", "9.99"),
+        ),
+    ),
+    (
+        "Household",
+        "HOU",
+        0.45,
+        (80, 20),
+        (
+            ("Paper Towels 6 rolls", "9.99"),
+            ("Toilet Paper 12 rolls", "12.49"),
+            ("Dish Soap 24 oz", "3.49"),
+            ("Laundry Detergent 92 oz", "13.99"),
+            ("Trash Bags 40 ct", "8.99"),
+            ("Sponges 6 pk", "3.99"),
+            ("All-Purpose Cleaner", "4.29"),
+            ("Aluminum Foil 75 sq ft", "4.79"),
+            ("Zip Bags Gallon 30 ct", "3.89"),
+            ("AA Batteries 8 pk", "9.49"),
+            ("Light Bulbs LED 4 pk", "11.99"),
+            ("Dishwasher Pods 42 ct", "14.99"),
+        ),
+    ),
+    (
+        "Personal Care",
+        "PER",
+        0.4,
+        (80, 20),
+        (
+            ("Toothpaste Mint", "3.79"),
+            ("Shampoo 13 oz", "6.99"),
+            ("Conditioner 13 oz", "6.99"),
+            ("Body Wash 18 oz", "7.49"),
+            ("Deodorant Stick", "5.49"),
+            ("Razor Cartridges 4 ct", "15.99"),
+            ("Sunscreen SPF 50", "10.99"),
+            ("Hand Soap 12 oz", "2.99"),
+            ("Lip Balm 3 pk", "4.49"),
+            ("Cotton Swabs 500 ct", "3.29"),
+            ("Face Moisturizer", "12.99"),
+            ("Pain Reliever 100 ct", "8.99"),
+        ),
+    ),
+    (
+        "Electronics",
+        "ELE",
+        0.16,
+        (95, 5),
+        (
+            ("USB-C Cable 6 ft", "12.99"),
+            ("Wall Charger 20W", "19.99"),
+            ("Wireless Earbuds", "49.99"),
+            ("Phone Case Clear", "14.99"),
+            ("Power Bank 10000 mAh", "29.99"),
+            ("Bluetooth Speaker Mini", "34.99"),
+            ("HDMI Cable 10 ft", "11.99"),
+            ("Screen Protector 2 pk", "9.99"),
+            ("Smart Plug", "17.99"),
+            ("Over-Ear Headphones", "79.99"),
+        ),
+    ),
+    (
+        "Home & Kitchen",
+        "HOM",
+        0.14,
+        (90, 10),
+        (
+            ("Scented Candle", "12.99"),
+            ("Coffee Mug 14 oz", "7.99"),
+            ("Chef Knife 8 in", "29.99"),
+            ("Cutting Board Bamboo", "15.99"),
+            ("Kitchen Towels 4 pk", "9.99"),
+            ("Storage Containers 10 pc", "19.99"),
+            ("Throw Pillow", "14.99"),
+            ("Nonstick Skillet 10 in", "24.99"),
+        ),
+    ),
+    (
+        "Seasonal",
+        "SEA",
+        0.04,
+        (70, 20, 10),
+        (
+            ("Pumpkin Spice Coffee 12 oz", "9.49"),
+            ("Holiday Cookie Tin", "12.99"),
+            ("Gift Wrap 3 rolls", "8.99"),
+            ("Patio String Lights", "24.99"),
+            ("Beach Towel", "16.99"),
+            ("Hot Cocoa Mix 10 ct", "4.99"),
+        ),
+    ),
 )
 
 
@@ -168,7 +277,14 @@ _QUANTITY_WEIGHTS: dict[str, tuple[float, ...]] = {c[0]: c[3] for c in _CATEGORY
 SEASONAL_SKUS: tuple[str, ...] = tuple(p.sku for p in CATALOGUE if p.category == "Seasonal")
 # SKUs in the 8-week demand cycle, each a week further into the cycle than the previous.
 WAVE_SKUS: tuple[str, ...] = (
-    "BEV-1007", "GRO-1019", "BAK-1011", "PER-1007", "ELE-1003", "BEV-1011", "HOM-1001", "GRO-1003",
+    "BEV-1007",
+    "GRO-1019",
+    "BAK-1011",
+    "PER-1007",
+    "ELE-1003",
+    "BEV-1011",
+    "HOM-1001",
+    "GRO-1003",
 )
 WAVE_PERIOD_DAYS = 56
 PROMO_BLOCK_DAYS, PROMO_FIRST_OFFSET, PROMO_LENGTH = 14, 5, 4
@@ -189,11 +305,16 @@ class _Tier:
 
 
 _TIERS = {
-    "flagship": _Tier("flagship", 340, (4, 8, 12, 20, 26, 30),
-                      {"Electronics": 1.8, "Home & Kitchen": 1.6, "Household": 1.1}),
+    "flagship": _Tier(
+        "flagship", 340, (4, 8, 12, 20, 26, 30), {"Electronics": 1.8, "Home & Kitchen": 1.6, "Household": 1.1}
+    ),
     "standard": _Tier("standard", 230, (6, 10, 18, 24, 22, 20), {}),
-    "small": _Tier("small", 110, (20, 24, 22, 16, 11, 7),
-                   {"Beverages": 1.4, "Bakery & Deli": 1.3, "Electronics": 0.4, "Home & Kitchen": 0.3}),
+    "small": _Tier(
+        "small",
+        110,
+        (20, 24, 22, 16, 11, 7),
+        {"Beverages": 1.4, "Bakery & Deli": 1.3, "Electronics": 0.4, "Home & Kitchen": 0.3},
+    ),
 }
 # Monday .. Sunday: Friday and Saturday peak, Sunday above every weekday.
 _WEEKDAY_TRAFFIC = (0.88, 0.84, 0.90, 0.96, 1.16, 1.26, 1.08)
@@ -336,24 +457,31 @@ def _incident_stores(day: date, stores: Sequence[str], seed: int) -> tuple[str |
     return bad, spike
 
 
-def notable_day_for(store_id: str, day: date, *, seed: int = 42, stores: Sequence[str] | None = None,
-                    options: SampleOptions = DEFAULT_OPTIONS) -> NotableDay | None:
+def notable_day_for(
+    store_id: str,
+    day: date,
+    *,
+    seed: int = 42,
+    stores: Sequence[str] | None = None,
+    options: SampleOptions = DEFAULT_OPTIONS,
+) -> NotableDay | None:
     """The incident planted on this store-day, if any (see the module docstring)."""
     planted = options.planted_on(store_id, day)
     if planted or not options.weekly_incidents:
         return planted
     bad, spike = _incident_stores(day, DEFAULT_STORES if stores is None else stores, seed)
     if day.weekday() == BAD_DAY_WEEKDAY and store_id == bad:
-        return NotableDay(store_id, day, "bad_day", BAD_DAY_TRAFFIC,
-                          "register outage: traffic at 40% of normal, net sales about -60%")
+        return NotableDay(
+            store_id, day, "bad_day", BAD_DAY_TRAFFIC, "register outage: traffic at 40% of normal, net sales about -60%"
+        )
     if day.weekday() == SPIKE_WEEKDAY and store_id == spike:
-        return NotableDay(store_id, day, "spike", SPIKE_TRAFFIC,
-                          "local event: traffic at 2.5 times normal")
+        return NotableDay(store_id, day, "spike", SPIKE_TRAFFIC, "local event: traffic at 2.5 times normal")
     return None
 
 
-def notable_days(stores: Sequence[str], start: date, end: date, *, seed: int = 42,
-                 options: SampleOptions = DEFAULT_OPTIONS) -> list[NotableDay]:
+def notable_days(
+    stores: Sequence[str], start: date, end: date, *, seed: int = 42, options: SampleOptions = DEFAULT_OPTIONS
+) -> list[NotableDay]:
     """Every incident planted between `start` and `end` inclusive, in date order."""
     found = []
     day = start
@@ -395,7 +523,7 @@ def weekly_circular(day: date, seed: int = 42) -> dict[str, int]:
 
 def default_end_date(timezone: str = DEFAULT_TIMEZONE, now: datetime | None = None) -> date:
     """Yesterday in the stores' time zone: the latest business day that is complete."""
-    current = now if now is not None else datetime.now(dt_timezone.utc)
+    current = now if now is not None else datetime.now(UTC)
     return current.astimezone(ZoneInfo(timezone)).date() - timedelta(days=1)
 
 
@@ -416,8 +544,9 @@ class _DayContext:
     incident: NotableDay | None = None
 
 
-def _day_context(store_id: str, day: date, seed: int, timezone: str, rng: Random,
-                 incident: NotableDay | None = None) -> _DayContext:
+def _day_context(
+    store_id: str, day: date, seed: int, timezone: str, rng: Random, incident: NotableDay | None = None
+) -> _DayContext:
     profile = _store_profile(store_id, seed)
     circular = weekly_circular(day, seed)
     promo = promo_sku(day, seed)
@@ -439,8 +568,18 @@ def _day_context(store_id: str, day: date, seed: int, timezone: str, rng: Random
     if promo:
         percent_off[promo] = PROMO_PERCENT
     hourly = _HOURLY_WEEKEND if day.weekday() >= 5 else _HOURLY_WEEKDAY
-    return _DayContext(store_id, day, ZoneInfo(timezone), profile, CATALOGUE, _cumulative(weights),
-                       percent_off, _cumulative(hourly), day.strftime("%Y%m%d"), incident)
+    return _DayContext(
+        store_id,
+        day,
+        ZoneInfo(timezone),
+        profile,
+        CATALOGUE,
+        _cumulative(weights),
+        percent_off,
+        _cumulative(hourly),
+        day.strftime("%Y%m%d"),
+        incident,
+    )
 
 
 def _timestamp(ctx: _DayContext, second_of_day: int) -> str:
@@ -459,8 +598,9 @@ def _customer(rng: Random, ctx: _DayContext) -> str:
     return f"CUST-{_store_number(ctx.store_id) * 10_000 + regular:06d}"
 
 
-def _transaction(rng: Random, ctx: _DayContext, transaction_id: str, timestamp: str,
-                 line_count: int) -> list[dict[str, Any]]:
+def _transaction(
+    rng: Random, ctx: _DayContext, transaction_id: str, timestamp: str, line_count: int
+) -> list[dict[str, Any]]:
     customer_id = _customer(rng, ctx)
     walk_in = customer_id == WALK_IN_CUSTOMER_ID
     payment_cum = ctx.profile.walk_in_payment_cum if walk_in else ctx.profile.payment_cum
@@ -487,18 +627,20 @@ def _transaction(rng: Random, ctx: _DayContext, transaction_id: str, timestamp: 
         line_total = product.unit_price * quantity
         percent = ctx.percent_off.get(product.sku)
         discount = to_cents(line_total * percent / 100) if percent else Decimal("0.00")
-        lines.append({
-            "transaction_id": transaction_id,
-            "transaction_timestamp": timestamp,
-            "item_sku": product.sku,
-            "item_name": product.name,
-            "quantity": quantity,
-            "unit_price": product.unit_price,
-            "line_total": line_total,
-            "discount_amount": discount,
-            "payment_method": payment_method,
-            "customer_id": customer_id,
-        })
+        lines.append(
+            {
+                "transaction_id": transaction_id,
+                "transaction_timestamp": timestamp,
+                "item_sku": product.sku,
+                "item_name": product.name,
+                "quantity": quantity,
+                "unit_price": product.unit_price,
+                "line_total": line_total,
+                "discount_amount": discount,
+                "payment_method": payment_method,
+                "customer_id": customer_id,
+            }
+        )
 
     if not walk_in and rng.random() < _COUPON_SHARE:
         undiscounted = [line for line in lines if not line["discount_amount"]]
@@ -516,9 +658,15 @@ def _transaction_count(rng: Random, ctx: _DayContext, options: SampleOptions) ->
     return max(1, round(ctx.profile.tier.transactions * factor))
 
 
-def generate_store_day(store_id: str, day: date, *, seed: int = 42, timezone: str = DEFAULT_TIMEZONE,
-                       stores: Sequence[str] | None = None,
-                       options: SampleOptions = DEFAULT_OPTIONS) -> list[dict[str, Any]]:
+def generate_store_day(
+    store_id: str,
+    day: date,
+    *,
+    seed: int = 42,
+    timezone: str = DEFAULT_TIMEZONE,
+    stores: Sequence[str] | None = None,
+    options: SampleOptions = DEFAULT_OPTIONS,
+) -> list[dict[str, Any]]:
     """All line items one store sends for one business day, in time order (none on a day
     planted as `missing`).
 
@@ -534,8 +682,7 @@ def generate_store_day(store_id: str, day: date, *, seed: int = 42, timezone: st
     count = _transaction_count(rng, ctx, options)
 
     hours = range(OPEN_HOUR, CLOSE_HOUR)
-    seconds = sorted(rng.choices(hours, cum_weights=ctx.hour_cum)[0] * 3600 + rng.randrange(3600)
-                     for _ in range(count))
+    seconds = sorted(rng.choices(hours, cum_weights=ctx.hour_cum)[0] * 3600 + rng.randrange(3600) for _ in range(count))
     basket_sizes = range(1, len(ctx.profile.tier.basket_weights) + 1)
     records: list[dict[str, Any]] = []
     for sequence, second in enumerate(seconds, start=1):
@@ -562,7 +709,7 @@ def _money_text(value: Any) -> str:
 
 # Printable ASCII without quote or backslash needs no JSON escaping; skipping json.dumps
 # for it is what keeps a million-line file fast.
-_PLAIN_TEXT = re.compile(r'[ !#-\[\]-~]*\Z').match
+_PLAIN_TEXT = re.compile(r"[ !#-\[\]-~]*\Z").match
 
 
 def _value_text(key: str, value: Any) -> str:
@@ -587,8 +734,9 @@ _INLINE_KEYS = {key: _key_text(key, "") for key in CONTRACT_FIELDS}
 
 def _record_json(record: dict[str, Any]) -> str:
     """One record as `json.dumps(records, indent=2)` lays it out inside the array."""
-    body = ",\n".join((_INDENTED_KEYS.get(key) or _key_text(key, "    ")) + _value_text(key, value)
-                      for key, value in record.items())
+    body = ",\n".join(
+        (_INDENTED_KEYS.get(key) or _key_text(key, "    ")) + _value_text(key, value) for key, value in record.items()
+    )
     return "  {\n" + body + "\n  }"
 
 
@@ -601,9 +749,10 @@ def render_json(records: Sequence[dict[str, Any]]) -> bytes:
 
 def render_jsonl(records: Sequence[dict[str, Any]]) -> bytes:
     """One compact JSON object per line, the same values as `render_json`."""
-    lines = ("{" + ", ".join((_INLINE_KEYS.get(k) or _key_text(k, "")) + _value_text(k, v)
-                             for k, v in r.items()) + "}"
-             for r in records)
+    lines = (
+        "{" + ", ".join((_INLINE_KEYS.get(k) or _key_text(k, "")) + _value_text(k, v) for k, v in r.items()) + "}"
+        for r in records
+    )
     return "".join(line + "\n" for line in lines).encode("utf-8")
 
 
@@ -646,9 +795,17 @@ class SampleSummary:
     notable_days: list[NotableDay] = field(default_factory=list)
 
 
-def write_sample_files(out_dir: Path, *, stores: Sequence[str], days: int, end_date: date, seed: int = 42,
-                       timezone: str = DEFAULT_TIMEZONE, with_bad_files: bool = False,
-                       options: SampleOptions = DEFAULT_OPTIONS) -> SampleSummary:
+def write_sample_files(
+    out_dir: Path,
+    *,
+    stores: Sequence[str],
+    days: int,
+    end_date: date,
+    seed: int = 42,
+    timezone: str = DEFAULT_TIMEZONE,
+    with_bad_files: bool = False,
+    options: SampleOptions = DEFAULT_OPTIONS,
+) -> SampleSummary:
     """One good file per store and day for the `days` days ending on `end_date` (none for a
     store-day planted as `missing`).
 
@@ -673,8 +830,9 @@ def write_sample_files(out_dir: Path, *, stores: Sequence[str], days: int, end_d
             summary.transactions += len({r["transaction_id"] for r in records})
             summary.bytes += len(data)
     if with_bad_files:
-        for name, data, rule, reason in bad_samples(stores=stores, start=start, end_date=end_date,
-                                                     seed=seed, timezone=timezone):
+        for name, data, rule, reason in bad_samples(
+            stores=stores, start=start, end_date=end_date, seed=seed, timezone=timezone
+        ):
             path = out_dir / name
             path.write_bytes(data)
             summary.bad_files.append(BadFile(path, rule, reason))
@@ -686,8 +844,9 @@ def _unknown_store(stores: Sequence[str]) -> str:
     return next(f"{n:04d}" for n in range(9999, 0, -1) if f"{n:04d}" not in known)
 
 
-def bad_samples(*, stores: Sequence[str], start: date, end_date: date, seed: int = 42,
-                timezone: str = DEFAULT_TIMEZONE) -> list[tuple[str, bytes, str, str]]:
+def bad_samples(
+    *, stores: Sequence[str], start: date, end_date: date, seed: int = 42, timezone: str = DEFAULT_TIMEZONE
+) -> list[tuple[str, bytes, str, str]]:
     """Broken uploads a store manager could plausibly send: (file name, bytes, rule, reason).
 
     The files whose only fault is the name carry a copy of a real day. The unknown-store
@@ -700,13 +859,19 @@ def bad_samples(*, stores: Sequence[str], start: date, end_date: date, seed: int
     good_copy = render_json(generate_store_day(first, end_date, seed=seed, timezone=timezone, stores=stores))
     unknown = _unknown_store(stores)
     samples: list[tuple[str, bytes, str, str]] = [
-        ("sales_export.json", good_copy, "file_name",
-         "file name does not match store_XXXX_YYYY-MM-DD.json"),
-        (f"store_{first}_{end_date.year}-02-30.json", good_copy, "file_date",
-         f"file name date {end_date.year}-02-30 is not a calendar date"),
-        (sample_file_name(unknown, end_date),
-         render_json(generate_store_day(unknown, end_date, seed=seed, timezone=timezone, stores=stores)),
-         "unknown_store", f"store {unknown} is not an expected store"),
+        ("sales_export.json", good_copy, "file_name", "file name does not match store_XXXX_YYYY-MM-DD.json"),
+        (
+            f"store_{first}_{end_date.year}-02-30.json",
+            good_copy,
+            "file_date",
+            f"file name date {end_date.year}-02-30 is not a calendar date",
+        ),
+        (
+            sample_file_name(unknown, end_date),
+            render_json(generate_store_day(unknown, end_date, seed=seed, timezone=timezone, stores=stores)),
+            "unknown_store",
+            f"store {unknown} is not an expected store",
+        ),
     ]
 
     def day_before(n: int) -> tuple[date, list[dict[str, Any]], dict[str, Any]]:
@@ -716,33 +881,69 @@ def bad_samples(*, stores: Sequence[str], start: date, end_date: date, seed: int
 
     day, records, _ = day_before(1)
     data = render_json(records)
-    samples.append((sample_file_name(first, day), data[: len(data) * 3 // 5], "invalid_json",
-                    "not valid JSON: the file is cut off"))
+    samples.append(
+        (
+            sample_file_name(first, day),
+            data[: len(data) * 3 // 5],
+            "invalid_json",
+            "not valid JSON: the file is cut off",
+        )
+    )
 
     day, records, target = day_before(2)
     del target["customer_id"]
-    samples.append((sample_file_name(first, day), render_json(records), "missing_field",
-                    f"record of {target['transaction_id']} lacks required field customer_id"))
+    samples.append(
+        (
+            sample_file_name(first, day),
+            render_json(records),
+            "missing_field",
+            f"record of {target['transaction_id']} lacks required field customer_id",
+        )
+    )
 
     day, records, target = day_before(3)
     target["loyalty_points"] = 12
-    samples.append((sample_file_name(first, day), render_json(records), "extra_field",
-                    f"record of {target['transaction_id']} has unexpected field loyalty_points"))
+    samples.append(
+        (
+            sample_file_name(first, day),
+            render_json(records),
+            "extra_field",
+            f"record of {target['transaction_id']} has unexpected field loyalty_points",
+        )
+    )
 
     day, records, target = day_before(4)
     target["quantity"] = str(target["quantity"])
-    samples.append((sample_file_name(first, day), render_json(records), "field_type",
-                    f"quantity of {target['transaction_id']} is a string, not an integer"))
+    samples.append(
+        (
+            sample_file_name(first, day),
+            render_json(records),
+            "field_type",
+            f"quantity of {target['transaction_id']} is a string, not an integer",
+        )
+    )
 
     day, records, target = day_before(5)
     target["discount_amount"] = target["line_total"] + Decimal("5.00")
-    samples.append((sample_file_name(first, day), render_json(records), "discount_exceeds_line_total",
-                    f"discount_amount of {target['transaction_id']} is larger than its line_total"))
+    samples.append(
+        (
+            sample_file_name(first, day),
+            render_json(records),
+            "discount_exceeds_line_total",
+            f"discount_amount of {target['transaction_id']} is larger than its line_total",
+        )
+    )
 
     day, records, target = day_before(6)
     target["line_total"] = target["line_total"] + Decimal("1.00")
-    samples.append((sample_file_name(first, day), render_json(records), "line_total_mismatch",
-                    f"line_total of {target['transaction_id']} is not quantity x unit_price"))
+    samples.append(
+        (
+            sample_file_name(first, day),
+            render_json(records),
+            "line_total_mismatch",
+            f"line_total of {target['transaction_id']} is not quantity x unit_price",
+        )
+    )
 
     day, records, target = day_before(7)
     # Two units at a half-cent price keep line_total at two decimals: only the price is wrong.
@@ -750,21 +951,39 @@ def bad_samples(*, stores: Sequence[str], start: date, end_date: date, seed: int
     target["quantity"] = 2
     target["line_total"] = (target["unit_price"] * 2).quantize(CENT)
     target["discount_amount"] = Decimal("0.00")
-    samples.append((sample_file_name(first, day), render_json(records), "decimal_places",
-                    f"unit_price of {target['transaction_id']} has more than 2 decimals"))
+    samples.append(
+        (
+            sample_file_name(first, day),
+            render_json(records),
+            "decimal_places",
+            f"unit_price of {target['transaction_id']} has more than 2 decimals",
+        )
+    )
 
     day, records, target = day_before(8)
     stamp = datetime.fromisoformat(target["transaction_timestamp"])
     earlier = datetime.combine(day - timedelta(days=1), stamp.time(), tzinfo=ZoneInfo(timezone))
     target["transaction_timestamp"] = earlier.isoformat()
-    samples.append((sample_file_name(first, day), render_json(records), "timestamp_date",
-                    f"transaction_timestamp of {target['transaction_id']} is on {earlier.date()}, "
-                    f"not the file's date {day}"))
+    samples.append(
+        (
+            sample_file_name(first, day),
+            render_json(records),
+            "timestamp_date",
+            f"transaction_timestamp of {target['transaction_id']} is on {earlier.date()}, not the file's date {day}",
+        )
+    )
     return samples
 
 
-def write_large_store_file(path: Path, lines: int, *, store_id: str = "0001", day: date = LARGE_FILE_DAY,
-                           seed: int = 42, timezone: str = DEFAULT_TIMEZONE) -> int:
+def write_large_store_file(
+    path: Path,
+    lines: int,
+    *,
+    store_id: str = "0001",
+    day: date = LARGE_FILE_DAY,
+    seed: int = 42,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> int:
     """Stream a valid upload of exactly `lines` line items and return the bytes written.
 
     For load tests: records are written as they are made, so a million-line file never

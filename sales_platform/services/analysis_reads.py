@@ -42,10 +42,14 @@ def store_days_by_date(table: MetricsTable, dates: Iterable[dt.date]) -> dict[dt
     return {day: store_days(table, day) for day in dates}
 
 
-def upload_tracking(table: MetricsTable, business_date: dt.date, expected_stores: Iterable[str]) -> list[dict[str, Any]]:
+def upload_tracking(
+    table: MetricsTable, business_date: dt.date, expected_stores: Iterable[str]
+) -> list[dict[str, Any]]:
     """The day's upload tracking items of the expected stores: its completeness."""
     expected = set(expected_stores)
-    return [item for item in table.query(day_key(business_date), UPLOAD_TRACKING_PREFIX) if item.get("store_id") in expected]
+    return [
+        item for item in table.query(day_key(business_date), UPLOAD_TRACKING_PREFIX) if item.get("store_id") in expected
+    ]
 
 
 def stored_products(table: MetricsTable, business_date: dt.date) -> list[ProductDay]:
@@ -107,7 +111,11 @@ def day_products_and_baskets(
 
 
 def stored_baskets(
-    bucket: ObjectStore, layout: StorageLayout, business_date: dt.date, product_days: Iterable[dt.date], payment_days: Iterable[dt.date]
+    bucket: ObjectStore,
+    layout: StorageLayout,
+    business_date: dt.date,
+    product_days: Iterable[dt.date],
+    payment_days: Iterable[dt.date],
 ) -> Baskets | None:
     """The day's transactions by store, SKU and payment method, with the product counts of
     `product_days` and the payment counts of `payment_days` that exist (the documents the
@@ -119,7 +127,9 @@ def stored_baskets(
 
     def stores(products: dict[str, Any] | None, payments: dict[str, Any] | None) -> dict[str, StoreBaskets]:
         by_product, by_payment = counts_from(products or {}), counts_from(payments or {})
-        return {s: StoreBaskets(by_product.get(s, {}), by_payment.get(s, {})) for s in sorted({*by_product, *by_payment})}
+        return {
+            s: StoreBaskets(by_product.get(s, {}), by_payment.get(s, {})) for s in sorted({*by_product, *by_payment})
+        }
 
     products, payments = document(business_date, "store_products"), document(business_date, "store_payments")
     if products is None or payments is None:

@@ -49,6 +49,7 @@ class ExportPlace(Protocol):
     def bucket_path(self) -> Path: ...
     def today(self) -> dt.date: ...
 
+
 CURRENT = "current.json"
 VERSIONS = "exports/"
 
@@ -82,7 +83,11 @@ def collect_rows(table: MetricsTable, first: dt.date, last: dt.date) -> dict[str
         collected["top_products"] += bi_datasets.rows(
             bi_datasets.TOP_PRODUCTS, [p for p in products if p.get("rank", 10**9) <= bi_datasets.TOP_PRODUCTS_PER_DAY]
         )
-        for dataset, kind in ((bi_datasets.ANOMALIES, "anomaly"), (bi_datasets.TRENDS, "trend"), (bi_datasets.RECOMMENDATIONS, "recommendation")):
+        for dataset, kind in (
+            (bi_datasets.ANOMALIES, "anomaly"),
+            (bi_datasets.TRENDS, "trend"),
+            (bi_datasets.RECOMMENDATIONS, "recommendation"),
+        ):
             collected[dataset.name] += bi_datasets.rows(dataset, [i for i in insights if i.get("insight_type") == kind])
     return collected
 
@@ -94,7 +99,9 @@ def _uri(settings: ExportPlace, key: str) -> str:
 
 
 def _version_folders(bucket: ObjectStore, prefix: str) -> list[str]:
-    folders = {info.key[len(prefix) :].split("/", 1)[0] for info in bucket.list(prefix) if "/" in info.key[len(prefix) :]}
+    folders = {
+        info.key[len(prefix) :].split("/", 1)[0] for info in bucket.list(prefix) if "/" in info.key[len(prefix) :]
+    }
     return sorted(folders)
 
 
@@ -113,7 +120,7 @@ def current_export(bucket: ObjectStore, settings: ExportPlace) -> dict[str, Any]
 def write_export(
     bucket: ObjectStore, table: MetricsTable, settings: ExportPlace, day: dt.date, now: dt.datetime | None = None
 ) -> ExportResult:
-    moment = now or dt.datetime.now(dt.timezone.utc)
+    moment = now or dt.datetime.now(dt.UTC)
     first, last = export_window(settings, day)
     collected = collect_rows(table, first, last)
     prefix = settings.quicksight_prefix
@@ -126,7 +133,9 @@ def write_export(
         rows = collected[dataset.name]
         ndjson_key, parquet_key = f"{folder}{dataset.name}.ndjson", f"{folder}{dataset.name}.parquet"
         bucket.write_bytes(ndjson_key, bi_datasets.ndjson(rows), content_type="application/x-ndjson")
-        bucket.write_bytes(parquet_key, bi_datasets.parquet(dataset, rows), content_type="application/vnd.apache.parquet")
+        bucket.write_bytes(
+            parquet_key, bi_datasets.parquet(dataset, rows), content_type="application/vnd.apache.parquet"
+        )
         files[dataset.name] = {"rows": len(rows), "ndjson": ndjson_key, "parquet": parquet_key}
 
     current = current_export(bucket, settings)
@@ -147,7 +156,9 @@ def write_export(
         "last_day": last.isoformat(),
         "datasets": files,
     }
-    bucket.write_bytes(prefix + CURRENT, json.dumps(pointer, indent=2).encode() + b"\n", content_type="application/json")
+    bucket.write_bytes(
+        prefix + CURRENT, json.dumps(pointer, indent=2).encode() + b"\n", content_type="application/json"
+    )
 
     previous = current["version"] if current is not None else None
     deleted = []

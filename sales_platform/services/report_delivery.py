@@ -59,7 +59,9 @@ class DeliveryOutcome:
 
 
 def _write_json(bucket: ObjectStore, key: str, value: Any) -> None:
-    bucket.write_bytes(key, json.dumps(value, indent=2, sort_keys=True).encode() + b"\n", content_type="application/json")
+    bucket.write_bytes(
+        key, json.dumps(value, indent=2, sort_keys=True).encode() + b"\n", content_type="application/json"
+    )
 
 
 def _read_json(bucket: ObjectStore, key: str) -> Any | None:
@@ -127,7 +129,9 @@ def delivery_record(bucket: ObjectStore, folder: ReportFolder) -> dict[str, Any]
     return _read_json(bucket, folder.key(DELIVERIES)) or {"date": folder.day.isoformat(), "sends": [], "alerts": {}}
 
 
-def deliver_report(bucket: ObjectStore, notifier: Notifier, folder: ReportFolder, force: bool = False) -> DeliveryOutcome:
+def deliver_report(
+    bucket: ObjectStore, notifier: Notifier, folder: ReportFolder, force: bool = False
+) -> DeliveryOutcome:
     """Send the stored report to every channel that has not received this content yet (all of
     them with `force`) and record what went out."""
     message, content_hash = stored_message(bucket, folder)

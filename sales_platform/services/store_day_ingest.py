@@ -137,12 +137,20 @@ def ingest_upload(
     table.put_items(
         [
             store_day_summary_item(
-                upload.store_id, upload.business_date, metrics,
-                source_file=info.name, processed_key=processed_key, processed_at=now,
+                upload.store_id,
+                upload.business_date,
+                metrics,
+                source_file=info.name,
+                processed_key=processed_key,
+                processed_at=now,
             ),
             upload_tracking_item(
-                upload.store_id, upload.business_date,
-                source_file=info.name, source_version=info.version, rows=metrics.line_item_count, processed_at=now,
+                upload.store_id,
+                upload.business_date,
+                source_file=info.name,
+                source_version=info.version,
+                rows=metrics.line_item_count,
+                processed_at=now,
             ),
         ]
     )
@@ -156,7 +164,9 @@ def _changed(bucket: ObjectStore, info: ObjectInfo) -> bool:
     return current is None or current.version != info.version or bool(bucket.open_for_writing([info.key]))
 
 
-def supersede_upload(bucket: ObjectStore, settings: IngestRules, info: ObjectInfo, by: Accepted, now: dt.datetime) -> Superseded:
+def supersede_upload(
+    bucket: ObjectStore, settings: IngestRules, info: ObjectInfo, by: Accepted, now: dt.datetime
+) -> Superseded:
     """An older file of a store-day whose newer file was accepted: to rejected/, unread, with a
     report naming the file that replaced it."""
     problem = Problem(
@@ -182,7 +192,12 @@ def finish_upload(bucket: ObjectStore, settings: IngestRules, outcome: Accepted 
 
 
 def _refused(
-    bucket: ObjectStore, settings: IngestRules, info: ObjectInfo, upload: UploadName | None, refusal: Refusal, now: dt.datetime
+    bucket: ObjectStore,
+    settings: IngestRules,
+    info: ObjectInfo,
+    upload: UploadName | None,
+    refusal: Refusal,
+    now: dt.datetime,
 ) -> Refused:
     rejected_key, report_key = refuse(bucket, settings.storage_layout, info, refusal, upload, now)
     return Refused(info, upload, refusal, rejected_key, report_key)

@@ -56,7 +56,7 @@ def _store_day_names(bucket: ObjectStore, prefix: str, store_id: str, day: dt.da
     return [
         info
         for info in bucket.list(prefix + stem)
-        if info.key.count("/") == prefix.count("/") and info.name[len(stem):] in UPLOAD_EXTENSIONS
+        if info.key.count("/") == prefix.count("/") and info.name[len(stem) :] in UPLOAD_EXTENSIONS
     ]
 
 
@@ -131,7 +131,10 @@ def _keep_earlier_refusal(bucket: ObjectStore, layout: StorageLayout, info: Obje
         document = json.loads(bucket.read_bytes(report_key))
     except (ObjectNotFound, ValueError):
         document = None
-    if isinstance(document, dict) and (document.get("original_key"), document.get("original_version")) == (info.key, info.version):
+    if isinstance(document, dict) and (document.get("original_key"), document.get("original_version")) == (
+        info.key,
+        info.version,
+    ):
         return
     kept_key = _unused(bucket, layout.rejected_key, info.name, earlier.last_modified)
     if isinstance(document, dict):
@@ -157,10 +160,12 @@ def _modified(document: dict[str, object]) -> dt.datetime:
         modified = dt.datetime.fromisoformat(str(document["original_modified_at"]).replace("Z", "+00:00"))
     except (KeyError, ValueError):
         modified = dt.datetime.min
-    return modified if modified.tzinfo else modified.replace(tzinfo=dt.timezone.utc)
+    return modified if modified.tzinfo else modified.replace(tzinfo=dt.UTC)
 
 
-def _mark_refusals_superseded(bucket: ObjectStore, layout: StorageLayout, accepted: ObjectInfo, upload: UploadName, processed_key: str) -> None:
+def _mark_refusals_superseded(
+    bucket: ObjectStore, layout: StorageLayout, accepted: ObjectInfo, upload: UploadName, processed_key: str
+) -> None:
     """A file for the store-day was accepted: its refusals (every version, every format) stay, but
     the reports of those older than it now say they no longer stand, so the day does not look
     refused. A newer file that was refused still stands: the store has something to fix."""
@@ -168,7 +173,7 @@ def _mark_refusals_superseded(bucket: ObjectStore, layout: StorageLayout, accept
     listed = {info.key for info in bucket.list(f"{prefix}store_{upload.store_id}_{upload.business_date.isoformat()}.")}
     for report_key in sorted(listed):
         refused_key = report_key.removesuffix(REPORT_SUFFIX)
-        if report_key == refused_key or refused_key not in listed or "/" in refused_key[len(prefix):]:
+        if report_key == refused_key or refused_key not in listed or "/" in refused_key[len(prefix) :]:
             continue
         try:
             same_day = parse_upload_name(original_name(layout.file_name(refused_key)))
@@ -184,7 +189,7 @@ def _mark_refusals_superseded(bucket: ObjectStore, layout: StorageLayout, accept
             continue
         if _modified(document) > accepted.last_modified:
             continue
-        _mark_superseded(document, processed_key, dt.datetime.now(dt.timezone.utc))
+        _mark_superseded(document, processed_key, dt.datetime.now(dt.UTC))
         bucket.write_bytes(report_key, render_refusal(document), content_type="application/json")
 
 
@@ -207,7 +212,9 @@ def write_processed(
     return processed_key, written.size
 
 
-def archive(bucket: ObjectStore, layout: StorageLayout, info: ObjectInfo, upload: UploadName, processed_key: str) -> str:
+def archive(
+    bucket: ObjectStore, layout: StorageLayout, info: ObjectInfo, upload: UploadName, processed_key: str
+) -> str:
     """Move an accepted original from the inbox to archive/ (a no-op for one read from there),
     where it becomes the day's one latest original: the ones it replaces, of the same name or of
     another format, move to kept-version names beside it. Returns where it is kept."""

@@ -54,7 +54,6 @@ def postgres_bin_dir() -> Path:
     return Path(candidates[-1]).parent
 
 
-
 def _as_server_user(command: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return command
@@ -77,15 +76,26 @@ def running_postgres(database: str = "dagster", username: str = "dagster") -> It
     port = free_port()
     run = dict(check=True, capture_output=True, text=True, cwd=root)
     subprocess.run(
-        _as_server_user([
-            str(bin_dir / "initdb"), "-D", str(data), "-U", username, f"--pwfile={password_file}",
-            "--auth=scram-sha-256", "--encoding=UTF8", "--no-sync",
-        ]),
+        _as_server_user(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                username,
+                f"--pwfile={password_file}",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--no-sync",
+            ]
+        ),
         **run,
     )
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
     subprocess.run(
-        _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"]),
+        _as_server_user(
+            [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start"]
+        ),
         **run,
     )
     try:
@@ -100,6 +110,7 @@ def running_postgres(database: str = "dagster", username: str = "dagster") -> It
     finally:
         subprocess.run(
             _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-            capture_output=True, cwd=root,
+            capture_output=True,
+            cwd=root,
         )
         shutil.rmtree(root, ignore_errors=True)

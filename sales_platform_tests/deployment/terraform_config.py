@@ -106,10 +106,10 @@ def _references(text: str, file: str, in_depends_on: bool) -> Iterator[Reference
         yield Reference("data", name, bool(match.group(3)), file, in_depends_on)
     for match in _RESOURCE.finditer(code):
         start = match.start()
-        if code[max(0, start - 5):start] == "data.":
+        if code[max(0, start - 5) : start] == "data.":
             continue
         name = f"{match.group(1)}.{match.group(2)}"
-        collection = bool(_COLLECTION_USE.search(code[max(0, start - 10):start]))
+        collection = bool(_COLLECTION_USE.search(code[max(0, start - 10) : start]))
         yield Reference("resource", name, bool(match.group(3)), file, in_depends_on, collection)
 
 

@@ -25,9 +25,21 @@ def checkov_report(repo_root: Path) -> dict:
     if not checkov.exists():
         pytest.fail("checkov is not installed: run `make checkov` (make test does it first)")
     result = subprocess.run(
-        [str(checkov), "--directory", "deploy", "--framework", "terraform", "--skip-download",
-         "--compact", "--output", "json"],
-        cwd=repo_root, capture_output=True, text=True, timeout=600,
+        [
+            str(checkov),
+            "--directory",
+            "deploy",
+            "--framework",
+            "terraform",
+            "--skip-download",
+            "--compact",
+            "--output",
+            "json",
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
     )
     assert result.returncode in (0, 1), result.stderr[-2000:]

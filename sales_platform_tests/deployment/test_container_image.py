@@ -65,7 +65,9 @@ def test_hadolint_passes_on_every_dockerfile(dockerfiles: list[Path]) -> None:
         assert (result.returncode, result.stdout) == (0, ""), result.stdout
         for line in dockerfile.read_text().splitlines():
             if "hadolint ignore" in line:
-                assert re.search(r"hadolint ignore=\S+\s+(--|because|:)\s*\S{10,}", line), f"ignore without a reason: {line}"
+                assert re.search(r"hadolint ignore=\S+\s+(--|because|:)\s*\S{10,}", line), (
+                    f"ignore without a reason: {line}"
+                )
 
 
 def test_hadolint_really_lints(tmp_path: Path) -> None:
@@ -127,7 +129,7 @@ def test_every_copied_file_exists_and_is_in_the_build_context(repo_root: Path, d
 
 
 def _exec_form(args: str) -> list[str]:
-    return json.loads(args[args.index("["):]) if "[" in args else shlex.split(args)
+    return json.loads(args[args.index("[") :]) if "[" in args else shlex.split(args)
 
 
 def image_commands(repo_root: Path, terraform: TerraformConfig) -> list[list[str]]:
@@ -161,13 +163,15 @@ def test_every_command_accepts_the_options_it_is_given(repo_root: Path, terrafor
     for command in image_commands(repo_root, terraform):
         path, options = _help_for(command)
         result = subprocess.run(
-            [str(BIN / path[0]), *path[1:], "--help"], capture_output=True, text=True, timeout=120,
+            [str(BIN / path[0]), *path[1:], "--help"],
+            capture_output=True,
+            text=True,
+            timeout=120,
             env={**os.environ, "DAGSTER_HOME": ""},
         )
         assert result.returncode == 0, f"{' '.join(path)} --help: {result.stderr[-500:]}"
         for option in options:
             assert option in result.stdout, f"{' '.join(path)} has no option {option}"
-
 
 
 def test_the_default_command_serves_the_code_location_and_reports_healthy(
@@ -206,7 +210,9 @@ def test_the_default_command_serves_the_code_location_and_reports_healthy(
         # What the webserver and daemon see through docker/workspace.yaml: the platform's jobs.
         listing = subprocess.run(
             [str(BIN / "dagster"), "job", "list", "--workspace", str(repo_root / "docker" / "workspace.yaml")],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
             env={**env, "DAGSTER_CODE_SERVER_HOST": "127.0.0.1", "DAGSTER_CODE_SERVER_PORT": str(port)},
         )
         assert listing.returncode == 0, listing.stderr[-2000:]

@@ -101,7 +101,13 @@ def test_terraform_gives_the_tasks_every_variable_the_instance_files_read(
     # The one platform setting the instance shares: the run queue's limit.
     shared = {"MAX_CONCURRENT_RUNS"} & set(terraform.locals["platform_environment"])
     assert needed - given - shared == set(), "docker/*.yaml reads variables deploy/ never sets"
-    assert {"DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"} <= needed
+    assert {
+        "DAGSTER_PG_HOST",
+        "DAGSTER_PG_PORT",
+        "DAGSTER_PG_USERNAME",
+        "DAGSTER_PG_PASSWORD",
+        "DAGSTER_PG_DB",
+    } <= needed
     assert set(ecs_environment(PostgresServer("h", 1, "u", "p", "d"))) == given | shared
 
 

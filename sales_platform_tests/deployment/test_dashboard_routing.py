@@ -31,7 +31,10 @@ def _login_rules(terraform: TerraformConfig) -> dict[str, dict[str, str]]:
 def test_the_dashboard_and_the_ui_ask_for_the_login_and_the_api_lets_keys_through(terraform: TerraformConfig) -> None:
     rules = _login_rules(terraform)
     assert set(rules) == {"dagster", "api", "dashboard"}
-    assert (rules["dagster"]["target"], rules["dagster"]["unauthenticated"]) == ("aws_lb_target_group.webserver.arn", "authenticate")
+    assert (rules["dagster"]["target"], rules["dagster"]["unauthenticated"]) == (
+        "aws_lb_target_group.webserver.arn",
+        "authenticate",
+    )
     assert rules["api"]["paths"] == 'local.api_path, "${local.api_path}/*"'
     assert (rules["api"]["target"], rules["api"]["unauthenticated"]) == ("aws_lb_target_group.api.arn", "allow")
     assert (rules["dashboard"]["paths"], rules["dashboard"]["unauthenticated"]) == ('"/*"', "authenticate")
@@ -57,11 +60,20 @@ def test_the_api_task_serves_the_dashboard_and_trusts_only_this_load_balancer(te
         "DASHBOARD_PREFIX": '${var.ui_access == "internal" ? "" : local.dashboard_prefix}',
         "ALB_ARN": '${var.ui_access == "internal" ? "" : aws_lb.public.arn}',
     }
-    assert terraform.locals["services"]["api"]["environment"] == "${merge(local.platform_environment, local.api_environment)}"
+    assert (
+        terraform.locals["services"]["api"]["environment"]
+        == "${merge(local.platform_environment, local.api_environment)}"
+    )
     assert terraform.locals["platform_environment"]["PUBLIC_API_URL"] == "${local.api_url}"
     assert terraform.locals["api_url"] == "${local.site_url}${local.api_path}"
-    (serve,) = [s for s in terraform.data["aws_iam_policy_document.api"]["statement"] if s["sid"] == "ServeTheDashboard"]
-    assert serve == {"sid": "ServeTheDashboard", "actions": ["s3:GetObject"], "resources": ["${local.objects.dashboard}"]}
+    (serve,) = [
+        s for s in terraform.data["aws_iam_policy_document.api"]["statement"] if s["sid"] == "ServeTheDashboard"
+    ]
+    assert serve == {
+        "sid": "ServeTheDashboard",
+        "actions": ["s3:GetObject"],
+        "resources": ["${local.objects.dashboard}"],
+    }
     assert terraform.locals["objects"]["dashboard"] == "${local.bucket_arn}/${local.dashboard_prefix}*"
 
 

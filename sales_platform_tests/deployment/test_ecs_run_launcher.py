@@ -17,7 +17,11 @@ import pytest
 
 from sales_platform_tests.deployment.postgres_server import PostgresServer
 from sales_platform_tests.deployment.test_dagster_instance import (
-    COMPUTE_LOGS_BUCKET, EXECUTION_ROLE, IMAGE, RUN_ROLE, ecs_environment,
+    COMPUTE_LOGS_BUCKET,
+    EXECUTION_ROLE,
+    IMAGE,
+    RUN_ROLE,
+    ecs_environment,
 )
 from sales_platform_tests.fake_aws import REGION, fake_aws
 
@@ -84,13 +88,20 @@ def daemon_task(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[di
         ecs = boto3.client("ecs", region_name=REGION)
         cluster = ecs.create_cluster(clusterName=CLUSTER)["cluster"]["clusterArn"]
         ecs.register_task_definition(
-            family="sales-daemon", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
-            memory="1024", containerDefinitions=[{"name": "daemon", "image": IMAGE, "memory": 1024}],
+            family="sales-daemon",
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu="256",
+            memory="1024",
+            containerDefinitions=[{"name": "daemon", "image": IMAGE, "memory": 1024}],
         )
         task = ecs.run_task(
-            cluster=CLUSTER, taskDefinition="sales-daemon", launchType="FARGATE",
-            networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group],
-                                                          "assignPublicIp": "DISABLED"}},
+            cluster=CLUSTER,
+            taskDefinition="sales-daemon",
+            launchType="FARGATE",
+            networkConfiguration={
+                "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group], "assignPublicIp": "DISABLED"}
+            },
         )["tasks"][0]["taskArn"]
 
         _TaskMetadata.document = {"Cluster": cluster, "TaskARN": task}
@@ -117,8 +128,12 @@ def run_container_context() -> dict[str, Any]:
 
 
 def test_a_run_starts_as_a_fargate_task_with_its_command_role_and_size(
-    daemon_task: dict[str, str], tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch,
-    postgres: PostgresServer, make_settings,
+    daemon_task: dict[str, str],
+    tmp_path: Path,
+    repo_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres: PostgresServer,
+    make_settings,
 ) -> None:
     from dagster._core.remote_origin import InProcessCodeLocationOrigin
     from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
@@ -141,9 +156,10 @@ def test_a_run_starts_as_a_fargate_task_with_its_command_role_and_size(
         container_context=run_container_context(),
         location_name="sales_platform",
     )
-    with dg.DagsterInstance.from_config(str(home)) as instance, WorkspaceProcessContext(
-        instance, InProcessWorkspaceLoadTarget(origin)
-    ) as workspace:
+    with (
+        dg.DagsterInstance.from_config(str(home)) as instance,
+        WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(origin)) as workspace,
+    ):
         context = workspace.create_request_context()
         location = context.get_code_location("sales_platform")
         (repository,) = location.get_repositories().values()

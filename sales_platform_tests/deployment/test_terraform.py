@@ -20,16 +20,44 @@ pytestmark = pytest.mark.deployment
 
 # The names operators of the old system know, plus what ECS needs.
 OPERATOR_VARIABLES = {
-    "s3_bucket_name", "alert_email", "aws_region", "frontend_origin", "upload_prefix", "processed_prefix",
-    "rejected_prefix", "expected_stores", "bedrock_model_id", "log_level", "daily_analysis_schedule",
-    "daily_analysis_timezone", "enable_scheduled_analysis",
-    "image_tag", "run_cpu", "run_memory", "webserver_cpu", "webserver_memory", "daemon_cpu", "daemon_memory",
-    "code_server_cpu", "code_server_memory", "api_cpu", "api_memory", "vpc_cidr", "vpc_id", "ui_access",
+    "s3_bucket_name",
+    "alert_email",
+    "aws_region",
+    "frontend_origin",
+    "upload_prefix",
+    "processed_prefix",
+    "rejected_prefix",
+    "expected_stores",
+    "bedrock_model_id",
+    "log_level",
+    "daily_analysis_schedule",
+    "daily_analysis_timezone",
+    "enable_scheduled_analysis",
+    "image_tag",
+    "run_cpu",
+    "run_memory",
+    "webserver_cpu",
+    "webserver_memory",
+    "daemon_cpu",
+    "daemon_memory",
+    "code_server_cpu",
+    "code_server_memory",
+    "api_cpu",
+    "api_memory",
+    "vpc_cidr",
+    "vpc_id",
+    "ui_access",
     "certificate_arn",
 }
 REQUIRED_OUTPUTS = {
-    "api_url", "dagster_ui_url", "s3_bucket", "dynamodb_table", "alerts_topic_arn", "daily_report_topic_arn",
-    "upload_command", "ecr_repository_url",
+    "api_url",
+    "dagster_ui_url",
+    "s3_bucket",
+    "dynamodb_table",
+    "alerts_topic_arn",
+    "daily_report_topic_arn",
+    "upload_command",
+    "ecr_repository_url",
 }
 SECRET_LOOKING = re.compile(r"PASSWORD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL|PASSPHRASE", re.IGNORECASE)
 # The few actions AWS does not let a policy scope to a resource.
@@ -47,12 +75,31 @@ UNSCOPED_ACTIONS = {
 def test_every_file_parses_into_the_pieces_the_issue_lists(terraform: TerraformConfig) -> None:
     kinds = {name.split(".")[0] for name in terraform.resources}
     for required in (
-        "aws_vpc", "aws_subnet", "aws_nat_gateway", "aws_vpc_endpoint", "aws_ecr_repository", "aws_ecs_cluster",
-        "aws_ecs_service", "aws_ecs_task_definition", "aws_service_discovery_service", "aws_lb", "aws_lb_listener",
-        "aws_lb_listener_rule", "aws_cognito_user_pool", "aws_db_instance", "aws_s3_bucket",
-        "aws_s3_bucket_public_access_block", "aws_s3_bucket_cors_configuration",
-        "aws_s3_bucket_lifecycle_configuration", "aws_dynamodb_table", "aws_sns_topic", "aws_sns_topic_subscription",
-        "aws_iam_role", "aws_cloudwatch_log_group", "aws_glue_catalog_table", "aws_secretsmanager_secret",
+        "aws_vpc",
+        "aws_subnet",
+        "aws_nat_gateway",
+        "aws_vpc_endpoint",
+        "aws_ecr_repository",
+        "aws_ecs_cluster",
+        "aws_ecs_service",
+        "aws_ecs_task_definition",
+        "aws_service_discovery_service",
+        "aws_lb",
+        "aws_lb_listener",
+        "aws_lb_listener_rule",
+        "aws_cognito_user_pool",
+        "aws_db_instance",
+        "aws_s3_bucket",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_cors_configuration",
+        "aws_s3_bucket_lifecycle_configuration",
+        "aws_dynamodb_table",
+        "aws_sns_topic",
+        "aws_sns_topic_subscription",
+        "aws_iam_role",
+        "aws_cloudwatch_log_group",
+        "aws_glue_catalog_table",
+        "aws_secretsmanager_secret",
     ):
         assert required in kinds, f"no {required} in deploy/"
 
@@ -90,8 +137,11 @@ def test_a_dangling_reference_is_caught(tmp_path: Path, repo_root: Path) -> None
 def _instances_misused(config: TerraformConfig) -> list[str]:
     """A resource with count/for_each must be referenced by instance (x[0], x["k"], x[*]); a
     single one never is. depends_on names whole resources either way."""
-    multi = {name for name, body in {**config.resources, **{f"data.{k}": v for k, v in config.data.items()}}.items()
-             if "count" in body or "for_each" in body}
+    multi = {
+        name
+        for name, body in {**config.resources, **{f"data.{k}": v for k, v in config.data.items()}}.items()
+        if "count" in body or "for_each" in body
+    }
     problems = []
     for ref in config.references:
         if ref.kind not in ("resource", "data") or ref.in_depends_on:
@@ -224,7 +274,10 @@ def test_the_secret_check_catches_a_password_in_environment(terraform: Terraform
     bad.locals["services"]["api"]["environment"] = '${merge(local.platform_environment, {SMTP_PASSWORD = "x"})}'
     found = container_environment_names(bad, dagster_yaml)["service api"]
     assert secret_looking(found) == {"SMTP_PASSWORD"}
-    assert secret_looking({"DAGSTER_PG_PASSWORD_SECRET_ARN", "API_KEYS", "GITHUB_TOKEN"}) == {"API_KEYS", "GITHUB_TOKEN"}
+    assert secret_looking({"DAGSTER_PG_PASSWORD_SECRET_ARN", "API_KEYS", "GITHUB_TOKEN"}) == {
+        "API_KEYS",
+        "GITHUB_TOKEN",
+    }
 
 
 def test_containers_use_the_settings_names_of_the_platform(terraform: TerraformConfig) -> None:
@@ -304,7 +357,9 @@ def wildcard_problems(config: TerraformConfig) -> list[str]:
     policies = [role["policy"] for role in config.locals["roles"].values()] + [
         policy for policy in policies if policy != "${each.value.policy}"
     ]
-    problems += [f"a role policy not built from an aws_iam_policy_document: {p}" for p in policies if not document.fullmatch(p)]
+    problems += [
+        f"a role policy not built from an aws_iam_policy_document: {p}" for p in policies if not document.fullmatch(p)
+    ]
     return problems
 
 
@@ -324,7 +379,8 @@ def test_the_iam_check_catches_a_star(terraform: TerraformConfig) -> None:
 def test_the_daemon_passes_only_the_run_roles_and_starts_only_run_tasks(terraform: TerraformConfig) -> None:
     statements = {s["sid"]: s for s in terraform.data["aws_iam_policy_document.daemon"]["statement"]}
     assert statements["PassOnlyTheRunRoles"]["resources"] == [
-        '${aws_iam_role.service["run"].arn}', '${aws_iam_role.service["dagster-execution"].arn}'
+        '${aws_iam_role.service["run"].arn}',
+        '${aws_iam_role.service["dagster-execution"].arn}',
     ]
     assert statements["StartRunTasksInThisCluster"]["resources"][0] == "${local.run_families_arn}"
     assert terraform.locals["run_family_prefix"] == "${local.name}-run"

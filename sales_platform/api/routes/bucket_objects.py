@@ -89,7 +89,10 @@ async def put_object(
 @router.get(
     "/bucket/{key:path}",
     response_class=FileResponse,
-    responses={**_REFUSALS, 200: {"description": "The file, as an attachment.", "content": {"application/octet-stream": {}}}},
+    responses={
+        **_REFUSALS,
+        200: {"description": "The file, as an attachment.", "content": {"application/octet-stream": {}}},
+    },
     summary="Download from a signed URL (local bucket)",
 )
 async def get_object(

@@ -69,12 +69,16 @@ async def analytics(
 async def trends(
     request: Request,
     store_id: Annotated[str | None, Query(description="Only this store, e.g. 0001.")] = None,
-    days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="How many days back from the latest day with data.")] = 30,
+    days: Annotated[
+        int, Query(ge=1, le=MAX_DAYS, description="How many days back from the latest day with data.")
+    ] = 30,
 ) -> Response:
     context: ApiContext = request.app.state.context
     if store_id is not None:
         if not is_store_id(store_id):
-            raise HTTPException(422, f"query parameter store_id: {store_id!r} is not a four-digit store id such as 0001")
+            raise HTTPException(
+                422, f"query parameter store_id: {store_id!r} is not a four-digit store id such as 0001"
+            )
         if store_id not in context.settings.expected_stores:
             raise HTTPException(
                 404, f"store {store_id} is not one of the stores ({', '.join(context.settings.expected_stores)})"

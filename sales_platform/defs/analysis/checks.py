@@ -23,11 +23,15 @@ PRODUCTS_MATCH_COMPANY = "product_revenue_matches_company_net"
 def company_check_specs(days: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(
-            NET_MATCHES_STORES, asset=COMPANY, partitions_def=days,
+            NET_MATCHES_STORES,
+            asset=COMPANY,
+            partitions_def=days,
             description="Company net sales equal the sum of the reported stores' net sales in their store-day summaries.",
         ),
         dg.AssetCheckSpec(
-            EVERY_STORE_REPORTED, asset=COMPANY, partitions_def=days,
+            EVERY_STORE_REPORTED,
+            asset=COMPANY,
+            partitions_def=days,
             description="Every expected store's file is in the analysis. A warning, not a failure, when the 23:00 "
             "fallback ran before all stores reported.",
         ),
@@ -37,7 +41,10 @@ def company_check_specs(days: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec
 def product_check_specs(days: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(
-            PRODUCTS_MATCH_COMPANY, asset=PRODUCTS, partitions_def=days, additional_deps=[COMPANY],
+            PRODUCTS_MATCH_COMPANY,
+            asset=PRODUCTS,
+            partitions_def=days,
+            additional_deps=[COMPANY],
             description="The net revenue of all products adds up to the company's net sales.",
         )
     ]
@@ -60,11 +67,17 @@ def company_checks(table: MetricsTable, day) -> list[dg.AssetCheckEvaluation]:
     missing = list(summary["missing_stores"])
     return [
         _evaluation(
-            COMPANY, NET_MATCHES_STORES, day, Decimal(summary["net_sales"]) == stores_net,
+            COMPANY,
+            NET_MATCHES_STORES,
+            day,
+            Decimal(summary["net_sales"]) == stores_net,
             metadata={"company_net_sales": float(summary["net_sales"]), "sum_of_store_net_sales": float(stores_net)},
         ),
         _evaluation(
-            COMPANY, EVERY_STORE_REPORTED, day, not missing,
+            COMPANY,
+            EVERY_STORE_REPORTED,
+            day,
+            not missing,
             severity=dg.AssetCheckSeverity.WARN if summary["trigger"] == "scheduled" else dg.AssetCheckSeverity.ERROR,
             description=f"missing: {', '.join(missing)}" if missing else None,
             metadata={
@@ -83,7 +96,10 @@ def product_checks(table: MetricsTable, day) -> list[dg.AssetCheckEvaluation]:
     products_net = sum((Decimal(p.net_revenue) for p in stored_products(table, day)), Decimal(0))
     return [
         _evaluation(
-            PRODUCTS, PRODUCTS_MATCH_COMPANY, day, products_net == Decimal(summary["net_sales"]),
+            PRODUCTS,
+            PRODUCTS_MATCH_COMPANY,
+            day,
+            products_net == Decimal(summary["net_sales"]),
             metadata={"product_net_revenue": float(products_net), "company_net_sales": float(summary["net_sales"])},
         )
     ]

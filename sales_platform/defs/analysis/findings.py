@@ -50,8 +50,19 @@ def anomalies_day(
         "stores_compared": f"{len(report.compared_stores)}/{len(report.compared_stores) + len(report.not_compared)}",
         "found": md_table(
             ["severity", "type", "store", "value", "baseline", "deviation %", "robust z", "against"],
-            [[a.severity, a.type, a.store_id, a.metric_value, a.historical_average, a.deviation_percent,
-              a.robust_z, a.baseline] for a in report.anomalies],
+            [
+                [
+                    a.severity,
+                    a.type,
+                    a.store_id,
+                    a.metric_value,
+                    a.historical_average,
+                    a.deviation_percent,
+                    a.robust_z,
+                    a.baseline,
+                ]
+                for a in report.anomalies
+            ],
         ),
         **published,
     }
@@ -64,7 +75,9 @@ def trends_day(
     products_today = units_by_sku(stored_products(table, day))
     earlier = earlier_product_units(table, bucket, window, product_window(day))
     report = detect_trends(day, window, products_today, earlier, expected_stores=platform.expected_stores)
-    published = publish(context, bucket, platform.storage_layout, day, "trends", trends_document(day, report), report.notes)
+    published = publish(
+        context, bucket, platform.storage_layout, day, "trends", trends_document(day, report), report.notes
+    )
     return {
         "trends": len(report.trends),
         "found": md_table(

@@ -97,7 +97,9 @@ def materialize_product_metrics(
     bucket: dg.ResourceParam[ObjectStore],
     platform: PlatformConfig,
 ) -> Iterator[dg.MaterializeResult]:
-    yield from each_day(context, lambda day: product_day(table, bucket, platform, day), lambda day: product_checks(table, day))
+    yield from each_day(
+        context, lambda day: product_day(table, bucket, platform, day), lambda day: product_checks(table, day)
+    )
 
 
 @dg.definitions
@@ -109,7 +111,10 @@ def defs() -> dg.Definitions:
         name="company_metrics",
         specs=[
             dg.AssetSpec(
-                "company_metrics", deps=[every_store_of_the_day()], kinds={table_kind}, partitions_def=days,
+                "company_metrics",
+                deps=[every_store_of_the_day()],
+                kinds={table_kind},
+                partitions_def=days,
                 group_name=ANALYSIS_GROUP,
                 description="The chain's day: gross, discounts, net, distinct transactions, units, averages per "
                 "transaction and per store, best and worst store, net payment mix, and which expected stores are "
@@ -124,8 +129,11 @@ def defs() -> dg.Definitions:
         name="product_metrics",
         specs=[
             dg.AssetSpec(
-                "product_metrics", deps=[every_store_of_the_day(), "company_metrics"], kinds={"duckdb", table_kind},
-                partitions_def=days, group_name=ANALYSIS_GROUP,
+                "product_metrics",
+                deps=[every_store_of_the_day(), "company_metrics"],
+                kinds={"duckdb", table_kind},
+                partitions_def=days,
+                group_name=ANALYSIS_GROUP,
                 description="Every SKU sold that day across all stores, from every line of every store's Parquet "
                 "file: units, gross and net revenue, stores sold at, rank by net revenue. Written to the table "
                 "(PRODUCT#<sku>), with each store's transactions by SKU and by payment method beside the analysis "

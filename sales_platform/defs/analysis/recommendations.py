@@ -65,7 +65,9 @@ def engine_details(answer: EngineAnswer) -> dict[str, object]:
             "attempts": answer.attempts,
             "input_tokens": answer.input_tokens,
             "output_tokens": answer.output_tokens,
-            "estimated_cost_usd": float(answer.estimated_cost_usd) if answer.estimated_cost_usd is not None else "unknown for this model",
+            "estimated_cost_usd": float(answer.estimated_cost_usd)
+            if answer.estimated_cost_usd is not None
+            else "unknown for this model",
             "reworded_descriptions": len(answer.descriptions),
             "rejected_descriptions": answer.rejected_descriptions,
         }
@@ -87,8 +89,12 @@ def recommendations_day(
         "engine": answer.engine,
         "requested_engine": answer.requested_engine,
         "recommendations": len(answer.recommendations),
-        "found": md_table(["priority", "category", "title"], [[r.priority, r.category, r.title] for r in answer.recommendations]),
-        **publish(context, bucket, platform.storage_layout, day, "recommendations", recommendations_document(day, answer)),
+        "found": md_table(
+            ["priority", "category", "title"], [[r.priority, r.category, r.title] for r in answer.recommendations]
+        ),
+        **publish(
+            context, bucket, platform.storage_layout, day, "recommendations", recommendations_document(day, answer)
+        ),
         **engine_details(answer),
     }
 
@@ -122,7 +128,9 @@ def materialize_recommendations(
     recommendation_engine: dg.ResourceParam[RecommendationEngine],
     platform: PlatformConfig,
 ) -> Iterator[dg.MaterializeResult]:
-    yield from each_day(context, lambda day: recommendations_day(context, table, bucket, recommendation_engine, platform, day))
+    yield from each_day(
+        context, lambda day: recommendations_day(context, table, bucket, recommendation_engine, platform, day)
+    )
 
 
 def materialize_daily_insights(
@@ -137,7 +145,9 @@ def materialize_daily_insights(
 @dg.definitions
 def defs() -> dg.Definitions:
     settings = load_time_settings()
-    common: dict[str, Any] = dict(partitions_def=business_days(settings), group_name=ANALYSIS_GROUP, backfill_policy=ONE_RUN_FOR_A_RANGE)
+    common: dict[str, Any] = dict(
+        partitions_def=business_days(settings), group_name=ANALYSIS_GROUP, backfill_policy=ONE_RUN_FOR_A_RANGE
+    )
     recommendations = dg.asset(
         name="recommendations",
         deps=["anomalies", "trends", "company_metrics", "product_metrics"],

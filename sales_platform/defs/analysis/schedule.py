@@ -32,7 +32,7 @@ _UNFINISHED = [
 def analyse_what_is_in(
     context: dg.ScheduleEvaluationContext, table: dg.ResourceParam[MetricsTable], platform: PlatformConfig
 ) -> dg.RunRequest | dg.SkipReason:
-    moment = context.scheduled_execution_time or dt.datetime.now(dt.timezone.utc)
+    moment = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
     day = moment.astimezone(platform.timezone).date()
     key = day.isoformat()
     first, last = accepted_days(platform, moment)

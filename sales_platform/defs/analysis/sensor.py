@@ -121,10 +121,15 @@ def _pending_upload_days(instance: dg.DagsterInstance, bucket: ObjectStore, pref
     """Business days of the uploads on their way in: in a run not finished yet, or waiting in the
     inbox. An upload that has waited longer than an hour is left out: whatever holds it up (a
     failing run, a file that keeps changing) must not hold up every analysis after it."""
-    keys = {key for run in instance.get_runs(dg.RunsFilter(job_name=INGEST_JOB, statuses=IN_FLIGHT)) for key in uploads_of(run)}
-    recent = dt.datetime.now(dt.timezone.utc) - PENDING_UPLOADS_HOLD
+    keys = {
+        key
+        for run in instance.get_runs(dg.RunsFilter(job_name=INGEST_JOB, statuses=IN_FLIGHT))
+        for key in uploads_of(run)
+    }
+    recent = dt.datetime.now(dt.UTC) - PENDING_UPLOADS_HOLD
     keys |= {
-        info.key for info in bucket.list(prefix)
+        info.key
+        for info in bucket.list(prefix)
         if info.key.count("/") == prefix.count("/") and not info.name.startswith(".") and info.last_modified > recent
     }
     days = set()

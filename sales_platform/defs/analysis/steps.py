@@ -68,11 +68,16 @@ def md_table(header: list[str], rows: list[list[object]], limit: int = 15) -> dg
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def publish(
-    context: dg.AssetExecutionContext, bucket: ObjectStore, layout: StorageLayout, day: dt.date, name: str, document: dict,
+    context: dg.AssetExecutionContext,
+    bucket: ObjectStore,
+    layout: StorageLayout,
+    day: dt.date,
+    name: str,
+    document: dict,
     notes: tuple[str, ...] | list[str] = (),
 ) -> dict[str, object]:
     """Write a step's working document for the next steps; log and show what it could not

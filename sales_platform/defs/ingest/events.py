@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import dagster as dg
 
 from sales_platform.defs.partitions import store_day_partition_key
-from sales_platform.domain.utc_time import utc_timestamp
 from sales_platform.domain.money import to_cents
+from sales_platform.domain.utc_time import utc_timestamp
 from sales_platform.resources.object_store import ObjectInfo
 from sales_platform.services.store_day_ingest import Accepted, Refused, Superseded
 from sales_platform.services.upload_intake import dated_ahead
@@ -45,7 +45,10 @@ def clock_note(info: ObjectInfo, now: dt.datetime) -> dict[str, object]:
     if ahead is None:
         return {}
     stamp = utc_timestamp(info.last_modified)
-    return {"dated_ahead_seconds": round(ahead), "clock_note": f"modified {stamp}, {_duration(ahead)} ahead of the platform's clock"}
+    return {
+        "dated_ahead_seconds": round(ahead),
+        "clock_note": f"modified {stamp}, {_duration(ahead)} ahead of the platform's clock",
+    }
 
 
 def _duration(seconds: float) -> str:
@@ -56,7 +59,9 @@ def _duration(seconds: float) -> str:
     return f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"
 
 
-def accepted_events(accepted: Accepted, now: dt.datetime) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
+def accepted_events(
+    accepted: Accepted, now: dt.datetime
+) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
     """What the UI shows for an accepted store-day: both materializations and their checks, from
     figures the validation and the metrics already computed (nothing is read back)."""
     partition = str(store_day_partition_key(accepted.upload.store_id, accepted.upload.business_date))
@@ -75,14 +80,20 @@ def accepted_events(accepted: Accepted, now: dt.datetime) -> Iterator[dg.AssetMa
         },
     )
     yield _check(
-        STORE_SALES, UPLOAD_ACCEPTED, partition, accepted.rows > 0 and accepted.duplicate_lines == 0,
+        STORE_SALES,
+        UPLOAD_ACCEPTED,
+        partition,
+        accepted.rows > 0 and accepted.duplicate_lines == 0,
         metadata={"upload": accepted.info.key, "rows": accepted.rows, "duplicate_lines": accepted.duplicate_lines},
     )
     top = ["| sku | product | units | net revenue |", "| --- | --- | ---: | ---: |"] + [
-        f"| {p.sku} | {p.name.replace('|', '/')} | {p.units} | {to_cents(p.net_revenue)} |" for p in metrics.top_products
+        f"| {p.sku} | {p.name.replace('|', '/')} | {p.units} | {to_cents(p.net_revenue)} |"
+        for p in metrics.top_products
     ]
     yield _check(
-        STORE_METRICS, NET_WITHIN_GROSS, partition,
+        STORE_METRICS,
+        NET_WITHIN_GROSS,
+        partition,
         metrics.net_sales <= metrics.total_sales and metrics.total_discount >= 0,
         metadata={"net_sales": float(to_cents(metrics.net_sales)), "total_sales": float(to_cents(metrics.total_sales))},
     )

@@ -61,7 +61,7 @@ class Tally:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _age_order(info: ObjectInfo) -> tuple[dt.datetime, str]:
@@ -147,12 +147,18 @@ def defs() -> dg.Definitions:
         name="store_day",
         specs=[
             dg.AssetSpec(
-                STORE_SALES, partitions_def=partitions, group_name=INGEST_GROUP, kinds={"parquet", "duckdb"},
+                STORE_SALES,
+                partitions_def=partitions,
+                group_name=INGEST_GROUP,
+                kinds={"parquet", "duckdb"},
                 description="The store's validated line items for the day, as Parquet under processed/. A refused "
                 "upload moves to rejected/ with its reasons, and the partition keeps its last accepted data.",
             ),
             dg.AssetSpec(
-                STORE_METRICS, partitions_def=partitions, group_name=INGEST_GROUP, deps=[STORE_SALES],
+                STORE_METRICS,
+                partitions_def=partitions,
+                group_name=INGEST_GROUP,
+                deps=[STORE_SALES],
                 kinds={"duckdb", table_kind},
                 description="The store's day in numbers (gross, discounts, net, distinct transactions, units, top "
                 "products, net payment mix), written to the table as the store-day summary and the upload "
@@ -161,13 +167,17 @@ def defs() -> dg.Definitions:
         ],
         check_specs=[
             dg.AssetCheckSpec(
-                UPLOAD_ACCEPTED, asset=STORE_SALES, partitions_def=partitions,
+                UPLOAD_ACCEPTED,
+                asset=STORE_SALES,
+                partitions_def=partitions,
                 description="The store-day's latest upload passed validation: at least one line, no line twice, "
                 "every field as the contract says (the figures are the validation's). When it did not, the failure "
                 "says why and where its report is; the day keeps its last accepted data.",
             ),
             dg.AssetCheckSpec(
-                NET_WITHIN_GROSS, asset=STORE_METRICS, partitions_def=partitions,
+                NET_WITHIN_GROSS,
+                asset=STORE_METRICS,
+                partitions_def=partitions,
                 description="Net sales never exceed gross sales in the stored summary.",
             ),
         ],

@@ -17,7 +17,6 @@ not materializations), and what to ask for depends on the files themselves (sett
 retried, split into runs), which only code that looks at the bucket can tell.
 """
 
-
 import datetime as dt
 import hashlib
 import json
@@ -138,7 +137,9 @@ def batches(
     to be worth it, none larger than `max_files`, a store-day never split, days in order."""
     layout = layout or StorageLayout()
     groups: dict[str, list[ObjectInfo]] = {}
-    grouped = sorted(((inbox_group(layout, info.key), info) for info in files), key=lambda pair: (pair[0], *_arrival(pair[1])))
+    grouped = sorted(
+        ((inbox_group(layout, info.key), info) for info in files), key=lambda pair: (pair[0], *_arrival(pair[1]))
+    )
     for group, info in grouped:
         groups.setdefault(group, []).append(info)
     count = max(min(parallel_runs, len(files) // _FILES_WORTH_A_RUN), math.ceil(len(files) / max_files), 1)
@@ -169,7 +170,7 @@ def look_at_inbox(
     prefix = platform.upload_prefix
     layout = platform.storage_layout
     requested, sightings = _load(context.cursor)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     clock = time.time()
     in_flight = _in_flight(context.instance)
     kept: dict[str, Request] = {}
@@ -206,7 +207,9 @@ def look_at_inbox(
             for info in files:
                 earlier = requested.get(info.key)
                 if earlier is not None and earlier.version == info.version:
-                    kept[info.key] = Request(earlier.version, clock, earlier.attempts) if info.key in in_flight else earlier
+                    kept[info.key] = (
+                        Request(earlier.version, clock, earlier.attempts) if info.key in in_flight else earlier
+                    )
             continue
         for info in files:
             earlier = requested.get(info.key)

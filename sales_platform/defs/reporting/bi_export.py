@@ -1,7 +1,6 @@
 """After each daily analysis, the BI export: the last BI_EXPORT_DAYS days under
 QUICKSIGHT_PREFIX, replaced as a whole set (`services.bi_export_versions`)."""
 
-
 import dagster as dg
 
 from sales_platform.defs.analysis.steps import business_dates

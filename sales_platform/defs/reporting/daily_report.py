@@ -41,7 +41,9 @@ def _recorded_engine_choice(context: dg.AssetExecutionContext, partition_key: st
     return {name: value.value for name, value in records[0].asset_materialization.metadata.items()}
 
 
-def report_inputs(table: MetricsTable, platform: PlatformConfig, day: dt.date, fallback_reason: str | None) -> ReportInputs:
+def report_inputs(
+    table: MetricsTable, platform: PlatformConfig, day: dt.date, fallback_reason: str | None
+) -> ReportInputs:
     company = day_items.company_summary(table, day)
     if company is None:
         raise dg.Failure(
@@ -128,7 +130,9 @@ def materialize_daily_report(
     problems = []
     for day in business_dates(context):
         try:
-            context.add_asset_metadata(report_day(context, bucket, table, notifier, platform, day), partition_key=day.isoformat())
+            context.add_asset_metadata(
+                report_day(context, bucket, table, notifier, platform, day), partition_key=day.isoformat()
+            )
         except dg.Failure as failure:
             problems.append(failure.description or str(failure))
     if problems:

@@ -7,7 +7,6 @@ failure is never announced twice, whichever daemon sees it. (A run status sensor
 one way to act on a run's end; automation conditions request runs, they do not watch them.)
 """
 
-
 import datetime as dt
 
 import dagster as dg
@@ -15,8 +14,8 @@ from dagster._core.storage.tags import WILL_RETRY_TAG
 
 from sales_platform.defs.loading import load_time_settings
 from sales_platform.domain.alerts import FailedStep, RunFailure, run_failure_alert
-from sales_platform.resources.configurable import PlatformConfig
 from sales_platform.domain.utc_time import utc_now
+from sales_platform.resources.configurable import PlatformConfig
 from sales_platform.resources.notifier import Notifier
 from sales_platform.services.run_errors import readable_error
 
@@ -61,7 +60,7 @@ def describe_failure(context: dg.RunFailureSensorContext) -> RunFailure:
         partition_key=context.partition_key,
         failed_steps=steps,
         run_error=run_error,
-        failed_at=record.end_time and dt.datetime.fromtimestamp(record.end_time, dt.timezone.utc) if record else None,
+        failed_at=record.end_time and dt.datetime.fromtimestamp(record.end_time, dt.UTC) if record else None,
         attempt=int(run.tags.get(_RETRY_NUMBER_TAG, "0")) + 1,
     )
 
