@@ -36,6 +36,7 @@ test: lint $(CHECKOV)
 lint: $(TEST_INSTALLED)
 	$(BIN)/ruff check sales_platform sales_platform_tests benchmarks
 	$(BIN)/ruff format --check sales_platform sales_platform_tests benchmarks
+	$(BIN)/mypy sales_platform
 
 # The tests that take seconds: no daemon, no subprocess, no deployment checks.
 test-fast: $(TEST_INSTALLED)

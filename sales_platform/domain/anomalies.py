@@ -598,5 +598,5 @@ def detect_anomalies(
     if day_of:
         for store_id in sorted(set(expected_stores) - set(by_store)):
             anomalies.append(_missing(store_id, day_of, _window(history.get(store_id, ()), day_of, limits), limits))
-    anomalies.sort(key=lambda a: (rank(SEVERITIES, a.severity), -abs(a.robust_z or 0), a.store_id, a.type))
+    anomalies.sort(key=lambda a: (rank(SEVERITIES, a.severity), -abs(float(a.robust_z or 0)), a.store_id, a.type))
     return AnomalyReport(anomalies, notes, sorted(baselines), not_compared)

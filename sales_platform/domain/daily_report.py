@@ -153,7 +153,7 @@ def _facts(inputs: ReportInputs) -> _Facts:
         _of_type(inputs.insights, "recommendation"),
         key=lambda r: (rank(LEVELS, r.get("priority")), r.get("title", "")),
     )
-    engines = sorted({r.get("engine") for r in recommendations if r.get("engine")})
+    engines = sorted({str(r["engine"]) for r in recommendations if r.get("engine")})
     engine = " and ".join(engines) if engines else None
     coverage = {item.get("insight_id"): item for item in _of_type(inputs.insights, "coverage")}
     return _Facts(
@@ -372,7 +372,7 @@ def _html(view: Mapping[str, Any], charts: Sequence[Chart], image_source: Callab
 def build_daily_report(inputs: ReportInputs) -> DailyReport:
     facts = _facts(inputs)
     view = _view(inputs, facts)
-    net_by_store = {store: None for store in facts.expected}
+    net_by_store: dict[str, Decimal | None] = dict.fromkeys(facts.expected)
     for store in inputs.stores:
         net_by_store[store["store_id"]] = Decimal(str(store["net_sales"]))
     charts = (

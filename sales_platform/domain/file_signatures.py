@@ -58,9 +58,9 @@ def binary_file_problem(head: bytes) -> str | None:
     for signature, kind, advice in _SIGNATURES:
         if head.startswith(signature):
             return f"this looks like {kind}; {advice}"
-    encoding = _wide_encoding(head)
-    if encoding:
-        return f"this file is {encoding} text; save it as UTF-8"
+    wide = _wide_encoding(head)
+    if wide:
+        return f"this file is {wide} text; save it as UTF-8"
     zero = head.find(b"\x00")
     if zero >= 0:
         return f"this file holds binary data (a zero byte at byte {zero + 1}), not text; upload JSON or CSV"

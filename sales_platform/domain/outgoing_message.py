@@ -12,7 +12,7 @@ import email.policy
 import email.utils
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Literal
+from typing import Literal, cast
 
 Audience = Literal["report", "alert"]
 
@@ -56,7 +56,7 @@ def to_email(message: OutgoingMessage, sender: str, recipients: list[str]) -> Em
     mail.set_content(message.text)
     if message.html is not None:
         mail.add_alternative(message.html, subtype="html")
-        html_part = mail.get_payload()[-1]
+        html_part = cast(list[EmailMessage], mail.get_payload())[-1]
         for image in message.images:
             html_part.add_related(
                 image.png, maintype="image", subtype="png", cid=f"<{image.content_id}>", filename=image.file_name

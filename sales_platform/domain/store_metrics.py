@@ -71,6 +71,8 @@ def compute_store_metrics(line_items: pa.Table) -> StoreDayMetrics:
         ).fetchall()
     finally:
         connection.close()
+    if totals is None:  # an aggregate without GROUP BY always has its one row
+        raise ValueError("the store-day's totals could not be computed")
     gross, discount, transactions, lines, units, customers, first, last = totals
     return StoreDayMetrics(
         total_sales=Decimal(gross),

@@ -164,13 +164,18 @@ def _has_duplicates(connection: duckdb.DuckDBPyConnection, table: pa.Table) -> b
         connection.unregister("line_items")
 
 
+def _count(connection: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = connection.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _explain(
     connection: duckdb.DuckDBPyConnection, source: str, rule_list: list[Rule], config: ValidationRules
 ) -> Refusal:
     connection.execute(f"CREATE TEMP TABLE problems AS {records_sql(source, numbered=True)} {problems_sql(rule_list)}")
-    total = connection.execute("SELECT count(*) FROM problems").fetchone()[0]
+    total = _count(connection, "SELECT count(*) FROM problems")
     if total == 0:
-        records = connection.execute(f"SELECT count(*) FROM ({source})").fetchone()[0]
+        records = _count(connection, f"SELECT count(*) FROM ({source})")
         return Refusal([Problem("the file holds no records" if records == 0 else "the file could not be read")], 1)
     listed = connection.execute(
         "SELECT row_no, field, message, value FROM problems ORDER BY row_no, rule LIMIT ?", [config.max_listed_problems]
@@ -218,8 +223,8 @@ def validate_upload(path: Path, upload: UploadName, config: ValidationRules) -> 
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="json-traces") as scanner:
                 scanning = scanner.submit(find_traces, path)
                 try:
-                    source = fast_json_source(path, upload.format, connection)
-                    table = _accepted(connection, source, rule_list) if source else None
+                    fast = fast_json_source(path, upload.format, connection)
+                    table = _accepted(connection, fast, rule_list) if fast else None
                 except _READ_ERRORS:
                     # A record with other keys, or unreadable JSON: the exact pass tells which.
                     table = None

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from pydantic import Field
 
+from sales_platform.domain.outgoing_message import Audience
 from sales_platform.domain.storage_layout import StorageLayout
 from sales_platform.domain.upload_validation import ValidationRules
 from sales_platform.resources.metrics_table import MetricsTable
@@ -63,7 +64,7 @@ class BucketResource(dg.ConfigurableResource):
         folder.mkdir(parents=True, exist_ok=True)
         return LocalObjectStore(folder)
 
-    def create_resource(self, context: dg.InitResourceContext) -> ObjectStore:  # type: ignore[override]
+    def create_resource(self, context: dg.InitResourceContext) -> ObjectStore:
         return self.build()
 
 
@@ -97,7 +98,7 @@ class MetricsTableResource(dg.ConfigurableResource):
 
         return SqliteMetricsTable(Path(self.sqlite_path or "sales.db"))
 
-    def create_resource(self, context: dg.InitResourceContext) -> MetricsTable:  # type: ignore[override]
+    def create_resource(self, context: dg.InitResourceContext) -> MetricsTable:
         return self.build()
 
 
@@ -149,7 +150,10 @@ class NotifierResource(dg.ConfigurableResource):
     def build(self) -> Notifier:
         from sales_platform.resources.notifier import OutboxChannel, SmtpChannel, SnsChannel, make_sns_client
 
-        recipients = {"report": list(self.report_recipients), "alert": list(self.alert_recipients)}
+        recipients: dict[Audience, list[str]] = {
+            "report": list(self.report_recipients),
+            "alert": list(self.alert_recipients),
+        }
         channels: list[Channel] = []
         for name in self.channels:
             if name == "outbox":
@@ -170,11 +174,14 @@ class NotifierResource(dg.ConfigurableResource):
                     )
                 )
             elif name == "sns":
-                topics = {"report": self.sns_report_topic_arn or "", "alert": self.sns_alert_topic_arn or ""}
+                topics: dict[Audience, str] = {
+                    "report": self.sns_report_topic_arn or "",
+                    "alert": self.sns_alert_topic_arn or "",
+                }
                 channels.append(SnsChannel(make_sns_client(self.aws_region, self.aws_endpoint_url), topics))
         return Notifier(channels)
 
-    def create_resource(self, context: dg.InitResourceContext) -> Notifier:  # type: ignore[override]
+    def create_resource(self, context: dg.InitResourceContext) -> Notifier:
         return self.build()
 
 
@@ -206,7 +213,7 @@ class RecommendationEngineResource(dg.ConfigurableResource):
             )
         return RulesEngine()
 
-    def create_resource(self, context: dg.InitResourceContext) -> RecommendationEngine:  # type: ignore[override]
+    def create_resource(self, context: dg.InitResourceContext) -> RecommendationEngine:
         return self.build()
 
 

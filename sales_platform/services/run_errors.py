@@ -21,9 +21,9 @@ def readable_error(error: SerializableErrorInfo | None) -> str:
     cause = root_cause(error)
     if cause is None:
         return ""
-    text = cause.message.strip()
+    text = (cause.message or "").strip()
     head, separator, rest = text.partition(": ")
-    if separator and head.endswith("." + cause.cls_name):
+    if separator and cause.cls_name and head.endswith("." + cause.cls_name):
         text = f"{cause.cls_name}: {rest}"
     return text
 

@@ -6,6 +6,7 @@ by the step itself (a run may cover a range of days; a separate check step would
 not the day)."""
 
 from decimal import Decimal
+from typing import Any
 
 import dagster as dg
 
@@ -50,7 +51,7 @@ def product_check_specs(days: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec
     ]
 
 
-def _evaluation(asset: dg.AssetKey, name: str, day, passed: bool, **extra: object) -> dg.AssetCheckEvaluation:
+def _evaluation(asset: dg.AssetKey, name: str, day, passed: bool, **extra: Any) -> dg.AssetCheckEvaluation:
     return dg.AssetCheckEvaluation(asset_key=asset, check_name=name, passed=passed, partition=day.isoformat(), **extra)
 
 

@@ -5,6 +5,7 @@ figures the validation and the metrics already computed: nothing is read back.""
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
@@ -34,11 +35,11 @@ def _problems_table(refused: Refused) -> str:
     return "\n".join(rows)
 
 
-def _check(asset: dg.AssetKey, name: str, partition: str, passed: bool, **extra: object) -> dg.AssetCheckEvaluation:
+def _check(asset: dg.AssetKey, name: str, partition: str, passed: bool, **extra: Any) -> dg.AssetCheckEvaluation:
     return dg.AssetCheckEvaluation(asset_key=asset, check_name=name, passed=passed, partition=partition, **extra)
 
 
-def clock_note(info: ObjectInfo, now: dt.datetime) -> dict[str, object]:
+def clock_note(info: ObjectInfo, now: dt.datetime) -> dict[str, Any]:
     """Metadata saying that the file is dated ahead of the platform's clock, when it is: a clock
     is wrong where it was written (or here), and the store should hear of it."""
     ahead = dated_ahead(info, now)

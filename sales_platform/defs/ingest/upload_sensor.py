@@ -88,7 +88,10 @@ def settling_files(cursor: str | None) -> list[str]:
 
 def uploads_of(run: dg.DagsterRun) -> list[str]:
     """The upload keys an ingest run was asked to process."""
-    return list(run.run_config.get("ops", {}).get(INGEST_OP, {}).get("config", {}).get("uploads", []))
+    ops = run.run_config.get("ops")
+    if not isinstance(ops, dict):
+        return []
+    return list(ops.get(INGEST_OP, {}).get("config", {}).get("uploads", []))
 
 
 def _in_flight(instance: dg.DagsterInstance) -> set[str]:
@@ -140,15 +143,15 @@ def batches(
     grouped = sorted(
         ((inbox_group(layout, info.key), info) for info in files), key=lambda pair: (pair[0], *_arrival(pair[1]))
     )
-    for group, info in grouped:
-        groups.setdefault(group, []).append(info)
+    for group_key, info in grouped:
+        groups.setdefault(group_key, []).append(info)
     count = max(min(parallel_runs, len(files) // _FILES_WORTH_A_RUN), math.ceil(len(files) / max_files), 1)
     size = math.ceil(len(files) / count)
     runs: list[list[ObjectInfo]] = [[]]
-    for group in groups.values():
-        if runs[-1] and len(runs[-1]) + len(group) > size:
+    for day_files in groups.values():
+        if runs[-1] and len(runs[-1]) + len(day_files) > size:
             runs.append([])
-        runs[-1].extend(group)
+        runs[-1].extend(day_files)
     return runs
 
 
@@ -179,9 +182,9 @@ def look_at_inbox(
     for info in bucket.list(prefix):
         if layout.hidden_in_inbox(info.key) or info.key.endswith("/"):
             continue  # editors' and rsync's temporary files, a script's before its rename
-        earlier = sightings.get(info.key)
-        if not _settled(info, earlier, now, clock, platform.upload_settle_seconds):
-            settling[info.key] = _sighting(info, earlier, clock)
+        seen = sightings.get(info.key)
+        if not _settled(info, seen, now, clock, platform.upload_settle_seconds):
+            settling[info.key] = _sighting(info, seen, clock)
         groups.setdefault(inbox_group(layout, info.key), []).append(info)
 
     def ready(files: list[ObjectInfo]) -> bool:
@@ -232,8 +235,8 @@ def look_at_inbox(
         _run_request(files, kept)
         for files in batches(due, platform.max_concurrent_runs, platform.max_files_per_run, layout)
     ]
-    again = f", {retried} asked for again after a failed run" if retried else ""
-    context.log.info(f"{len(due)} file(s) in {prefix}{again}: {len(runs)} run(s)")
+    asked_again = f", {retried} asked for again after a failed run" if retried else ""
+    context.log.info(f"{len(due)} file(s) in {prefix}{asked_again}: {len(runs)} run(s)")
     return dg.SensorResult(run_requests=runs, cursor=cursor)
 
 

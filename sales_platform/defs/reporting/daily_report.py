@@ -75,7 +75,9 @@ def report_day(
     platform: PlatformConfig,
     day: dt.date,
 ) -> dict[str, object]:
-    recommendation_engines = {i.get("engine") for i in day_items.insights(table, day, "recommendation")} - {None}
+    recommendation_engines = {
+        str(i["engine"]) for i in day_items.insights(table, day, "recommendation") if i.get("engine")
+    }
     fell_back, reason = engine_fell_back(
         recommendation_engines,
         platform.resolved_recommendation_engine,

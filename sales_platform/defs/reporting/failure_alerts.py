@@ -60,7 +60,7 @@ def describe_failure(context: dg.RunFailureSensorContext) -> RunFailure:
         partition_key=context.partition_key,
         failed_steps=steps,
         run_error=run_error,
-        failed_at=record.end_time and dt.datetime.fromtimestamp(record.end_time, dt.UTC) if record else None,
+        failed_at=dt.datetime.fromtimestamp(record.end_time, dt.UTC) if record and record.end_time else None,
         attempt=int(run.tags.get(_RETRY_NUMBER_TAG, "0")) + 1,
     )
 
