@@ -2,7 +2,9 @@
 
 import datetime as dt
 import importlib
+import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -119,3 +121,20 @@ def test_daily_analysis_defaults_and_the_engine_follows_the_deployment(monkeypat
     assert load_settings().resolved_recommendation_engine == "rules"
     monkeypatch.setenv("DAILY_ANALYSIS_SCHEDULE", "30  22 * * mon-fri")
     assert load_settings().daily_analysis_schedule == "30 22 * * mon-fri"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_setting_is_documented_in_readme_and_env_example_and_nothing_else_is() -> None:
+    variables = {field.alias for field in Settings.model_fields.values() if field.alias}
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Configuration") : readme.index("\n## ", readme.index("## Configuration") + 1)]
+    first_cells = [row.split("|")[1] for row in section.splitlines() if row.startswith("| `")]
+    in_readme = {name for cell in first_cells for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cell)}
+    in_example = set(re.findall(r"^(?:# ?)?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+
+    assert variables - in_readme == set(), "settings missing from README's Configuration table"
+    assert in_readme - variables == set(), "README's Configuration table names variables no setting reads"
+    assert variables - in_example == set(), "settings missing from .env.example"
+    assert in_example - variables == set(), ".env.example sets variables no setting reads"
