@@ -497,15 +497,7 @@ class Settings(BaseSettings):
 
     @property
     def storage_layout(self) -> StorageLayout:
-        return StorageLayout(
-            upload_prefix=self.upload_prefix,
-            processed_prefix=self.processed_prefix,
-            rejected_prefix=self.rejected_prefix,
-            archive_prefix=self.archive_prefix,
-            analysis_prefix=self.analysis_prefix,
-            reports_prefix=self.reports_prefix,
-            quicksight_prefix=self.quicksight_prefix,
-        )
+        return StorageLayout.of(self)
 
     @property
     def validation_rules(self) -> ValidationRules:

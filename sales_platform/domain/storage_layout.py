@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 # `store_0001_2025-11-27.json` kept as `store_0001_2025-11-27.20251128T010203Z.json`: the original
 # name with the UTC time that version was stored, before its extension (so its format still shows).
@@ -42,6 +42,12 @@ class StorageLayout:
     analysis_prefix: str = "analysis/"  # the daily analysis' working documents
     reports_prefix: str = "reports/"  # every daily report as sent
     quicksight_prefix: str = "quicksight/"  # the BI export
+
+    @classmethod
+    def of(cls, source: object) -> StorageLayout:
+        """The layout whose prefixes `source` names by the same names (the settings, or the
+        configuration the assets get)."""
+        return cls(**{field.name: getattr(source, field.name) for field in fields(cls)})
 
     @property
     def download_prefixes(self) -> tuple[str, ...]:
