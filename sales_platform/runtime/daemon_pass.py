@@ -93,6 +93,7 @@ class DaemonPass:
                 except KeyboardInterrupt:
                     self.summary.interrupted = True
                 finally:
+                    self.stopping_at = time.time()
                     daemon.stop()
                 self._collect()
         finally:
@@ -248,5 +249,6 @@ class DaemonPass:
         self.summary.runs = len(self._runs_of_this_pass())
         ticks = self._latest_ticks()
         for name, tick in sorted(ticks.items()):
-            if tick.status == TickStatus.FAILURE and tick.timestamp > self.started:
+            # A tick the stopping daemon began once its code server was gone fails for that alone.
+            if tick.status == TickStatus.FAILURE and self.started < tick.timestamp <= self.stopping_at:
                 self.summary.sensor_errors.append(f"{name}: {error_line(tick.error)}")
