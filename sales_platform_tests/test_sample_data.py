@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from sales_platform.domain import upload_contract
+from sales_platform.domain.upload_contract import FIELDS
 from sales_platform.samples import store_files as sd
 
 STORES = ["0001", "0002", "0004"]  # one flagship, one standard, one small store
@@ -23,21 +25,10 @@ END = date(2026, 3, 15)  # four weeks that include the US switch to daylight tim
 DAYS = 28
 NEW_YORK = "America/New_York"
 
-FIELDS = (
-    "transaction_id",
-    "transaction_timestamp",
-    "item_sku",
-    "item_name",
-    "quantity",
-    "unit_price",
-    "line_total",
-    "discount_amount",
-    "payment_method",
-    "customer_id",
-)
-STRING_FIELDS = {"transaction_id", "transaction_timestamp", "item_sku", "item_name", "payment_method", "customer_id"}
-MONEY = ("unit_price", "line_total", "discount_amount")
-PAYMENTS = {"cash", "credit", "debit", "gift_card", "mobile"}
+# The contract's own lists: the generator must write exactly what validation accepts.
+STRING_FIELDS = set(upload_contract.STRING_FIELDS)
+MONEY = upload_contract.MONEY_FIELDS
+PAYMENTS = set(upload_contract.PAYMENT_METHODS)
 NAME = re.compile(r"^store_(\d{4})_(\d{4}-\d{2}-\d{2})\.json$")
 
 

@@ -106,14 +106,13 @@ def materialize_product_metrics(
 def defs() -> dg.Definitions:
     settings = load_time_settings()
     days = business_days(settings)
-    table_kind = "sqlite" if settings.resolved_table_backend == "sqlite" else "dynamodb"
     company_metrics = dg.multi_asset(
         name="company_metrics",
         specs=[
             dg.AssetSpec(
                 "company_metrics",
                 deps=[every_store_of_the_day()],
-                kinds={table_kind},
+                kinds={settings.resolved_table_backend},
                 partitions_def=days,
                 group_name=ANALYSIS_GROUP,
                 description="The chain's day: gross, discounts, net, distinct transactions, units, averages per "
@@ -131,7 +130,7 @@ def defs() -> dg.Definitions:
             dg.AssetSpec(
                 "product_metrics",
                 deps=[every_store_of_the_day(), "company_metrics"],
-                kinds={"duckdb", table_kind},
+                kinds={"duckdb", settings.resolved_table_backend},
                 partitions_def=days,
                 group_name=ANALYSIS_GROUP,
                 description="Every SKU sold that day across all stores, from every line of every store's Parquet "

@@ -158,7 +158,7 @@ def defs() -> dg.Definitions:
     daily_insights = dg.asset(
         name="daily_insights",
         deps=["anomalies", "trends", "recommendations"],
-        kinds={"sqlite" if settings.resolved_table_backend == "sqlite" else "dynamodb"},
+        kinds={settings.resolved_table_backend},
         description="The day's anomalies, trends and recommendations as insight items in the table, with stable "
         "ids, and what the analysis could not look at (coverage: stores not compared and why): a rerun replaces "
         "the day's insights, never adds to them.",

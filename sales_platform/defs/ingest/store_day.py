@@ -142,7 +142,6 @@ def materialize_store_day(
 def defs() -> dg.Definitions:
     settings = load_time_settings()
     partitions = store_day_partitions(settings)
-    table_kind = "sqlite" if settings.resolved_table_backend == "sqlite" else "dynamodb"
     store_day = dg.multi_asset(
         name="store_day",
         specs=[
@@ -159,7 +158,7 @@ def defs() -> dg.Definitions:
                 partitions_def=partitions,
                 group_name=INGEST_GROUP,
                 deps=[STORE_SALES],
-                kinds={"duckdb", table_kind},
+                kinds={"duckdb", settings.resolved_table_backend},
                 description="The store's day in numbers (gross, discounts, net, distinct transactions, units, top "
                 "products, net payment mix), written to the table as the store-day summary and the upload "
                 "tracking item.",
