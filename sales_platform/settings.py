@@ -98,7 +98,31 @@ def _cron_problem(expression: str) -> str | None:
     return None
 
 
-class Settings(BaseSettings):
+class StoreDays:
+    """What follows from the stores' time zone, grace and bucket prefixes, for the settings and
+    for the configuration the assets get, which carries the same names."""
+
+    daily_analysis_timezone: str
+    late_close_grace_minutes: int
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.daily_analysis_timezone)
+
+    @property
+    def storage_layout(self) -> StorageLayout:
+        return StorageLayout.of(self)
+
+    @property
+    def validation_rules(self) -> ValidationRules:
+        return ValidationRules(self.daily_analysis_timezone, self.late_close_grace_minutes)
+
+    def today(self) -> dt.date:
+        """The business day it is now where the stores are."""
+        return dt.datetime.now(self.timezone).date()
+
+
+class Settings(StoreDays, BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
 
     # Where it runs. `local` keeps everything under SALES_PLATFORM_HOME; `aws` defaults every
@@ -496,21 +520,9 @@ class Settings(BaseSettings):
         return self.home_path / "outbox"
 
     @property
-    def storage_layout(self) -> StorageLayout:
-        return StorageLayout.of(self)
-
-    @property
-    def validation_rules(self) -> ValidationRules:
-        return ValidationRules(self.daily_analysis_timezone, self.late_close_grace_minutes)
-
-    @property
     def upload_settle_seconds(self) -> float:
         """A file copied into a local folder appears before it is whole; on S3 it appears whole."""
         return 2.0 if self.resolved_storage_backend == "local" else 0.0
-
-    @property
-    def timezone(self) -> ZoneInfo:
-        return ZoneInfo(self.daily_analysis_timezone)
 
     @property
     def resolved_smtp_port(self) -> int:
@@ -520,10 +532,6 @@ class Settings(BaseSettings):
     def resolved_alert_recipients(self) -> list[str]:
         """Alerts go to the report's readers unless someone else is named for them."""
         return self.alert_recipients or self.report_recipients
-
-    def today(self) -> dt.date:
-        """The business day it is now where the stores are."""
-        return dt.datetime.now(self.timezone).date()
 
 
 def _describe(error: ValidationError) -> str:

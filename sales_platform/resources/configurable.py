@@ -19,19 +19,16 @@ import datetime as dt
 import os
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 from pydantic import Field
 
 from sales_platform.domain.outgoing_message import Audience
-from sales_platform.domain.storage_layout import StorageLayout
-from sales_platform.domain.upload_validation import ValidationRules
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.notifier import Channel, Notifier
 from sales_platform.resources.object_store import ObjectStore
 from sales_platform.resources.recommendation_engines import RecommendationEngine
-from sales_platform.settings import Settings
+from sales_platform.settings import Settings, StoreDays
 
 
 class BucketResource(dg.ConfigurableResource):
@@ -217,7 +214,7 @@ class RecommendationEngineResource(dg.ConfigurableResource):
         return self.build()
 
 
-class PlatformConfig(dg.ConfigurableResource):
+class PlatformConfig(StoreDays, dg.ConfigurableResource):
     """What the sensors and assets decide with. Its names and derived values are the settings'
     (`storage_layout`, `timezone`, `today()`...), so the services take either."""
 
@@ -282,21 +279,5 @@ class PlatformConfig(dg.ConfigurableResource):
         return dt.date.fromisoformat(self.partitions_start)
 
     @property
-    def timezone(self) -> ZoneInfo:
-        return ZoneInfo(self.daily_analysis_timezone)
-
-    @property
-    def storage_layout(self) -> StorageLayout:
-        return StorageLayout.of(self)
-
-    @property
-    def validation_rules(self) -> ValidationRules:
-        return ValidationRules(self.daily_analysis_timezone, self.late_close_grace_minutes)
-
-    @property
     def bucket_path(self) -> Path:
         return Path(self.bucket_folder)
-
-    def today(self) -> dt.date:
-        """The business day it is now where the stores are."""
-        return dt.datetime.now(self.timezone).date()
