@@ -202,7 +202,7 @@ def ingest(settings, planted: Sequence, weeks: int, seed: int) -> dict:
     options = SampleOptions(
         weekly_incidents=False, weekday_traffic=OLD_SYSTEM_WEEKDAYS, traffic_scale=TRAFFIC_SCALE, planted=tuple(planted)
     )
-    table, bucket, layout = build_table(settings), build_bucket(settings), settings.storage_layout
+    table, bucket, layout = build_table(settings), build_bucket(settings), settings.storage.layout
     staging = settings.home_path / "staging"
     staging.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
@@ -256,7 +256,7 @@ def analyse(settings, days: Sequence[dt.date]) -> dict[dt.date, list[dict]]:
                 run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             )
             assert result.success, day
-            key = settings.storage_layout.analysis_document_key(day, "anomalies")
+            key = settings.storage.layout.analysis_document_key(day, "anomalies")
             found[day] = json.loads(bucket.read_bytes(key))["anomalies"]
     return found
 

@@ -109,7 +109,7 @@ def setup(home: Path, stores: int, days: int) -> dict:
     started = time.perf_counter()
     settings = _settings(home, stores, days)
     table, bucket = build_table(settings), build_bucket(settings)
-    layout = settings.storage_layout
+    layout = settings.storage.layout
     rng = random.Random(20261120)
     now = dt.datetime.now(dt.UTC)
 

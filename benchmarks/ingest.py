@@ -38,6 +38,7 @@ FILE_NAME = f"store_0001_{DAY}.json"
 def platform(source: Path, work: Path) -> dict:
     import datetime as dt
 
+    from sales_platform.resources.configurable import PlatformConfig
     from sales_platform.resources.local_object_store import LocalObjectStore
     from sales_platform.resources.sqlite_metrics_table import SqliteMetricsTable
     from sales_platform.services.store_day_ingest import Accepted, finish_upload, ingest_upload
@@ -48,13 +49,14 @@ def platform(source: Path, work: Path) -> dict:
     )
     bucket = LocalObjectStore(settings.bucket_path)
     table = SqliteMetricsTable(settings.sqlite_path)
+    config = PlatformConfig.from_settings(settings)
     (settings.bucket_path / "uploads").mkdir(parents=True)
     shutil.copyfile(source, settings.bucket_path / "uploads" / FILE_NAME)
     started = time.perf_counter()
-    info = bucket.head(settings.storage_layout.upload_key(FILE_NAME))
-    outcome = ingest_upload(bucket, table, settings, info, dt.datetime.now(dt.UTC))
+    info = bucket.head(settings.storage.layout.upload_key(FILE_NAME))
+    outcome = ingest_upload(bucket, table, config, info, dt.datetime.now(dt.UTC))
     assert isinstance(outcome, Accepted), outcome
-    finish_upload(bucket, settings, outcome)
+    finish_upload(bucket, config, outcome)
     elapsed = time.perf_counter() - started
     return {"seconds": elapsed, "rows": outcome.rows, "net_sales": str(outcome.metrics.net_sales)}
 

@@ -123,6 +123,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from sales_platform.domain.daily_report import ReportInputs, build_daily_report
+    from sales_platform.resources.configurable import PlatformConfig
     from sales_platform.resources.local_object_store import LocalObjectStore
     from sales_platform.resources.sqlite_metrics_table import SqliteMetricsTable
     from sales_platform.services import day_items
@@ -133,11 +134,11 @@ def main() -> None:
         settings = load_settings(SALES_PLATFORM_HOME=folder, _env_file=None)
         table = SqliteMetricsTable(Path(folder) / "sales.db")
         bucket = LocalObjectStore(Path(folder) / "bucket")
-        day = settings.today()
+        day = settings.stores.today()
         started = time.perf_counter()
-        fill(table, day, settings.bi_export_days)
+        fill(table, day, settings.reporting.bi_export_days)
         print(
-            f"table filled: {settings.bi_export_days} days x {len(STORES)} stores, {PRODUCTS} products/day "
+            f"table filled: {settings.reporting.bi_export_days} days x {len(STORES)} stores, {PRODUCTS} products/day "
             f"in {time.perf_counter() - started:.1f} s"
         )
 
@@ -160,7 +161,10 @@ def main() -> None:
             )
             return len(built.text) + len(built.email_html) + sum(len(c.png) for c in built.charts)
 
-        for name, work in (("report", report), ("export", lambda: write_export(bucket, table, settings, day))):
+        for name, work in (
+            ("report", report),
+            ("export", lambda: write_export(bucket, table, PlatformConfig.from_settings(settings), day)),
+        ):
             times = []
             for _ in range(args.repeat):
                 started = time.perf_counter()
@@ -169,7 +173,7 @@ def main() -> None:
             print(
                 f"{name:7} median {statistics.median(times):.2f} s (min {min(times):.2f}, max {max(times):.2f}) over {args.repeat} runs"
             )
-        size = sum(info.size for info in bucket.list(settings.quicksight_prefix + "exports/"))
+        size = sum(info.size for info in bucket.list(settings.storage.quicksight_prefix + "exports/"))
         print(f"export size on disk (current + previous set): {size / 1e6:.1f} MB")
 
 

@@ -42,7 +42,7 @@ def main() -> None:
             PARTITIONS_START_DATE=start.isoformat(),
             MAX_FILES_PER_SENSOR_TICK=str(args.files * 2),
         )
-        inbox = settings.bucket_path / settings.upload_prefix
+        inbox = settings.bucket_path / settings.storage.upload_prefix
         inbox.mkdir(parents=True)
         settled = time.time() - 60
         names = [f"store_{store}_{start + dt.timedelta(days=n)}.json" for n in range(days) for store in stores][

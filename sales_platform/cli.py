@@ -26,7 +26,7 @@ def _settings() -> Settings:
     except SettingsError as error:
         print(f"sales-platform: {error}", file=sys.stderr)
         raise SystemExit(2) from None
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.runtime.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return settings
 
 
@@ -62,7 +62,7 @@ def generate_sample_data(args: argparse.Namespace) -> int:
     )
 
     timezone = args.timezone or DEFAULT_STORE_TIMEZONE
-    stores = args.stores or _settings().expected_stores
+    stores = args.stores or _settings().stores.expected_stores
     end_date = args.end_date or default_end_date(timezone)
     options = DEFAULT_OPTIONS
     if args.lines_per_day:
@@ -114,7 +114,7 @@ def _busy_message(error) -> str:
 def _report(summary, settings: Settings) -> None:
     rows = sum(outcome.rows for outcome in summary.files)
     if not summary.runs and not summary.still_written and not summary.interrupted:
-        print(f"nothing to do: no new files in {settings.upload_prefix} and no day due for analysis")
+        print(f"nothing to do: no new files in {settings.storage.upload_prefix} and no day due for analysis")
     elif summary.runs:
         print(
             f"{summary.runs} runs in {summary.seconds:.1f} s: {summary.count('processed')} files processed "
@@ -124,7 +124,7 @@ def _report(summary, settings: Settings) -> None:
     if summary.count("superseded"):
         print(
             f"{summary.count('superseded')} file(s) superseded by a newer file for the same store and day, unread: "
-            f"moved to {settings.rejected_prefix} with a report naming the file used"
+            f"moved to {settings.storage.rejected_prefix} with a report naming the file used"
         )
     ahead = [outcome for outcome in summary.files if outcome.clock_note]
     if ahead:
@@ -134,13 +134,13 @@ def _report(summary, settings: Settings) -> None:
         )
     if summary.still_written:
         print(
-            f"{len(summary.still_written)} file(s) in {settings.upload_prefix} still being written (changing, or held "
+            f"{len(summary.still_written)} file(s) in {settings.storage.upload_prefix} still being written (changing, or held "
             "open by a program); they will be processed on the next pass"
         )
     if any(failure.job_name == "ingest_store_uploads" for failure in summary.failed):
         print(
-            f"uploads that could not be processed stay in {settings.upload_prefix}: the next pass (or a running daemon, "
-            f"after UPLOAD_RETRY_SECONDS={settings.upload_retry_seconds}) tries them again; re-executing the run in the "
+            f"uploads that could not be processed stay in {settings.storage.upload_prefix}: the next pass (or a running daemon, "
+            f"after UPLOAD_RETRY_SECONDS={settings.ingest.upload_retry_seconds}) tries them again; re-executing the run in the "
             "Dagster UI tries at once"
         )
     for problem in summary.sensor_errors:
@@ -189,46 +189,46 @@ def demo(args: argparse.Namespace) -> int:
     from sales_platform.samples.store_files import default_end_date, write_sample_files
 
     settings = _settings()
-    end_date = args.end_date or default_end_date(settings.daily_analysis_timezone)
+    end_date = args.end_date or default_end_date(settings.stores.daily_analysis_timezone)
     bucket = build_bucket(settings)
     with tempfile.TemporaryDirectory(prefix="sales-platform-sample-") as folder:
         sample = write_sample_files(
             Path(folder),
-            stores=settings.expected_stores,
+            stores=settings.stores.expected_stores,
             days=args.days,
             end_date=end_date,
             seed=args.seed,
-            timezone=settings.daily_analysis_timezone,
+            timezone=settings.stores.daily_analysis_timezone,
             with_bad_files=not args.no_bad_files,
         )
         paths = sample.paths + [bad.path for bad in sample.bad_files]
         for path in paths:
-            bucket.write_file(settings.storage_layout.upload_key(path.name), path)
+            bucket.write_file(settings.storage.layout.upload_key(path.name), path)
     print(
         f"dropped {len(paths)} files ({sample.lines:,} good lines, {len(sample.bad_files)} deliberately bad files) "
-        f"for {len(settings.expected_stores)} stores x {args.days} days up to {end_date} into "
-        f"{bucket.description}/{settings.upload_prefix}",
+        f"for {len(settings.stores.expected_stores)} stores x {args.days} days up to {end_date} into "
+        f"{bucket.description}/{settings.storage.upload_prefix}",
         flush=True,
     )
     summary = _pass_or_exit(settings, "demo", verbose=False)
     _report(summary, settings)
-    layout = settings.storage_layout
+    layout = settings.storage.layout
     print("\nwhere to look:")
     print(
         f"  bucket        {bucket.description} ({layout.processed_prefix}, {layout.rejected_prefix}, {layout.archive_prefix})"
     )
     print(
-        f"  table         {settings.sqlite_path if settings.resolved_table_backend == 'sqlite' else settings.dynamodb_table}"
+        f"  table         {settings.sqlite_path if settings.resolved_table_backend == 'sqlite' else settings.storage.dynamodb_table}"
     )
     print(
         "  analysis      the table's DATE#<day> items: SUMMARY#COMPANY, PRODUCT#<sku>, INSIGHT#...; "
-        f"working files under {settings.analysis_prefix}"
+        f"working files under {settings.storage.analysis_prefix}"
     )
     print(
-        f"  reports       {settings.reports_prefix} in the bucket; sent on {', '.join(settings.notify_channels)}"
-        + (f" ({settings.outbox_path})" if "outbox" in settings.notify_channels else "")
+        f"  reports       {settings.storage.reports_prefix} in the bucket; sent on {', '.join(settings.reporting.notify_channels)}"
+        + (f" ({settings.outbox_path})" if "outbox" in settings.reporting.notify_channels else "")
     )
-    print(f"  BI export     {settings.quicksight_prefix} in the bucket")
+    print(f"  BI export     {settings.storage.quicksight_prefix} in the bucket")
     print("  Dagster runs  sales-platform dev, then http://127.0.0.1:3000 (any run can be re-executed there)")
     return _exit_code(summary)
 
@@ -260,7 +260,7 @@ def dev(args: argparse.Namespace) -> int:
     if settings.resolved_storage_backend == "local":
         # The inbox exists before anyone copies a store file into it: `cp f .../uploads/` into a
         # missing folder fails, or without the slash makes a file named `uploads` nobody watches.
-        (settings.bucket_path / settings.upload_prefix).mkdir(parents=True, exist_ok=True)
+        (settings.bucket_path / settings.storage.upload_prefix).mkdir(parents=True, exist_ok=True)
     commands = {
         "Dagster": [
             sys.executable,
@@ -350,12 +350,12 @@ def api(args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"sales-platform api: {error}", file=sys.stderr)
         return 2
-    if not settings.public_api_url:
+    if not settings.api.public_api_url:
         # Read by the workers' own settings: the signed URLs point at this server.
-        os.environ["PUBLIC_API_URL"] = _public_url(args.host, args.port) + settings.api_path_prefix
+        os.environ["PUBLIC_API_URL"] = _public_url(args.host, args.port) + settings.api.api_path_prefix
     install_log_redaction()
-    api_path = settings.api_path_prefix
-    dashboard = ", the dashboard at /" if settings.dashboard_prefix else ""
+    api_path = settings.api.api_path_prefix
+    dashboard = ", the dashboard at /" if settings.api.dashboard_prefix else ""
     print(
         f"API on http://{args.host}:{args.port}{api_path} (docs at {api_path}/docs{dashboard}; Ctrl-C stops it)",
         flush=True,
@@ -366,7 +366,7 @@ def api(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level=settings.log_level.lower(),
+        log_level=settings.runtime.log_level.lower(),
         **server_options(),
     )
     return 0
@@ -377,7 +377,7 @@ def send_report(args: argparse.Namespace) -> int:
     from sales_platform.services.report_delivery import ReportFolder, ReportNotStored, deliver_report
 
     settings = _settings()
-    folder = ReportFolder(settings.reports_prefix, args.date)
+    folder = ReportFolder(settings.storage.reports_prefix, args.date)
     try:
         outcome = deliver_report(build_bucket(settings), build_notifier(settings), folder, force=args.force)
     except ReportNotStored as error:

@@ -16,5 +16,5 @@ silence_dagster_notices()
 @dg.definitions
 def defs() -> dg.Definitions:
     settings = load_settings()
-    logging.getLogger("sales_platform").setLevel(settings.log_level)
+    logging.getLogger("sales_platform").setLevel(settings.runtime.log_level)
     return build_definitions(settings)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sales_platform.settings import Settings
+from sales_platform.settings import setting_variables
 
 
 def cli_command() -> list[str]:
@@ -22,7 +22,7 @@ def cli_command() -> list[str]:
 
 def clean_environment(**settings: str) -> dict[str, str]:
     """os.environ without anything the platform or boto3 would pick up, plus `settings`."""
-    read_by_settings = {field.alias for field in Settings.model_fields.values() if field.alias}
+    read_by_settings = set(setting_variables())
     env = {
         name: value
         for name, value in os.environ.items()

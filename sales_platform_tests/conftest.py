@@ -27,12 +27,13 @@ import pytest
 from sales_platform.defs.ingest.upload_sensor import UPLOAD_SENSOR
 from sales_platform.defs.loading import build_definitions
 from sales_platform.domain.upload_contract import LINE_ITEM_SCHEMA
+from sales_platform.resources.configurable import PlatformConfig
 from sales_platform.resources.dynamodb_metrics_table import table_definition
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.object_store import ObjectStore
 from sales_platform.runtime.local_instance import prepare_dagster_home
 from sales_platform.samples import store_files as sample_data
-from sales_platform.settings import Settings, load_settings
+from sales_platform.settings import Settings, load_settings, setting_variables
 from sales_platform_tests.api_support import api, loaded, make_api  # noqa: F401 - the API tests' fixtures
 from sales_platform_tests.dagster_harness import Harness, PassReport
 from sales_platform_tests.fake_aws import REGION, fake_aws
@@ -70,7 +71,7 @@ def start_date() -> dt.date:
 
 
 def _settings_variables() -> list[str]:
-    return [field.alias or name.upper() for name, field in Settings.model_fields.items()]
+    return setting_variables()
 
 
 @pytest.fixture
@@ -180,13 +181,18 @@ class Platform:
     def table(self) -> MetricsTable:
         return self.defs.resources["table"].build()  # type: ignore[attr-defined]
 
+    @cached_property
+    def config(self) -> PlatformConfig:
+        """The configuration the assets get, from the definitions' `platform` resource."""
+        return self.defs.resources["platform"]  # type: ignore[return-value]
+
     @property
     def is_local(self) -> bool:
         return self.settings.resolved_storage_backend == "local"
 
     def upload(self, name: str, data: bytes, age_seconds: float = SETTLED_AGE_SECONDS) -> str:
         """Drop a file into uploads/ as a store would; locally it is made `age_seconds` old."""
-        key = self.settings.storage_layout.upload_key(name)
+        key = self.settings.storage.layout.upload_key(name)
         self.bucket.write_bytes(key, data)
         if self.is_local:
             set_age(self.settings.bucket_path / key, age_seconds)
@@ -207,7 +213,7 @@ class Platform:
             return [self.table.get_item(pk, sk) for pk, sk in rows]  # type: ignore[misc]
         client = self.table.client  # type: ignore[attr-defined]
         keys = []
-        for page in client.get_paginator("scan").paginate(TableName=self.settings.dynamodb_table):
+        for page in client.get_paginator("scan").paginate(TableName=self.settings.storage.dynamodb_table):
             keys += [(item["PK"]["S"], item["SK"]["S"]) for item in page["Items"]]
         return [self.table.get_item(pk, sk) for pk, sk in sorted(keys)]  # type: ignore[misc]
 

@@ -282,7 +282,7 @@ def test_a_tie_names_the_same_stores_in_the_analysis_and_on_the_dashboard(api: A
     day = dt.date.fromisoformat(DAY)
 
     summary = analysis_summary(
-        compute_company_metrics(day, store_days(api.table, day), api.settings.expected_stores),
+        compute_company_metrics(day, store_days(api.table, day), api.settings.stores.expected_stores),
         trigger="manual",
         fingerprint="f",
         analyzed_at=dt.datetime(2025, 11, 28, tzinfo=dt.UTC),

@@ -228,7 +228,7 @@ def test_every_refused_version_is_listed_and_served_and_an_accepted_upload_super
     from sales_platform.resources.object_store import ObjectInfo
     from sales_platform.services.upload_intake import archive, leave_inbox, refuse
 
-    layout = api.settings.storage_layout
+    layout = api.settings.storage.layout
     name = "store_0001_2025-11-27.json"
     sent = {b"{": "the file is not valid JSON", b"[]": "the file holds no records"}
     for content, reason in sent.items():

@@ -33,13 +33,13 @@ def version_folders(platform: Platform) -> set[str]:
 @pytest.mark.slow
 def test_the_export_holds_the_last_days_as_ndjson_parquet_and_quicksight_manifests(platform: Platform) -> None:
     day = days_ago(1)
-    write_known_days(platform.table, day, platform.settings.expected_stores, history_days=3)
+    write_known_days(platform.table, day, platform.settings.stores.expected_stores, history_days=3)
     analysis_finished(platform, day)
 
     outcomes = platform.process().outcomes
     assert [o.status for o in outcomes] == ["done"]
 
-    current = current_export(platform.bucket, platform.settings)
+    current = current_export(platform.bucket, platform.config)
     assert current["last_day"] == store_today().isoformat()
     assert current["first_day"] == (store_today() - dt.timedelta(days=29)).isoformat()
     # 3 complete days of 3 stores, and the known day with 2 of them.
@@ -91,12 +91,12 @@ def test_the_export_holds_the_last_days_as_ndjson_parquet_and_quicksight_manifes
 @pytest.mark.slow
 def test_a_rerun_replaces_the_set_and_never_duplicates(local_platform: Platform) -> None:
     day = days_ago(1)
-    write_known_days(local_platform.table, day, local_platform.settings.expected_stores)
+    write_known_days(local_platform.table, day, local_platform.settings.stores.expected_stores)
     versions = []
     for _ in range(3):
         analysis_finished(local_platform, day)
         local_platform.process()
-        versions.append(current_export(local_platform.bucket, local_platform.settings)["version"])
+        versions.append(current_export(local_platform.bucket, local_platform.config)["version"])
 
     assert len(set(versions)) == 3 and versions == sorted(versions)
     # The newest set is current; the one it replaced stays for a refresh still reading it; older ones are gone.
@@ -104,7 +104,7 @@ def test_a_rerun_replaces_the_set_and_never_duplicates(local_platform: Platform)
     for dataset in DATASETS:
         [uri] = manifest(local_platform, dataset)["fileLocations"][0]["URIs"]
         assert f"/{versions[2]}/" in uri
-    current = current_export(local_platform.bucket, local_platform.settings)
+    current = current_export(local_platform.bucket, local_platform.config)
     stores = ndjson_rows(local_platform, current["datasets"]["store_summaries"]["ndjson"])
     keys = [(row["date"], row["store_id"]) for row in stores]
     assert len(keys) == len(set(keys)) == 11
@@ -114,13 +114,13 @@ def test_a_rerun_replaces_the_set_and_never_duplicates(local_platform: Platform)
 def test_the_window_follows_bi_export_days_and_an_older_rerun_does_not_turn_it_back(make_local_platform) -> None:
     platform = make_local_platform(BI_EXPORT_DAYS="2")
     day = days_ago(1)
-    write_known_days(platform.table, day, platform.settings.expected_stores, history_days=4)
+    write_known_days(platform.table, day, platform.settings.stores.expected_stores, history_days=4)
     older = days_ago(4)
     analysis_finished(platform, older)  # the analysis of an older day is re-run
 
     platform.process()
 
-    current = current_export(platform.bucket, platform.settings)
+    current = current_export(platform.bucket, platform.config)
     assert (current["first_day"], current["last_day"]) == (day.isoformat(), store_today().isoformat())
     stores = ndjson_rows(platform, current["datasets"]["store_summaries"]["ndjson"])
     assert {row["date"] for row in stores} == {day.isoformat()}
@@ -128,14 +128,14 @@ def test_the_window_follows_bi_export_days_and_an_older_rerun_does_not_turn_it_b
 
 def test_an_export_that_finds_a_newer_one_current_withdraws(local_platform: Platform) -> None:
     day = days_ago(1)
-    write_known_days(local_platform.table, day, local_platform.settings.expected_stores)
+    write_known_days(local_platform.table, day, local_platform.settings.stores.expected_stores)
     now = dt.datetime.now(dt.UTC)
-    newer = write_export(local_platform.bucket, local_platform.table, local_platform.settings, day, now=now)
+    newer = write_export(local_platform.bucket, local_platform.table, local_platform.config, day, now=now)
 
     late = write_export(
-        local_platform.bucket, local_platform.table, local_platform.settings, day, now=now - dt.timedelta(seconds=5)
+        local_platform.bucket, local_platform.table, local_platform.config, day, now=now - dt.timedelta(seconds=5)
     )
 
     assert late.superseded and not newer.superseded
-    assert current_export(local_platform.bucket, local_platform.settings)["version"] == newer.version
+    assert current_export(local_platform.bucket, local_platform.config)["version"] == newer.version
     assert version_folders(local_platform) == {newer.version}

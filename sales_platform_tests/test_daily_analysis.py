@@ -488,7 +488,9 @@ def test_the_analysis_lineage_runs_from_store_files_to_insights(local_platform: 
     mapping = company_metrics.get_partition_mapping(dg.AssetKey("store_metrics"))
     assert isinstance(mapping, dg.MultiToSingleDimensionPartitionMapping) and mapping.partition_dimension_name == "date"
     job = local_platform.defs.resolve_job_def(ANALYSIS_JOB)
-    assert job.partitions_def.get_first_partition_key() == local_platform.settings.partitions_start_date.isoformat()
+    assert (
+        job.partitions_def.get_first_partition_key() == local_platform.settings.stores.partitions_start_date.isoformat()
+    )
     assert job.partitions_def.get_last_partition_key() == str(days_ago(0))  # today, for backfills up to now
 
 
@@ -585,7 +587,7 @@ def test_the_schedule_follows_its_settings(make_local_platform) -> None:
     sensor = platform.defs.resolve_sensor_def(ANALYSIS_SENSOR)
     assert (sensor.default_status, sensor.minimum_interval_seconds) == (
         dg.DefaultSensorStatus.RUNNING,
-        platform.settings.automation_interval_seconds,
+        platform.settings.analysis.automation_interval_seconds,
     )
 
 

@@ -32,7 +32,7 @@ def send_report(monkeypatch, platform: Platform, *args: str, **settings: str) ->
     """`sales-platform send-report ARGS` with the platform's configuration in the environment."""
     environment = {
         "SALES_PLATFORM_HOME": str(platform.settings.home_path),
-        "EXPECTED_STORES": ",".join(platform.settings.expected_stores),
+        "EXPECTED_STORES": ",".join(platform.settings.stores.expected_stores),
     }
     for name, value in {**environment, **settings}.items():
         monkeypatch.setenv(name, value)
@@ -56,7 +56,7 @@ def day():
 
 @pytest.mark.slow
 def test_the_report_for_a_known_day_says_what_managers_need(local_platform: Platform, day) -> None:
-    write_known_days(local_platform.table, day, local_platform.settings.expected_stores)
+    write_known_days(local_platform.table, day, local_platform.settings.stores.expected_stores)
     analysis_finished(local_platform, day)
 
     report = local_platform.process()
@@ -102,7 +102,7 @@ def test_the_report_for_a_known_day_says_what_managers_need(local_platform: Plat
 
 @pytest.mark.slow
 def test_the_html_part_has_tables_and_both_charts_inline(local_platform: Platform, day) -> None:
-    write_known_days(local_platform.table, day, local_platform.settings.expected_stores)
+    write_known_days(local_platform.table, day, local_platform.settings.stores.expected_stores)
     analysis_finished(local_platform, day)
     local_platform.process()
 
@@ -123,7 +123,7 @@ def test_the_html_part_has_tables_and_both_charts_inline(local_platform: Platfor
 
 @pytest.mark.slow
 def test_the_report_is_stored_with_its_charts_for_the_api_and_resending(local_platform: Platform, day) -> None:
-    write_known_days(local_platform.table, day, local_platform.settings.expected_stores)
+    write_known_days(local_platform.table, day, local_platform.settings.stores.expected_stores)
     analysis_finished(local_platform, day)
     local_platform.process()
 
@@ -157,7 +157,7 @@ def test_the_report_is_stored_with_its_charts_for_the_api_and_resending(local_pl
 
 @pytest.mark.slow
 def test_the_engine_that_wrote_the_recommendations_is_named(local_platform: Platform, day) -> None:
-    write_known_days(local_platform.table, day, local_platform.settings.expected_stores, engine="rules")
+    write_known_days(local_platform.table, day, local_platform.settings.stores.expected_stores, engine="rules")
     analysis_finished(local_platform, day)
     local_platform.process()
 
@@ -172,7 +172,7 @@ def test_the_engine_that_wrote_the_recommendations_is_named(local_platform: Plat
 
 @pytest.mark.slow
 def test_a_rerun_with_the_same_content_is_not_sent_again(local_platform: Platform, day) -> None:
-    write_known_days(local_platform.table, day, local_platform.settings.expected_stores)
+    write_known_days(local_platform.table, day, local_platform.settings.stores.expected_stores)
     analysis_finished(local_platform, day)
     local_platform.process()
     # The analysis runs again for the day (a late file that changed nothing, a manual rerun).
@@ -187,7 +187,7 @@ def test_a_rerun_with_the_same_content_is_not_sent_again(local_platform: Platfor
 
 @pytest.mark.slow
 def test_changed_content_replaces_the_stored_report_and_is_sent_again(local_platform: Platform, day) -> None:
-    expected = local_platform.settings.expected_stores
+    expected = local_platform.settings.stores.expected_stores
     write_known_days(local_platform.table, day, expected)
     analysis_finished(local_platform, day)
     local_platform.process()
@@ -205,7 +205,7 @@ def test_changed_content_replaces_the_stored_report_and_is_sent_again(local_plat
 
 @pytest.mark.slow
 def test_send_report_resends_only_when_asked_explicitly(local_platform: Platform, day, monkeypatch, capsys) -> None:
-    write_known_days(local_platform.table, day, local_platform.settings.expected_stores)
+    write_known_days(local_platform.table, day, local_platform.settings.stores.expected_stores)
     analysis_finished(local_platform, day)
     local_platform.process()
 
@@ -237,7 +237,7 @@ def test_a_channel_that_keeps_failing_fails_the_step_and_loses_nothing(
             "REPORT_RECIPIENTS": "manager@example.com",
         }
         platform = make_local_platform(**smtp)
-        write_known_days(platform.table, day, platform.settings.expected_stores)
+        write_known_days(platform.table, day, platform.settings.stores.expected_stores)
         analysis_finished(platform, day)
 
         [outcome] = platform.process().outcomes
@@ -267,7 +267,7 @@ def test_a_channel_that_keeps_failing_fails_the_step_and_loses_nothing(
 
 @pytest.mark.slow
 def test_a_bedrock_fallback_is_named_in_the_report_and_alerted_once_per_day(local_platform: Platform, day) -> None:
-    expected = local_platform.settings.expected_stores
+    expected = local_platform.settings.stores.expected_stores
     write_known_days(local_platform.table, day, expected, engine="rules")
     fallback = {
         "engine": "rules",

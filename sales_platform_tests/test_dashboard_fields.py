@@ -202,7 +202,7 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Answers]:
         )
         defs = build_definitions(settings)
         assets, resources = list(defs.assets), dict(defs.resources)
-        bucket, layout = resources["bucket"].build(), settings.storage_layout
+        bucket, layout = resources["bucket"].build(), settings.storage.layout
         refused = next(bad for bad in summary.bad_files if bad.rule == "missing_field")
         accepted: dict[tuple[str, dt.date], list[dict[str, Any]]] = {}
         for path in [*summary.paths, refused.path]:

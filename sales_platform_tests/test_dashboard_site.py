@@ -108,7 +108,7 @@ def test_the_dashboard_needs_the_api_under_a_prefix(make_settings) -> None:
         make_settings(API_PATH_PREFIX="/api", DASHBOARD_PREFIX="reports/")
     with pytest.raises(SettingsError, match="API_PATH_PREFIX"):
         make_settings(API_PATH_PREFIX="api/../x")
-    assert make_settings(API_PATH_PREFIX="/api/").api_path_prefix == "/api"
+    assert make_settings(API_PATH_PREFIX="/api/").api.api_path_prefix == "/api"
 
 
 # --------------------------------------------------------------------------- for real

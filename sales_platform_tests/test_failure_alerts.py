@@ -69,7 +69,7 @@ def test_each_failure_is_alerted_once_even_with_many_failures_in_one_pass(
 
     first = platform.process()
     # The files wait in the inbox; once the retry delay has passed they are tried again, and fail again.
-    later = upload_sensor.time.time() + platform.settings.upload_retry_seconds + 1
+    later = upload_sensor.time.time() + platform.settings.ingest.upload_retry_seconds + 1
     monkeypatch.setattr(upload_sensor.time, "time", lambda: later)
     second = platform.process()
 

@@ -30,7 +30,7 @@ KEPT_STAMP = r"\d{8}T\d{6}(\.\d{6})?Z"
 
 
 def day_rows(platform: Platform, store_id: str, day) -> int:
-    return read_parquet(platform, platform.settings.storage_layout.processed_key(day, store_id)).num_rows
+    return read_parquet(platform, platform.settings.storage.layout.processed_key(day, store_id)).num_rows
 
 
 def report_of(platform: Platform, key: str) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def test_files_of_one_store_day_sent_together_the_newest_is_the_day_and_the_othe
     assert day_rows(platform, "0001", day) == len(small_records("0001", day, transactions=4))
     assert platform.keys("uploads/") == []
     assert platform.keys("archive/") == [f"archive/{newest}"]
-    processed = platform.settings.storage_layout.processed_key(day, "0001")
+    processed = platform.settings.storage.layout.processed_key(day, "0001")
     for name in list(sent)[:2]:
         assert platform.bucket.read_bytes(f"rejected/{name}") == sent[name], "kept byte for byte"
         document = report_of(platform, f"rejected/{name}")
@@ -197,7 +197,7 @@ def test_a_script_that_writes_under_a_hidden_name_and_renames_is_never_read_earl
     hidden = inbox / f".{name}.part"
     hidden.write_bytes(first)
     set_age(hidden, 3600)
-    lister = FileLister(local_platform.bucket, local_platform.settings.storage_layout)
+    lister = FileLister(local_platform.bucket, local_platform.settings.storage.layout)
     try:
         assert local_platform.process().outcomes == []
         assert lister.list_files("pending") == []
@@ -323,7 +323,7 @@ def test_every_refused_version_of_a_name_is_kept_with_its_report(platform: Platf
     corrected = small_records("0003", day, transactions=4)
     key = platform.upload(name, render(corrected))
     assert platform.process().statuses() == {key: "processed"}
-    processed = platform.settings.storage_layout.processed_key(day, "0003")
+    processed = platform.settings.storage.layout.processed_key(day, "0003")
     for refused in (kept, f"rejected/{name}"):
         assert (report_of(platform, refused)["status"], report_of(platform, refused)["superseded_by"]) == (
             "superseded",

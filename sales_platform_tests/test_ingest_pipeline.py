@@ -53,7 +53,7 @@ def bad_payment_records(store_id: str, day: dt.date) -> list[dict[str, Any]]:
 
 
 def processed_key(platform: Platform, store_id: str, day: dt.date) -> str:
-    return platform.settings.storage_layout.processed_key(day, store_id)
+    return platform.settings.storage.layout.processed_key(day, store_id)
 
 
 def read_parquet(platform: Platform, key: str) -> pa.Table:

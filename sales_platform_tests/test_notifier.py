@@ -16,6 +16,7 @@ import pytest
 
 from sales_platform.domain.outgoing_message import SNS_MESSAGE_LIMIT_BYTES, InlineImage, OutgoingMessage
 from sales_platform.resources import notifier as notifier_module
+from sales_platform.resources.aws_config import MAX_ATTEMPTS
 from sales_platform.resources.factory import build_notifier
 from sales_platform_tests.fake_aws import REGION, fake_aws
 from sales_platform_tests.smtp_server import PASSWORD, USERNAME, RecordingHandler, make_certificates, smtp_server
@@ -252,6 +253,38 @@ def test_a_missing_topic_fails_without_retrying(make_settings, sns_topics) -> No
 
     assert "deleted-topic" in result.failed["sns"]
     assert len(calls) == 1
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: object):
+        yield self.data
+
+
+def test_sns_that_stays_unavailable_is_retried_by_botocore_alone(make_settings, sns_topics, monkeypatch) -> None:
+    """One retry layer: botocore's standard mode retries the 503s; the notifier adds none on top."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.retries.standard import ExponentialBackoff
+
+    topics, _ = sns_topics
+    notifier = build_notifier(sns_settings(make_settings, topics))
+    client = notifier.channels[0].client
+    sent = []
+
+    def unavailable(request, **_):
+        sent.append(request.url)
+        body = b"<ErrorResponse><Error><Code>ServiceUnavailable</Code><Message>down</Message></Error></ErrorResponse>"
+        return AWSResponse(request.url, 503, {}, _Body(body))
+
+    client.meta.events.register("before-send.sns.Publish", unavailable)
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)  # the count, not the wait
+
+    result = notifier.send(REPORT)
+
+    assert "ServiceUnavailable" in result.failed["sns"] and "after 1 attempt" in result.failed["sns"]
+    assert len(sent) == MAX_ATTEMPTS  # botocore's 10 attempts in all, not 10 for each of the notifier's
 
 
 # --------------------------------------------------------------------------- outbox

@@ -12,15 +12,15 @@ ARN = "arn:aws:sns:us-east-1:123456789012:sales-reports"
 
 def test_defaults_write_reports_to_the_local_outbox(make_settings) -> None:
     settings = make_settings()
-    assert settings.notify_channels == ["outbox"]
+    assert settings.reporting.notify_channels == ["outbox"]
     assert settings.outbox_path == settings.home_path / "outbox"
-    assert (settings.reports_prefix, settings.quicksight_prefix, settings.bi_export_days) == (
+    assert (settings.storage.reports_prefix, settings.storage.quicksight_prefix, settings.reporting.bi_export_days) == (
         "reports/",
         "quicksight/",
         30,
     )
-    assert settings.dagster_ui_url == "http://127.0.0.1:3000"
-    assert settings.smtp_security == "starttls" and settings.resolved_smtp_port == 587
+    assert settings.reporting.dagster_ui_url == "http://127.0.0.1:3000"
+    assert settings.smtp.smtp_security == "starttls" and settings.smtp.resolved_smtp_port == 587
 
 
 def test_values_are_read_and_normalised(make_settings) -> None:
@@ -34,20 +34,20 @@ def test_values_are_read_and_normalised(make_settings) -> None:
         DAGSTER_UI_URL="https://dagster.example.com/",
         REPORTS_PREFIX="daily-reports",
     )
-    assert settings.notify_channels == ["outbox", "smtp", "sns"]
-    assert settings.resolved_smtp_port == 465
-    assert settings.resolved_alert_recipients == [
+    assert settings.reporting.notify_channels == ["outbox", "smtp", "sns"]
+    assert settings.smtp.resolved_smtp_port == 465
+    assert settings.reporting.resolved_alert_recipients == [
         "a@example.com",
         "b@example.com",
     ]  # alerts default to the report's readers
-    assert settings.dagster_ui_url == "https://dagster.example.com"
-    assert settings.reports_prefix == "daily-reports/"
+    assert settings.reporting.dagster_ui_url == "https://dagster.example.com"
+    assert settings.storage.reports_prefix == "daily-reports/"
 
 
 def test_the_smtp_password_is_never_shown(make_settings) -> None:
     settings = make_settings(SMTP_USERNAME="me", SMTP_PASSWORD="hunter2")
     assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
-    assert settings.smtp_password.get_secret_value() == "hunter2"
+    assert settings.smtp.smtp_password.get_secret_value() == "hunter2"
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,9 @@ def _outcome(platform: Platform, expected: Expected) -> str | None:
     key = platform.upload(expected.upload_name, (CORPUS / expected.file).read_bytes())
     try:
         with platform.bucket.local_copy(key) as path:
-            table = validate_upload(path, parse_upload_name(expected.upload_name), platform.settings.validation_rules)
+            table = validate_upload(
+                path, parse_upload_name(expected.upload_name), platform.settings.stores.validation_rules
+            )
     except UploadRefused as refused:
         if expected.outcome != "refused":
             return f"refused: {refused.refusal.summary}"
@@ -95,6 +97,8 @@ def test_every_crafted_file_gets_its_outcome_on_both_backends(platform: Platform
 def test_finer_than_millisecond_times_are_stored_cut_to_the_millisecond(platform: Platform, name: str) -> None:
     key = platform.upload(f"store_0001_{DAY}.json", (CORPUS / name).read_bytes())
     with platform.bucket.local_copy(key) as path:
-        table = validate_upload(path, parse_upload_name(f"store_0001_{DAY}.json"), platform.settings.validation_rules)
+        table = validate_upload(
+            path, parse_upload_name(f"store_0001_{DAY}.json"), platform.settings.stores.validation_rules
+        )
     stamp = table.column("transaction_timestamp").to_pylist()[0]
     assert (stamp.second, stamp.microsecond) == (7, 654000)  # .654321 and .654321987: cut, not rounded

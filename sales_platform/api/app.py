@@ -51,12 +51,12 @@ def create_app(settings: Settings, bucket: ObjectStore | None = None, table: Met
         bucket = bucket or build_bucket(settings)
         table = table or build_table(settings)
     api = _api(settings, bucket, table)
-    if not settings.api_path_prefix:
+    if not settings.api.api_path_prefix:
         return api
     context: ApiContext = api.state.context
-    routes = [Mount(settings.api_path_prefix, app=api)]
-    if settings.dashboard_prefix:
-        routes.append(Mount("", app=DashboardFiles(bucket, settings.dashboard_prefix)))
+    routes = [Mount(settings.api.api_path_prefix, app=api)]
+    if settings.api.dashboard_prefix:
+        routes.append(Mount("", app=DashboardFiles(bucket, settings.api.dashboard_prefix)))
 
     @asynccontextmanager
     async def lifespan(site: Starlette):  # a mounted app's own lifespan does not run
@@ -74,17 +74,17 @@ def _api(settings: Settings, bucket: ObjectStore, table: MetricsTable) -> FastAP
         bucket=bucket,
         table=table,
         signer=local_url_signer(settings),
-        dashboard=DashboardReader(table, settings.expected_stores),
-        files=FileLister(bucket, settings.storage_layout),
-        views=ViewCache(settings.api_cache_seconds, table.change_token),
-        dates=ViewCache(settings.api_cache_seconds, table.change_token),
+        dashboard=DashboardReader(table, settings.stores.expected_stores),
+        files=FileLister(bucket, settings.storage.layout),
+        views=ViewCache(settings.api.api_cache_seconds, table.change_token),
+        dates=ViewCache(settings.api.api_cache_seconds, table.change_token),
     )
     api_keys = ApiKeys(settings)
     if not api_keys.required:
         logger.warning("API_KEYS is not set: the API answers anyone who can reach it")
     login = None
-    if settings.alb_arn and settings.resolved_alb_public_keys_url:
-        login = AlbLogin(settings.alb_arn, settings.resolved_alb_public_keys_url)
+    if settings.api.alb_arn and settings.resolved_alb_public_keys_url:
+        login = AlbLogin(settings.api.alb_arn, settings.resolved_alb_public_keys_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -123,11 +123,11 @@ def _api(settings: Settings, bucket: ObjectStore, table: MetricsTable) -> FastAP
 
     # Added last is outermost: CORS headers also go on the access check's 401/403 and on the
     # guard's 413 and 500 answers.
-    app.add_middleware(RequestGuard, max_request_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestGuard, max_request_bytes=settings.api.max_request_bytes)
     app.add_middleware(AccessGuard, keys=api_keys, login=login)
     app.add_middleware(
         JsonCorsMiddleware,
-        allow_origins=settings.frontend_origins,
+        allow_origins=settings.api.frontend_origins,
         allow_methods=["GET", "POST", "PUT", "OPTIONS"],
         # The request headers the legacy API Gateway allowed, so the dashboard's preflights
         # pass unchanged; the API reads only Content-Type and the key.
@@ -151,7 +151,7 @@ def app_from_environment() -> Starlette:
     from sales_platform.api.server import BoundedHttpProtocol
 
     settings = load_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.runtime.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_log_redaction()
     BoundedHttpProtocol.configure(settings)
     return create_app(settings)

@@ -28,12 +28,12 @@ class ApiContext:
 
     @property
     def download_prefixes(self) -> tuple[str, ...]:
-        return self.settings.storage_layout.download_prefixes
+        return self.settings.storage.layout.download_prefixes
 
     def public_base_url(self, request: Request) -> str:
         """Where signed local URLs point: PUBLIC_API_URL, else the API's address on the host this
         request reached."""
-        return self.settings.public_api_url or str(request.base_url).rstrip("/") + self.settings.api_path_prefix
+        return self.settings.api.public_api_url or str(request.base_url).rstrip("/") + self.settings.api.api_path_prefix
 
     async def available_dates(self) -> list[str]:
         return await self.dates.get("available_dates", self.dashboard.available_dates)

@@ -36,7 +36,7 @@ class ApiKeys:
     says nothing about which one came close."""
 
     def __init__(self, settings: Settings) -> None:
-        self._keys = [key.get_secret_value().encode() for key in settings.api_keys]
+        self._keys = [key.get_secret_value().encode() for key in settings.api.api_keys]
 
     @property
     def required(self) -> bool:
@@ -126,7 +126,7 @@ def is_loopback(host: str) -> bool:
 def refuse_open_bind(settings: Settings, host: str, insecure: bool) -> str | None:
     """Why the API must not start on `host`, or None. Without keys anyone who can reach the
     address reads every store's sales; on loopback that is only this machine's users."""
-    if settings.api_keys or is_loopback(host) or insecure:
+    if settings.api.api_keys or is_loopback(host) or insecure:
         return None
     return (
         f"refusing to listen on {host} without API_KEYS: anyone who can reach it could read and upload data. "

@@ -24,7 +24,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from sales_platform.settings import Settings
+from sales_platform.settings import ApiSettings, Settings
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_HEADERS = 100
@@ -45,16 +45,16 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     max_head_bytes = MAX_HEAD_BYTES
     max_headers = MAX_HEADERS
-    head_timeout = Settings.model_fields["api_header_timeout_seconds"].default
-    idle_body_timeout = Settings.model_fields["api_body_idle_timeout_seconds"].default
+    head_timeout = ApiSettings.model_fields["api_header_timeout_seconds"].default
+    idle_body_timeout = ApiSettings.model_fields["api_body_idle_timeout_seconds"].default
 
     @classmethod
     def configure(cls, settings: Settings) -> None:
         """Take the timeouts from the settings. uvicorn makes a protocol per connection from the
         class it was given, in each worker process; every worker builds the app from the
         settings first (`app_from_environment`), and calls this then."""
-        cls.head_timeout = settings.api_header_timeout_seconds
-        cls.idle_body_timeout = settings.api_body_idle_timeout_seconds
+        cls.head_timeout = settings.api.api_header_timeout_seconds
+        cls.idle_body_timeout = settings.api.api_body_idle_timeout_seconds
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

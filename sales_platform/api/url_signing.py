@@ -100,9 +100,9 @@ def local_url_signer(settings: Settings) -> LocalUrlSigner | None:
     """The signer for a local-folder bucket, or None when the bucket presigns its own URLs."""
     if settings.resolved_storage_backend != "local":
         return None
-    if settings.url_signing_secret is not None:
-        return LocalUrlSigner(settings.url_signing_secret.get_secret_value().encode())
-    if settings.deployment == "aws":
+    if settings.api.url_signing_secret is not None:
+        return LocalUrlSigner(settings.api.url_signing_secret.get_secret_value().encode())
+    if settings.runtime.deployment == "aws":
         raise SettingsError(
             "invalid configuration:\n  URL_SIGNING_SECRET: required when SALES_PLATFORM_ENV=aws and the bucket is a "
             "local folder, so every API container signs and checks URLs with the same secret"

@@ -10,7 +10,8 @@ import dagster as dg
 
 
 class Calendar(Protocol):
-    """The settings the partitions follow, or the `PlatformConfig` resource (same names)."""
+    """What the partitions follow: the stores' settings, or the `PlatformConfig` resource
+    (same names)."""
 
     @property
     def partitions_start_date(self) -> dt.date: ...

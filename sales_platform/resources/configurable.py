@@ -24,6 +24,7 @@ import dagster as dg
 from pydantic import Field
 
 from sales_platform.domain.outgoing_message import Audience
+from sales_platform.domain.storage_layout import StorageLayout
 from sales_platform.resources.metrics_table import MetricsTable
 from sales_platform.resources.notifier import Channel, Notifier
 from sales_platform.resources.object_store import ObjectStore
@@ -45,9 +46,9 @@ class BucketResource(dg.ConfigurableResource):
         return cls(
             backend=settings.resolved_storage_backend,
             folder=str(settings.bucket_path),
-            s3_bucket=settings.s3_bucket,
-            aws_region=settings.aws_region,
-            aws_endpoint_url=settings.aws_endpoint_url,
+            s3_bucket=settings.storage.s3_bucket,
+            aws_region=settings.storage.aws_region,
+            aws_endpoint_url=settings.storage.aws_endpoint_url,
         )
 
     def build(self) -> ObjectStore:
@@ -79,9 +80,9 @@ class MetricsTableResource(dg.ConfigurableResource):
         return cls(
             backend=settings.resolved_table_backend,
             sqlite_path=str(settings.sqlite_path),
-            dynamodb_table=settings.dynamodb_table,
-            aws_region=settings.aws_region,
-            aws_endpoint_url=settings.aws_endpoint_url,
+            dynamodb_table=settings.storage.dynamodb_table,
+            aws_region=settings.storage.aws_region,
+            aws_endpoint_url=settings.storage.aws_endpoint_url,
         )
 
     def build(self) -> MetricsTable:
@@ -124,24 +125,24 @@ class NotifierResource(dg.ConfigurableResource):
     @classmethod
     def from_settings(cls, settings: Settings) -> NotifierResource:
         password: str | None = None
-        if settings.smtp_password is not None:
-            secret = settings.smtp_password.get_secret_value()
+        if settings.smtp.smtp_password is not None:
+            secret = settings.smtp.smtp_password.get_secret_value()
             password = dg.EnvVar("SMTP_PASSWORD") if os.environ.get("SMTP_PASSWORD") == secret else secret
         return cls(
-            channels=list(settings.notify_channels),
+            channels=list(settings.reporting.notify_channels),
             outbox_folder=str(settings.outbox_path),
-            sender=settings.report_sender,
-            report_recipients=list(settings.report_recipients),
-            alert_recipients=list(settings.resolved_alert_recipients),
-            smtp_host=settings.smtp_host,
-            smtp_port=settings.resolved_smtp_port,
-            smtp_security=settings.smtp_security,
-            smtp_username=settings.smtp_username,
+            sender=settings.reporting.report_sender,
+            report_recipients=list(settings.reporting.report_recipients),
+            alert_recipients=list(settings.reporting.resolved_alert_recipients),
+            smtp_host=settings.smtp.smtp_host,
+            smtp_port=settings.smtp.resolved_smtp_port,
+            smtp_security=settings.smtp.smtp_security,
+            smtp_username=settings.smtp.smtp_username,
             smtp_password=password,
-            sns_report_topic_arn=settings.sns_report_topic_arn,
-            sns_alert_topic_arn=settings.sns_alert_topic_arn,
-            aws_region=settings.aws_region,
-            aws_endpoint_url=settings.aws_endpoint_url,
+            sns_report_topic_arn=settings.reporting.sns_report_topic_arn,
+            sns_alert_topic_arn=settings.reporting.sns_alert_topic_arn,
+            aws_region=settings.storage.aws_region,
+            aws_endpoint_url=settings.storage.aws_endpoint_url,
         )
 
     def build(self) -> Notifier:
@@ -194,9 +195,9 @@ class RecommendationEngineResource(dg.ConfigurableResource):
     def from_settings(cls, settings: Settings) -> RecommendationEngineResource:
         return cls(
             engine=settings.resolved_recommendation_engine,
-            bedrock_model_id=settings.bedrock_model_id,
-            bedrock_timeout_seconds=settings.bedrock_timeout_seconds,
-            aws_region=settings.aws_region,
+            bedrock_model_id=settings.analysis.bedrock_model_id,
+            bedrock_timeout_seconds=settings.analysis.bedrock_timeout_seconds,
+            aws_region=settings.storage.aws_region,
         )
 
     def build(self) -> RecommendationEngine:
@@ -248,31 +249,35 @@ class PlatformConfig(StoreDays, dg.ConfigurableResource):
     @classmethod
     def from_settings(cls, settings: Settings) -> PlatformConfig:
         return cls(
-            expected_stores=list(settings.expected_stores),
-            daily_analysis_timezone=settings.daily_analysis_timezone,
-            partitions_start=settings.partitions_start_date.isoformat(),
-            late_close_grace_minutes=settings.late_close_grace_minutes,
-            max_upload_bytes=settings.max_upload_bytes,
-            upload_prefix=settings.upload_prefix,
-            processed_prefix=settings.processed_prefix,
-            rejected_prefix=settings.rejected_prefix,
-            archive_prefix=settings.archive_prefix,
-            analysis_prefix=settings.analysis_prefix,
-            reports_prefix=settings.reports_prefix,
-            quicksight_prefix=settings.quicksight_prefix,
+            expected_stores=list(settings.stores.expected_stores),
+            daily_analysis_timezone=settings.stores.daily_analysis_timezone,
+            partitions_start=settings.stores.partitions_start_date.isoformat(),
+            late_close_grace_minutes=settings.stores.late_close_grace_minutes,
+            max_upload_bytes=settings.ingest.max_upload_bytes,
+            upload_prefix=settings.storage.upload_prefix,
+            processed_prefix=settings.storage.processed_prefix,
+            rejected_prefix=settings.storage.rejected_prefix,
+            archive_prefix=settings.storage.archive_prefix,
+            analysis_prefix=settings.storage.analysis_prefix,
+            reports_prefix=settings.storage.reports_prefix,
+            quicksight_prefix=settings.storage.quicksight_prefix,
             upload_settle_seconds=settings.upload_settle_seconds,
-            upload_retry_seconds=settings.upload_retry_seconds,
-            max_files_per_sensor_tick=settings.max_files_per_sensor_tick,
-            max_files_per_run=settings.max_files_per_run,
-            max_concurrent_runs=settings.max_concurrent_runs,
-            reanalysis_window_days=settings.reanalysis_window_days,
-            bi_export_days=settings.bi_export_days,
-            dagster_ui_url=settings.dagster_ui_url,
+            upload_retry_seconds=settings.ingest.upload_retry_seconds,
+            max_files_per_sensor_tick=settings.ingest.max_files_per_sensor_tick,
+            max_files_per_run=settings.ingest.max_files_per_run,
+            max_concurrent_runs=settings.runtime.max_concurrent_runs,
+            reanalysis_window_days=settings.analysis.reanalysis_window_days,
+            bi_export_days=settings.reporting.bi_export_days,
+            dagster_ui_url=settings.reporting.dagster_ui_url,
             resolved_recommendation_engine=settings.resolved_recommendation_engine,
             resolved_storage_backend=settings.resolved_storage_backend,
-            s3_bucket=settings.s3_bucket,
+            s3_bucket=settings.storage.s3_bucket,
             bucket_folder=str(settings.bucket_path),
         )
+
+    @property
+    def storage_layout(self) -> StorageLayout:
+        return StorageLayout.of(self)
 
     @property
     def partitions_start_date(self) -> dt.date:

@@ -5,8 +5,8 @@
 * smtp: a mail server, with STARTTLS or implicit TLS and a login from the environment;
 * sns: Amazon SNS topics, one for reports and one for alerts, as the old system had.
 
-A channel that fails is tried again with growing pauses; a refusal that will not change
-(a 5xx from the mail server, a topic that does not exist) is not. The result says, channel by
+A mail server that fails is tried again with growing pauses; a refusal that will not change
+(a 5xx answer) is not. SNS is not retried here: its client retries transient failures itself. The result says, channel by
 channel, what went out and what did not, so a caller can send the rest later without sending
 anything twice.
 """
@@ -43,6 +43,8 @@ class DeliveryError(Exception):
 
 class Channel(abc.ABC):
     name: str
+    # A channel whose client already retries transient failures is not retried again on top.
+    retries_itself = False
 
     @abc.abstractmethod
     def send(self, message: OutgoingMessage) -> str:
@@ -156,21 +158,13 @@ def _refusals(refused: Mapping[str, tuple[int, bytes]]) -> str:
 
 # --------------------------------------------------------------------------- SNS
 
-_TRANSIENT_SNS_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "InternalError",
-        "InternalFailure",
-        "ServiceUnavailable",
-        "KMSThrottling",
-    }
-)
-
 
 class SnsChannel(Channel):
+    """Publishes through a boto3 client in botocore's standard retry mode, which retries
+    throttling, 5xx answers and dropped connections itself: what still fails is final."""
+
     name = "sns"
+    retries_itself = True
 
     def __init__(self, client: Any, topics: Mapping[Audience, str]) -> None:
         self.client = client
@@ -185,10 +179,7 @@ class SnsChannel(Channel):
                 TopicArn=topic, Subject=sns_subject(message.subject), Message=sns_body(message)
             )
         except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code"))
-            raise DeliveryError(
-                f"SNS refused the message for {topic}: {error}", permanent=code not in _TRANSIENT_SNS_CODES
-            ) from error
+            raise DeliveryError(f"SNS refused the message for {topic}: {error}") from error
         except BotoCoreError as error:
             raise DeliveryError(f"cannot reach SNS for {topic}: {error}") from error
         return f"{topic} (message {response.get('MessageId')})"
@@ -247,7 +238,9 @@ class Notifier:
             if wanted is not None and channel.name not in wanted:
                 continue
             try:
-                result.delivered[channel.name] = self._send_with_retries(channel, message, delays)
+                result.delivered[channel.name] = self._send_with_retries(
+                    channel, message, () if channel.retries_itself else delays
+                )
             except DeliveryError as error:
                 result.failed[channel.name] = str(error)
         return result

@@ -140,7 +140,7 @@ class DaemonPass:
                     return
                 settling_since = settling_since or time.monotonic()
                 if time.monotonic() - settling_since > self.settings.upload_settle_seconds + 2 * max(
-                    5, self.settings.upload_sensor_interval_seconds
+                    5, self.settings.ingest.upload_sensor_interval_seconds
                 ):
                     self.summary.still_written = settling
                     return

@@ -27,7 +27,7 @@ def instance_config(settings: Settings) -> dict:
         "run_coordinator": {
             "module": "dagster.core.run_coordinator",
             "class": "QueuedRunCoordinator",
-            "config": {"max_concurrent_runs": settings.max_concurrent_runs, "dequeue_interval_seconds": 1},
+            "config": {"max_concurrent_runs": settings.runtime.max_concurrent_runs, "dequeue_interval_seconds": 1},
         },
         "run_launcher": {"module": "sales_platform.runtime.run_launcher", "class": "LocalRunLauncher"},
         # A run whose process died is failed within seconds, then retried; one that never

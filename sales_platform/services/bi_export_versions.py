@@ -34,8 +34,7 @@ from sales_platform.services import day_items
 
 
 class ExportPlace(Protocol):
-    """Where and how far back the export goes: the settings, or the `PlatformConfig` resource
-    the asset gets (same names)."""
+    """Where and how far back the export goes: the `PlatformConfig` resource the asset gets."""
 
     @property
     def quicksight_prefix(self) -> str: ...

@@ -25,8 +25,8 @@ from sales_platform.services.upload_intake import archive, leave_inbox, refuse, 
 
 
 class IngestRules(Protocol):
-    """What deciding on an upload takes from the configuration: the settings, or the
-    `PlatformConfig` resource the assets get (same names)."""
+    """What deciding on an upload takes from the configuration: the `PlatformConfig` resource
+    the assets get."""
 
     @property
     def storage_layout(self) -> StorageLayout: ...

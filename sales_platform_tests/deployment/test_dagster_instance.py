@@ -152,7 +152,7 @@ def test_runs_and_schedule_ticks_are_recorded_in_postgresql_and_read_back(
     monkeypatch.setenv("MAX_CONCURRENT_RUNS", "7")  # a platform setting the instance reads too
     definitions = build_definitions(settings)
     day = days_ago(1)
-    key = settings.storage_layout.upload_key(upload_name(STORES[0], day))
+    key = settings.storage.layout.upload_key(upload_name(STORES[0], day))
     definitions.resources["bucket"].build().write_bytes(key, render(small_records(STORES[0], day)))
     set_age(settings.bucket_path / key, 60)
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from sales_platform.settings import Settings
+from sales_platform.settings import setting_variables
 from sales_platform_tests.api_support import Api
 from sales_platform_tests.deployment.terraform_config import TerraformConfig
 
@@ -53,7 +53,7 @@ def test_the_dashboard_and_the_ui_ask_for_the_login_and_the_api_lets_keys_throug
 
 def test_the_api_task_serves_the_dashboard_and_trusts_only_this_load_balancer(terraform: TerraformConfig) -> None:
     environment = terraform.locals["api_environment"]
-    known = {field.alias for field in Settings.model_fields.values()}
+    known = set(setting_variables())
     assert set(environment) <= known
     assert environment == {
         "API_PATH_PREFIX": "${local.api_path}",

@@ -13,7 +13,7 @@ import hcl2
 import pytest
 import yaml
 
-from sales_platform.settings import Settings
+from sales_platform.settings import setting_variables
 from sales_platform_tests.deployment.terraform_config import TerraformConfig, expressions, load_terraform
 
 pytestmark = pytest.mark.deployment
@@ -281,7 +281,7 @@ def test_the_secret_check_catches_a_password_in_environment(terraform: Terraform
 
 
 def test_containers_use_the_settings_names_of_the_platform(terraform: TerraformConfig) -> None:
-    known = {field.alias or name.upper() for name, field in Settings.model_fields.items()}
+    known = set(setting_variables())
     known.add("AWS_DEFAULT_REGION")  # read by boto3 itself, e.g. in Dagster's run launcher and log manager
     platform = set(terraform.locals["platform_environment"])
     assert platform - known == set(), "not a setting of sales_platform"

@@ -60,7 +60,7 @@ async def put_object(
     signature: Signature = None,
 ) -> StoredObject:
     bucket = _checked(context, "PUT", key, expires, signature)
-    layout = context.settings.storage_layout
+    layout = context.settings.storage.layout
     name = key.removeprefix(layout.upload_prefix)
     try:
         if not key.startswith(layout.upload_prefix):
@@ -68,7 +68,7 @@ async def put_object(
         check_upload_file_name(name)
     except ValueError as error:
         raise HTTPException(400, str(error)) from None
-    limit = context.settings.max_upload_bytes
+    limit = context.settings.ingest.max_upload_bytes
     too_large = f"the file is larger than {limit:,} bytes (MAX_UPLOAD_BYTES)"
     announced = request.headers.get("content-length")
     if announced is not None and announced.isdigit() and int(announced) > limit:

@@ -49,7 +49,7 @@ async def analytics(
             raise HTTPException(422, f"query parameter date: {error}") from None
     available = await context.available_dates()
     if not available:
-        return _json(to_json(no_data_view(date, context.settings.expected_stores)))
+        return _json(to_json(no_data_view(date, context.settings.stores.expected_stores)))
     day = date if date in available else available[0]
     body = await context.views.get(
         ("analytics", day, date), lambda: to_json(context.dashboard.analytics(day, available, date))
@@ -79,9 +79,9 @@ async def trends(
             raise HTTPException(
                 422, f"query parameter store_id: {store_id!r} is not a four-digit store id such as 0001"
             )
-        if store_id not in context.settings.expected_stores:
+        if store_id not in context.settings.stores.expected_stores:
             raise HTTPException(
-                404, f"store {store_id} is not one of the stores ({', '.join(context.settings.expected_stores)})"
+                404, f"store {store_id} is not one of the stores ({', '.join(context.settings.stores.expected_stores)})"
             )
     available = await context.available_dates()
     body = await context.views.get(

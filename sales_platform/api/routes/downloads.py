@@ -47,8 +47,8 @@ async def generate_download_url(
         raise HTTPException(404, f"no file at {key}")
     if info.is_link:
         raise HTTPException(404, f"{key} is a symbolic link, which is never served")
-    filename = filename or plain_download_name(download_name(key, context.settings.processed_prefix))
-    expires_in = context.settings.download_url_expiry_seconds
+    filename = filename or plain_download_name(download_name(key, context.settings.storage.processed_prefix))
+    expires_in = context.settings.api.download_url_expiry_seconds
     if context.signer is None:
         url = context.bucket.presigned_url("GET", key, expires_in, content_disposition(filename))
     else:

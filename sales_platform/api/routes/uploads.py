@@ -28,8 +28,8 @@ def generate_upload_url(
         name = check_upload_file_name(body.filename)
     except ValueError as error:
         raise HTTPException(400, str(error)) from None
-    key = context.settings.storage_layout.upload_key(name)
-    expires_in = context.settings.upload_url_expiry_seconds
+    key = context.settings.storage.layout.upload_key(name)
+    expires_in = context.settings.api.upload_url_expiry_seconds
     if context.signer is None:
         url = context.bucket.presigned_url("PUT", key, expires_in)
     else:

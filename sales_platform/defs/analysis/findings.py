@@ -109,7 +109,7 @@ def materialize_trends(
 @dg.definitions
 def defs() -> dg.Definitions:
     common: dict[str, Any] = dict(
-        partitions_def=business_days(load_time_settings()),
+        partitions_def=business_days(load_time_settings().stores),
         group_name=ANALYSIS_GROUP,
         backfill_policy=ONE_RUN_FOR_A_RANGE,
         deps=["company_metrics", "product_metrics"],

@@ -105,7 +105,7 @@ def materialize_product_metrics(
 @dg.definitions
 def defs() -> dg.Definitions:
     settings = load_time_settings()
-    days = business_days(settings)
+    days = business_days(settings.stores)
     company_metrics = dg.multi_asset(
         name="company_metrics",
         specs=[

@@ -146,7 +146,7 @@ def materialize_daily_insights(
 def defs() -> dg.Definitions:
     settings = load_time_settings()
     common: dict[str, Any] = dict(
-        partitions_def=business_days(settings), group_name=ANALYSIS_GROUP, backfill_policy=ONE_RUN_FOR_A_RANGE
+        partitions_def=business_days(settings.stores), group_name=ANALYSIS_GROUP, backfill_policy=ONE_RUN_FOR_A_RANGE
     )
     recommendations = dg.asset(
         name="recommendations",

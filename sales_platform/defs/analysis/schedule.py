@@ -65,11 +65,11 @@ def defs() -> dg.Definitions:
     settings = load_time_settings()
     schedule = dg.schedule(
         name=ANALYSIS_SCHEDULE,
-        cron_schedule=settings.daily_analysis_schedule,
-        execution_timezone=settings.daily_analysis_timezone,
+        cron_schedule=settings.analysis.daily_analysis_schedule,
+        execution_timezone=settings.stores.daily_analysis_timezone,
         job=daily_analysis,
         default_status=dg.DefaultScheduleStatus.RUNNING
-        if settings.enable_scheduled_analysis
+        if settings.analysis.enable_scheduled_analysis
         else dg.DefaultScheduleStatus.STOPPED,
         description="The fallback: analyses the day with whatever stores are in, unless its analysis already ran.",
     )(analyse_what_is_in)

@@ -174,9 +174,9 @@ def defs() -> dg.Definitions:
     sensor = dg.sensor(
         name=ANALYSIS_SENSOR,
         job=daily_analysis,
-        minimum_interval_seconds=settings.automation_interval_seconds,
+        minimum_interval_seconds=settings.analysis.automation_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Starts a day's analysis when every expected store's upload is processed, and again when a "
-        f"late or corrected upload changes a complete day up to {settings.reanalysis_window_days} days back.",
+        f"late or corrected upload changes a complete day up to {settings.analysis.reanalysis_window_days} days back.",
     )(look_for_complete_days)
     return dg.Definitions(sensors=[sensor])

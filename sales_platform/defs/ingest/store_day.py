@@ -141,7 +141,7 @@ def materialize_store_day(
 @dg.definitions
 def defs() -> dg.Definitions:
     settings = load_time_settings()
-    partitions = store_day_partitions(settings)
+    partitions = store_day_partitions(settings.stores)
     store_day = dg.multi_asset(
         name="store_day",
         specs=[

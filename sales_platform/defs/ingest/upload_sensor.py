@@ -246,10 +246,10 @@ def defs() -> dg.Definitions:
     sensor = dg.sensor(
         name=UPLOAD_SENSOR,
         job=ingest_store_uploads,
-        minimum_interval_seconds=settings.upload_sensor_interval_seconds,
+        minimum_interval_seconds=settings.ingest.upload_sensor_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"Ingests every new or overwritten file in {settings.upload_prefix}, refused files included: what "
+        description=f"Ingests every new or overwritten file in {settings.storage.upload_prefix}, refused files included: what "
         "one look finds goes into one run (a few for a backlog). A file still waiting after its run failed is asked "
-        f"for again after {settings.upload_retry_seconds} s, then ever more rarely.",
+        f"for again after {settings.ingest.upload_retry_seconds} s, then ever more rarely.",
     )(look_at_inbox)
     return dg.Definitions(sensors=[sensor])

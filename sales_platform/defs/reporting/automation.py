@@ -30,7 +30,7 @@ def defs() -> dg.Definitions:
         REPORT_AUTOMATION_SENSOR,
         target=dg.AssetSelection.assets(DAILY_REPORT, BI_EXPORT),
         default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=load_time_settings().automation_interval_seconds,
+        minimum_interval_seconds=load_time_settings().analysis.automation_interval_seconds,
         description="Reports and exports a day whose insights were materialized outside the daily_analysis job.",
     )
     return dg.Definitions(sensors=[sensor])

@@ -44,7 +44,7 @@ def materialize_bi_export(
 def defs() -> dg.Definitions:
     bi_export = dg.asset(
         name=BI_EXPORT.to_user_string(),
-        partitions_def=business_days(load_time_settings()),
+        partitions_def=business_days(load_time_settings().stores),
         deps=[DAILY_INSIGHTS],
         group_name=REPORTING_GROUP,
         kinds={"parquet", "json"},

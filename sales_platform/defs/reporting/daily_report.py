@@ -146,7 +146,7 @@ def materialize_daily_report(
 def defs() -> dg.Definitions:
     daily_report = dg.asset(
         name=DAILY_REPORT.to_user_string(),
-        partitions_def=business_days(load_time_settings()),
+        partitions_def=business_days(load_time_settings().stores),
         deps=[DAILY_INSIGHTS],
         group_name=REPORTING_GROUP,
         kinds={"email"},

@@ -90,7 +90,7 @@ def defs() -> dg.Definitions:
         name=FAILURE_ALERT_SENSOR,
         monitor_all_code_locations=False,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=load_time_settings().automation_interval_seconds,
+        minimum_interval_seconds=load_time_settings().analysis.automation_interval_seconds,
         description="Sends an alert (NOTIFY_CHANNELS, alert recipients/topic) for every run that failed and will not "
         "be retried: run, asset, partition, error and a link to the run.",
     )(alert_on_failure)
