@@ -32,14 +32,37 @@ from sales_platform.resources.recommendation_engines import RecommendationEngine
 from sales_platform.settings import Settings, StoreDays
 
 
-class BucketResource(dg.ConfigurableResource):
+class AwsConnection(dg.Config):
+    """Where the AWS clients connect, shared by every resource that has one."""
+
+    region: str = Field("us-east-1", description="AWS_REGION")
+    endpoint_url: str | None = Field(
+        None, description="AWS_ENDPOINT_URL (a local S3/DynamoDB/SNS, for tests and demos)."
+    )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AwsConnection:
+        return cls(region=settings.storage.aws_region, endpoint_url=settings.storage.aws_endpoint_url)
+
+
+class Door(dg.ConfigurableResource):
+    """A resource whose value is the door it builds. The CLI and the API call `build()` too,
+    outside any run."""
+
+    def build(self) -> object:
+        raise NotImplementedError
+
+    def create_resource(self, context: dg.InitResourceContext) -> object:
+        return self.build()
+
+
+class BucketResource(Door):
     """The bucket: a folder on this machine, or an S3 bucket."""
 
     backend: Literal["local", "s3"] = Field(description="STORAGE_BACKEND (local: a folder; s3: an S3 bucket).")
     folder: str | None = Field(None, description="The folder that is the bucket, when local.")
     s3_bucket: str | None = Field(None, description="S3_BUCKET, when s3.")
-    aws_region: str = Field("us-east-1", description="AWS_REGION")
-    aws_endpoint_url: str | None = Field(None, description="AWS_ENDPOINT_URL (a local S3, for tests and demos).")
+    aws: AwsConnection = Field(description="Where S3 is.")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BucketResource:
@@ -47,33 +70,28 @@ class BucketResource(dg.ConfigurableResource):
             backend=settings.resolved_storage_backend,
             folder=str(settings.bucket_path),
             s3_bucket=settings.storage.s3_bucket,
-            aws_region=settings.storage.aws_region,
-            aws_endpoint_url=settings.storage.aws_endpoint_url,
+            aws=AwsConnection.from_settings(settings),
         )
 
     def build(self) -> ObjectStore:
         if self.backend == "s3":
             from sales_platform.resources.s3_object_store import S3ObjectStore, make_s3_client
 
-            return S3ObjectStore(self.s3_bucket or "", make_s3_client(self.aws_region, self.aws_endpoint_url))
+            return S3ObjectStore(self.s3_bucket or "", make_s3_client(self.aws.region, self.aws.endpoint_url))
         from sales_platform.resources.local_object_store import LocalObjectStore
 
         folder = Path(self.folder or ".")
         folder.mkdir(parents=True, exist_ok=True)
         return LocalObjectStore(folder)
 
-    def create_resource(self, context: dg.InitResourceContext) -> ObjectStore:
-        return self.build()
 
-
-class MetricsTableResource(dg.ConfigurableResource):
+class MetricsTableResource(Door):
     """The table of store-day summaries, upload tracking, company days, products and insights."""
 
     backend: Literal["sqlite", "dynamodb"] = Field(description="TABLE_BACKEND (sqlite locally, dynamodb on AWS).")
     sqlite_path: str | None = Field(None, description="The SQLite file, when sqlite.")
     dynamodb_table: str | None = Field(None, description="DYNAMODB_TABLE, when dynamodb.")
-    aws_region: str = Field("us-east-1", description="AWS_REGION")
-    aws_endpoint_url: str | None = Field(None, description="AWS_ENDPOINT_URL")
+    aws: AwsConnection = Field(description="Where AWS is.")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MetricsTableResource:
@@ -81,8 +99,7 @@ class MetricsTableResource(dg.ConfigurableResource):
             backend=settings.resolved_table_backend,
             sqlite_path=str(settings.sqlite_path),
             dynamodb_table=settings.storage.dynamodb_table,
-            aws_region=settings.storage.aws_region,
-            aws_endpoint_url=settings.storage.aws_endpoint_url,
+            aws=AwsConnection.from_settings(settings),
         )
 
     def build(self) -> MetricsTable:
@@ -90,17 +107,14 @@ class MetricsTableResource(dg.ConfigurableResource):
             from sales_platform.resources.dynamodb_metrics_table import DynamoDbMetricsTable, make_dynamodb_client
 
             return DynamoDbMetricsTable(
-                self.dynamodb_table or "", make_dynamodb_client(self.aws_region, self.aws_endpoint_url)
+                self.dynamodb_table or "", make_dynamodb_client(self.aws.region, self.aws.endpoint_url)
             )
         from sales_platform.resources.sqlite_metrics_table import SqliteMetricsTable
 
         return SqliteMetricsTable(Path(self.sqlite_path or "sales.db"))
 
-    def create_resource(self, context: dg.InitResourceContext) -> MetricsTable:
-        return self.build()
 
-
-class NotifierResource(dg.ConfigurableResource):
+class NotifierResource(Door):
     """Reports and alerts, on the channels NOTIFY_CHANNELS names, in that order.
 
     The SMTP password is never part of the shown configuration when it comes from the
@@ -119,8 +133,7 @@ class NotifierResource(dg.ConfigurableResource):
     smtp_password: str | None = Field(None, description="SMTP_PASSWORD, from the environment.")
     sns_report_topic_arn: str | None = Field(None, description="SNS_REPORT_TOPIC_ARN")
     sns_alert_topic_arn: str | None = Field(None, description="SNS_ALERT_TOPIC_ARN")
-    aws_region: str = Field("us-east-1", description="AWS_REGION")
-    aws_endpoint_url: str | None = Field(None, description="AWS_ENDPOINT_URL")
+    aws: AwsConnection = Field(description="Where AWS is.")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NotifierResource:
@@ -141,8 +154,7 @@ class NotifierResource(dg.ConfigurableResource):
             smtp_password=password,
             sns_report_topic_arn=settings.reporting.sns_report_topic_arn,
             sns_alert_topic_arn=settings.reporting.sns_alert_topic_arn,
-            aws_region=settings.storage.aws_region,
-            aws_endpoint_url=settings.storage.aws_endpoint_url,
+            aws=AwsConnection.from_settings(settings),
         )
 
     def build(self) -> Notifier:
@@ -176,20 +188,17 @@ class NotifierResource(dg.ConfigurableResource):
                     "report": self.sns_report_topic_arn or "",
                     "alert": self.sns_alert_topic_arn or "",
                 }
-                channels.append(SnsChannel(make_sns_client(self.aws_region, self.aws_endpoint_url), topics))
+                channels.append(SnsChannel(make_sns_client(self.aws.region, self.aws.endpoint_url), topics))
         return Notifier(channels)
 
-    def create_resource(self, context: dg.InitResourceContext) -> Notifier:
-        return self.build()
 
-
-class RecommendationEngineResource(dg.ConfigurableResource):
+class RecommendationEngineResource(Door):
     """Who writes the recommendations: the rules, or Amazon Bedrock with the rules as fallback."""
 
     engine: Literal["rules", "bedrock"] = Field(description="RECOMMENDATION_ENGINE")
     bedrock_model_id: str = Field("amazon.nova-lite-v1:0", description="BEDROCK_MODEL_ID")
     bedrock_timeout_seconds: int = Field(60, description="BEDROCK_TIMEOUT_SECONDS, retries included.")
-    aws_region: str = Field("us-east-1", description="AWS_REGION")
+    aws: AwsConnection = Field(description="Where Bedrock is (its region).")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RecommendationEngineResource:
@@ -197,7 +206,7 @@ class RecommendationEngineResource(dg.ConfigurableResource):
             engine=settings.resolved_recommendation_engine,
             bedrock_model_id=settings.analysis.bedrock_model_id,
             bedrock_timeout_seconds=settings.analysis.bedrock_timeout_seconds,
-            aws_region=settings.storage.aws_region,
+            aws=AwsConnection.from_settings(settings),
         )
 
     def build(self) -> RecommendationEngine:
@@ -207,12 +216,9 @@ class RecommendationEngineResource(dg.ConfigurableResource):
             return BedrockEngine(
                 self.bedrock_model_id,
                 self.bedrock_timeout_seconds,
-                bedrock_client_factory(self.aws_region, self.bedrock_timeout_seconds),
+                bedrock_client_factory(self.aws.region, self.bedrock_timeout_seconds),
             )
         return RulesEngine()
-
-    def create_resource(self, context: dg.InitResourceContext) -> RecommendationEngine:
-        return self.build()
 
 
 class PlatformConfig(StoreDays, dg.ConfigurableResource):

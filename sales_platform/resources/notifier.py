@@ -28,6 +28,7 @@ from typing import Any
 
 from sales_platform.domain.outgoing_message import Audience, OutgoingMessage, sns_body, sns_subject, to_email
 from sales_platform.domain.utc_time import compact_utc_stamp
+from sales_platform.resources.aws_config import client_config, one_per_process
 
 log = logging.getLogger("sales_platform.notifier")
 
@@ -185,10 +186,9 @@ class SnsChannel(Channel):
         return f"{topic} (message {response.get('MessageId')})"
 
 
+@one_per_process
 def make_sns_client(region: str, endpoint_url: str | None = None) -> Any:
     import boto3
-
-    from sales_platform.resources.aws_config import client_config
 
     return boto3.session.Session().client(
         "sns", region_name=region, endpoint_url=endpoint_url, config=client_config(10)
