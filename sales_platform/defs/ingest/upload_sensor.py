@@ -22,7 +22,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import dagster as dg
@@ -167,44 +167,44 @@ def _run_request(files: Iterable[ObjectInfo], requested: dict[str, Request]) -> 
     )
 
 
-def look_at_inbox(
-    context: dg.SensorEvaluationContext, bucket: dg.ResourceParam[ObjectStore], platform: PlatformConfig
-) -> dg.SensorResult:
-    prefix = platform.upload_prefix
+@dataclass
+class _Look:
+    """One look at the inbox: the files by store-day, and those not whole yet."""
+
+    groups: dict[str, list[ObjectInfo]]
+    settling: dict[str, Sighting]
+
+
+def _look(
+    bucket: ObjectStore, platform: PlatformConfig, sightings: dict[str, Sighting], now: dt.datetime, clock: float
+) -> _Look:
     layout = platform.storage_layout
-    requested, sightings = _load(context.cursor)
-    now = dt.datetime.now(dt.UTC)
-    clock = time.time()
-    in_flight = _in_flight(context.instance)
-    kept: dict[str, Request] = {}
-    settling: dict[str, Sighting] = {}
-    groups: dict[str, list[ObjectInfo]] = {}
-    for info in bucket.list(prefix):
+    look = _Look({}, {})
+    for info in bucket.list(platform.upload_prefix):
         if layout.hidden_in_inbox(info.key) or info.key.endswith("/"):
             continue  # editors' and rsync's temporary files, a script's before its rename
         seen = sightings.get(info.key)
         if not _settled(info, seen, now, clock, platform.upload_settle_seconds):
-            settling[info.key] = _sighting(info, seen, clock)
-        groups.setdefault(inbox_group(layout, info.key), []).append(info)
+            look.settling[info.key] = _sighting(info, seen, clock)
+        look.groups.setdefault(inbox_group(layout, info.key), []).append(info)
+    return look
 
-    def ready(files: list[ObjectInfo]) -> bool:
-        """Every file of the day whole, none in a run that is still going, one new or due again."""
-        if any(info.key in settling or info.key in in_flight for info in files):
-            return False
-        return any(_due_again(requested.get(info.key), info, clock, platform.upload_retry_seconds) for info in files)
 
-    candidates = [files for files in groups.values() if ready(files)]
-    # A writer that paused holds its file open; asked only of what would be taken now.
-    held = bucket.open_for_writing(info.key for files in candidates for info in files)
-    for files in candidates:
-        for info in files:
-            if info.key in held:
-                settling[info.key] = _sighting(info, sightings.get(info.key), clock)
-
+def _take(
+    look: _Look,
+    ready: Callable[[list[ObjectInfo]], bool],
+    requested: dict[str, Request],
+    in_flight: set[str],
+    clock: float,
+    most: int,
+) -> tuple[list[ObjectInfo], dict[str, Request], int]:
+    """The files to ask for now (whole store-days, up to `most` files), what the cursor keeps
+    of the requests, and how many of the files are asked for again."""
     due: list[ObjectInfo] = []
+    kept: dict[str, Request] = {}
     retried = 0
-    for files in groups.values():
-        if not ready(files) or (due and len(due) + len(files) > platform.max_files_per_sensor_tick):
+    for files in look.groups.values():
+        if not ready(files) or (due and len(due) + len(files) > most):
             # Left for a later look; the wait before asking again for a file of a run that is
             # still going counts from when it ends, however long it runs.
             for info in files:
@@ -220,6 +220,34 @@ def look_at_inbox(
             retried += int(again)
             kept[info.key] = Request(info.version, clock, earlier.attempts + 1 if earlier and again else 1)
             due.append(info)
+    return due, kept, retried
+
+
+def look_at_inbox(
+    context: dg.SensorEvaluationContext, bucket: dg.ResourceParam[ObjectStore], platform: PlatformConfig
+) -> dg.SensorResult:
+    prefix = platform.upload_prefix
+    requested, sightings = _load(context.cursor)
+    now = dt.datetime.now(dt.UTC)
+    clock = time.time()
+    in_flight = _in_flight(context.instance)
+    look = _look(bucket, platform, sightings, now, clock)
+    settling = look.settling
+
+    def ready(files: list[ObjectInfo]) -> bool:
+        """Every file of the day whole, none in a run that is still going, one new or due again."""
+        if any(info.key in settling or info.key in in_flight for info in files):
+            return False
+        return any(_due_again(requested.get(info.key), info, clock, platform.upload_retry_seconds) for info in files)
+
+    # A writer that paused holds its file open; asked only of what would be taken now.
+    candidates = [info for files in look.groups.values() if ready(files) for info in files]
+    held = bucket.open_for_writing(info.key for info in candidates)
+    for info in candidates:
+        if info.key in held:
+            settling[info.key] = _sighting(info, sightings.get(info.key), clock)
+
+    due, kept, retried = _take(look, ready, requested, in_flight, clock, platform.max_files_per_sensor_tick)
     cursor = _dump(kept, settling)
     ahead = [info for info in due if dated_ahead(info, now) is not None]
     if ahead:
@@ -233,7 +261,7 @@ def look_at_inbox(
         return dg.SensorResult(skip_reason=f"no new files in {prefix}{still}", cursor=cursor)
     runs = [
         _run_request(files, kept)
-        for files in batches(due, platform.max_concurrent_runs, platform.max_files_per_run, layout)
+        for files in batches(due, platform.max_concurrent_runs, platform.max_files_per_run, platform.storage_layout)
     ]
     asked_again = f", {retried} asked for again after a failed run" if retried else ""
     context.log.info(f"{len(due)} file(s) in {prefix}{asked_again}: {len(runs)} run(s)")
