@@ -15,6 +15,7 @@ closures, so a run's configuration is on display beside its resources.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from pathlib import Path
@@ -222,8 +223,8 @@ class RecommendationEngineResource(Door):
 
 
 class PlatformConfig(StoreDays, dg.ConfigurableResource):
-    """What the sensors and assets decide with. Its names and derived values are the settings'
-    (`storage_layout`, `timezone`, `today()`...), so the services take either."""
+    """What the sensors and assets decide with, from every section of the settings; the services
+    take it. The prefixes are the storage layout's, under its names."""
 
     expected_stores: list[str] = Field(description="EXPECTED_STORES: the stores a complete day has.")
     daily_analysis_timezone: str = Field(description="DAILY_ANALYSIS_TIMEZONE: where the stores' days begin and end.")
@@ -260,13 +261,7 @@ class PlatformConfig(StoreDays, dg.ConfigurableResource):
             partitions_start=settings.stores.partitions_start_date.isoformat(),
             late_close_grace_minutes=settings.stores.late_close_grace_minutes,
             max_upload_bytes=settings.ingest.max_upload_bytes,
-            upload_prefix=settings.storage.upload_prefix,
-            processed_prefix=settings.storage.processed_prefix,
-            rejected_prefix=settings.storage.rejected_prefix,
-            archive_prefix=settings.storage.archive_prefix,
-            analysis_prefix=settings.storage.analysis_prefix,
-            reports_prefix=settings.storage.reports_prefix,
-            quicksight_prefix=settings.storage.quicksight_prefix,
+            **dataclasses.asdict(settings.storage.layout),
             upload_settle_seconds=settings.upload_settle_seconds,
             upload_retry_seconds=settings.ingest.upload_retry_seconds,
             max_files_per_sensor_tick=settings.ingest.max_files_per_sensor_tick,
