@@ -14,7 +14,7 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -306,13 +306,13 @@ class AnalysisSettings(Section):
         return value
 
 
-def _topic_arn(value: str) -> str:
-    if not SNS_TOPIC_ARN_PATTERN.match(value):
+def _topic_arn(value: str | None) -> str | None:
+    if value is not None and not SNS_TOPIC_ARN_PATTERN.match(value):
         raise ValueError(f"not an SNS topic ARN: {value!r} (arn:aws:sns:REGION:ACCOUNT:NAME)")
     return value
 
 
-TopicArn = Annotated[str | None, Unset, AfterValidator(lambda value: None if value is None else _topic_arn(value))]
+TopicArn = Annotated[str | None, Unset, AfterValidator(_topic_arn)]
 
 
 class ReportingSettings(Section):
@@ -488,8 +488,6 @@ class Settings(BaseModel):
     smtp: SmtpSettings
     api: ApiSettings
 
-    sections: ClassVar[dict[str, type[Section]]]
-
     @model_validator(mode="after")
     def _check_combinations(self) -> Settings:
         """Values that are each fine but cannot work together."""
@@ -565,12 +563,15 @@ class Settings(BaseModel):
         return 2.0 if self.resolved_storage_backend == "local" else 0.0
 
 
-Settings.sections = {name: field.annotation for name, field in Settings.model_fields.items()}  # type: ignore[misc]
+# Each field of Settings is a section, by the name code reads it under.
+SECTIONS: dict[str, type[Section]] = {
+    name: field.annotation for name, field in Settings.model_fields.items() if isinstance(field.annotation, type)
+}
 
 
 def setting_variables() -> list[str]:
     """Every environment variable the settings read."""
-    return [name for section in Settings.sections.values() for name in section.variables()]
+    return [name for section in SECTIONS.values() for name in section.variables()]
 
 
 def _describe(error: ValidationError) -> list[str]:
@@ -592,7 +593,7 @@ def load_settings(**overrides: Any) -> Settings:
         raise TypeError(f"no setting reads {', '.join(unknown)}")
     sections: dict[str, Section] = {}
     problems: list[str] = []
-    for name, section in Settings.sections.items():
+    for name, section in SECTIONS.items():
         given = {variable: overrides[variable] for variable in section.variables() if variable in overrides}
         try:
             sections[name] = section(_env_file=env_file, **given)
