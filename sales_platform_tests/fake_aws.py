@@ -9,8 +9,6 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from sales_platform.resources.aws_config import forget_clients
-
 REGION = "us-east-1"
 
 # Any of these on a developer's machine would send the tests' calls past moto.
@@ -33,7 +31,5 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    forget_clients()  # a client built under another test's fake AWS keeps that test's hooks
     with mock_aws():
         yield
-    forget_clients()

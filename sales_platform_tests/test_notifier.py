@@ -263,28 +263,46 @@ class _Body:
         yield self.data
 
 
+def _answering(client, status: int, code: str) -> list[str]:
+    """Every Publish of `client` answered `status` with error `code`; returns the requests made."""
+    from botocore.awsrequest import AWSResponse
+
+    sent: list[str] = []
+
+    def answer(request, **_):
+        sent.append(request.url)
+        body = f"<ErrorResponse><Error><Code>{code}</Code><Message>no</Message></Error></ErrorResponse>".encode()
+        return AWSResponse(request.url, status, {}, _Body(body))
+
+    client.meta.events.register("before-send.sns.Publish", answer)
+    return sent
+
+
 def test_sns_that_stays_unavailable_is_retried_by_botocore_alone(make_settings, sns_topics, monkeypatch) -> None:
     """One retry layer: botocore's standard mode retries the 503s; the notifier adds none on top."""
-    from botocore.awsrequest import AWSResponse
     from botocore.retries.standard import ExponentialBackoff
 
     topics, _ = sns_topics
     notifier = build_notifier(sns_settings(make_settings, topics))
-    client = notifier.channels[0].client
-    sent = []
-
-    def unavailable(request, **_):
-        sent.append(request.url)
-        body = b"<ErrorResponse><Error><Code>ServiceUnavailable</Code><Message>down</Message></Error></ErrorResponse>"
-        return AWSResponse(request.url, 503, {}, _Body(body))
-
-    client.meta.events.register("before-send.sns.Publish", unavailable)
+    sent = _answering(notifier.channels[0].client, 503, "ServiceUnavailable")
     monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)  # the count, not the wait
 
     result = notifier.send(REPORT)
 
     assert "ServiceUnavailable" in result.failed["sns"] and "after 1 attempt" in result.failed["sns"]
     assert len(sent) == MAX_ATTEMPTS  # botocore's 10 attempts in all, not 10 for each of the notifier's
+
+
+def test_a_kms_throttled_topic_is_retried_by_the_notifier(make_settings, sns_topics) -> None:
+    """KMS throttling of an encrypted topic is a 400 botocore does not retry: the notifier does."""
+    topics, _ = sns_topics
+    notifier = build_notifier(sns_settings(make_settings, topics))
+    sent = _answering(notifier.channels[0].client, 400, "KMSThrottling")
+
+    result = notifier.send(REPORT)
+
+    assert "KMSThrottling" in result.failed["sns"] and "after 4 attempts" in result.failed["sns"]
+    assert len(sent) == 4
 
 
 # --------------------------------------------------------------------------- outbox

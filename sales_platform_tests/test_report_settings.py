@@ -50,6 +50,15 @@ def test_the_smtp_password_is_never_shown(make_settings) -> None:
     assert settings.smtp.smtp_password.get_secret_value() == "hunter2"
 
 
+def test_addresses_on_a_company_network_are_accepted_as_written(make_settings) -> None:
+    settings = make_settings(
+        REPORT_SENDER="Sales Platform (EU) <reports@mail.corp.local>",
+        REPORT_RECIPIENTS="ops@localhost, Manager@Example.COM",
+    )
+    assert settings.reporting.report_sender == "Sales Platform (EU) <reports@mail.corp.local>"
+    assert settings.reporting.report_recipients == ["ops@localhost", "Manager@example.com"]
+
+
 @pytest.mark.parametrize(
     ("values", "words"),
     [

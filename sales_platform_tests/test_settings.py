@@ -79,7 +79,7 @@ def test_a_dotenv_file_in_the_working_directory_is_read(tmp_path):
         ("DAILY_ANALYSIS_SCHEDULE", "0 23 * * someday", "not a cron expression"),
         ("DAILY_ANALYSIS_SCHEDULE", "*/90 * * * *", "larger than its field's range"),
         ("DAGSTER_UI_URL", "http//dagster", "not an http(s) URL"),
-        ("ALERT_RECIPIENTS", "ops@example", "not an email address: ops@example"),
+        ("ALERT_RECIPIENTS", "ops at example.com", "not an email address: ops at example.com"),
         ("ENABLE_SCHEDULED_ANALYSIS", "maybe", "ENABLE_SCHEDULED_ANALYSIS"),
         ("REANALYSIS_WINDOW_DAYS", "-1", "REANALYSIS_WINDOW_DAYS"),
         ("AUTOMATION_INTERVAL_SECONDS", "0", "AUTOMATION_INTERVAL_SECONDS"),

@@ -199,7 +199,7 @@ class RecommendationEngineResource(Door):
     engine: Literal["rules", "bedrock"] = Field(description="RECOMMENDATION_ENGINE")
     bedrock_model_id: str = Field("amazon.nova-lite-v1:0", description="BEDROCK_MODEL_ID")
     bedrock_timeout_seconds: int = Field(60, description="BEDROCK_TIMEOUT_SECONDS, retries included.")
-    aws: AwsConnection = Field(description="Where Bedrock is (its region).")
+    aws_region: str = Field(description="AWS_REGION: where Bedrock is.")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RecommendationEngineResource:
@@ -207,7 +207,7 @@ class RecommendationEngineResource(Door):
             engine=settings.resolved_recommendation_engine,
             bedrock_model_id=settings.analysis.bedrock_model_id,
             bedrock_timeout_seconds=settings.analysis.bedrock_timeout_seconds,
-            aws=AwsConnection.from_settings(settings),
+            aws_region=settings.storage.aws_region,
         )
 
     def build(self) -> RecommendationEngine:
@@ -217,7 +217,7 @@ class RecommendationEngineResource(Door):
             return BedrockEngine(
                 self.bedrock_model_id,
                 self.bedrock_timeout_seconds,
-                bedrock_client_factory(self.aws.region, self.bedrock_timeout_seconds),
+                bedrock_client_factory(self.aws_region, self.bedrock_timeout_seconds),
             )
         return RulesEngine()
 

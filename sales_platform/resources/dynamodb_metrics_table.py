@@ -16,7 +16,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from sales_platform.resources.aws_config import client_config, one_per_process
+from sales_platform.resources.aws_config import client_config
 from sales_platform.resources.metrics_table import Item, MetricsTable
 from sales_platform.resources.table_values import from_stored, to_storable
 
@@ -57,7 +57,6 @@ def table_definition(table_name: str) -> dict[str, Any]:
     }
 
 
-@one_per_process
 def make_dynamodb_client(region: str, endpoint_url: str | None = None) -> Any:
     """A DynamoDB client with patient retries (throttling included) and short timeouts."""
     session = boto3.session.Session()  # the default session is not thread-safe

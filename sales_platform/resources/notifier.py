@@ -5,10 +5,10 @@
 * smtp: a mail server, with STARTTLS or implicit TLS and a login from the environment;
 * sns: Amazon SNS topics, one for reports and one for alerts, as the old system had.
 
-A mail server that fails is tried again with growing pauses; a refusal that will not change
-(a 5xx answer) is not. SNS is not retried here: its client retries transient failures itself. The result says, channel by
-channel, what went out and what did not, so a caller can send the rest later without sending
-anything twice.
+A channel that fails is tried again with growing pauses; a refusal that will not change (a 5xx
+from the mail server, a topic that does not exist) is not, and neither is what SNS's client has
+already retried itself. The result says, channel by channel, what went out and what did not, so
+a caller can send the rest later without sending anything twice.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from typing import Any
 
 from sales_platform.domain.outgoing_message import Audience, OutgoingMessage, sns_body, sns_subject, to_email
 from sales_platform.domain.utc_time import compact_utc_stamp
-from sales_platform.resources.aws_config import client_config, one_per_process
 
 log = logging.getLogger("sales_platform.notifier")
 
@@ -37,6 +36,9 @@ SMTP_TIMEOUT_SECONDS = 30
 
 
 class DeliveryError(Exception):
+    """A message not delivered; `permanent`: trying again here will not help (a refusal that
+    will not change, or a failure the channel's client has already retried)."""
+
     def __init__(self, message: str, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
@@ -44,8 +46,6 @@ class DeliveryError(Exception):
 
 class Channel(abc.ABC):
     name: str
-    # A channel whose client already retries transient failures is not retried again on top.
-    retries_itself = False
 
     @abc.abstractmethod
     def send(self, message: OutgoingMessage) -> str:
@@ -160,12 +160,16 @@ def _refusals(refused: Mapping[str, tuple[int, bytes]]) -> str:
 # --------------------------------------------------------------------------- SNS
 
 
+# Transient, but answered with a status botocore's standard mode does not retry.
+_NOT_RETRIED_BY_BOTOCORE = frozenset({"KMSThrottling"})
+
+
 class SnsChannel(Channel):
     """Publishes through a boto3 client in botocore's standard retry mode, which retries
-    throttling, 5xx answers and dropped connections itself: what still fails is final."""
+    throttling, 5xx answers and dropped connections itself: what still fails after those is
+    final here, except a KMS throttling of the encrypted topic, a 400 botocore does not retry."""
 
     name = "sns"
-    retries_itself = True
 
     def __init__(self, client: Any, topics: Mapping[Audience, str]) -> None:
         self.client = client
@@ -180,15 +184,19 @@ class SnsChannel(Channel):
                 TopicArn=topic, Subject=sns_subject(message.subject), Message=sns_body(message)
             )
         except ClientError as error:
-            raise DeliveryError(f"SNS refused the message for {topic}: {error}") from error
+            code = str(error.response.get("Error", {}).get("Code"))
+            raise DeliveryError(
+                f"SNS refused the message for {topic}: {error}", permanent=code not in _NOT_RETRIED_BY_BOTOCORE
+            ) from error
         except BotoCoreError as error:
-            raise DeliveryError(f"cannot reach SNS for {topic}: {error}") from error
+            raise DeliveryError(f"cannot reach SNS for {topic}: {error}", permanent=True) from error
         return f"{topic} (message {response.get('MessageId')})"
 
 
-@one_per_process
 def make_sns_client(region: str, endpoint_url: str | None = None) -> Any:
     import boto3
+
+    from sales_platform.resources.aws_config import client_config
 
     return boto3.session.Session().client(
         "sns", region_name=region, endpoint_url=endpoint_url, config=client_config(10)
@@ -238,9 +246,7 @@ class Notifier:
             if wanted is not None and channel.name not in wanted:
                 continue
             try:
-                result.delivered[channel.name] = self._send_with_retries(
-                    channel, message, () if channel.retries_itself else delays
-                )
+                result.delivered[channel.name] = self._send_with_retries(channel, message, delays)
             except DeliveryError as error:
                 result.failed[channel.name] = str(error)
         return result

@@ -19,7 +19,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from sales_platform.domain.identifiers import is_object_key
-from sales_platform.resources.aws_config import client_config, one_per_process
+from sales_platform.resources.aws_config import client_config
 from sales_platform.resources.object_store import ObjectInfo, ObjectNotFound, ObjectStore
 
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
@@ -27,7 +27,6 @@ _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 _READ_TIMEOUT_SECONDS = 60
 
 
-@one_per_process
 def make_s3_client(region: str, endpoint_url: str | None = None) -> Any:
     """An S3 client with patient retries and explicit timeouts.
 
