@@ -3,6 +3,7 @@ port, Ctrl-C that reaches them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -80,3 +81,16 @@ def processes_using(home: Path) -> dict[int, str]:
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
     return found
+
+
+def processed_file(bucket: Path, day: dt.date, store_id: str) -> Path:
+    """Where README says a store-day's Parquet lies in a local bucket, spelled out on purpose."""
+    return (
+        bucket
+        / "processed"
+        / f"year={day:%Y}"
+        / f"month={day:%m}"
+        / f"day={day:%d}"
+        / f"store_id={store_id}"
+        / "data.parquet"
+    )

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sales_platform.samples.store_files import default_end_date, generate_store_day, render_json
-from sales_platform_tests.command_line import run_cli
+from sales_platform_tests.command_line import processed_file, run_cli
 
 # The command line, the daemon and the webserver as programs: seconds to start each.
 pytestmark = pytest.mark.slow
@@ -63,19 +63,6 @@ def files_under(folder: Path) -> list[str]:
     if not folder.exists():
         return []
     return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
-
-
-def processed_file(home: Path, day: dt.date, store_id: str) -> Path:
-    return (
-        home
-        / "bucket"
-        / "processed"
-        / f"year={day:%Y}"
-        / f"month={day:%m}"
-        / f"day={day:%d}"
-        / f"store_id={store_id}"
-        / "data.parquet"
-    )
 
 
 # --------------------------------------------------------------------------- help
@@ -345,10 +332,10 @@ def test_process_accepts_a_good_file_and_refuses_a_bad_one(
 
     bucket = home / "bucket"
     assert files_under(bucket / "uploads") == []
-    parquet = pq.read_table(processed_file(home, day, "0001"))
+    parquet = pq.read_table(processed_file(home / "bucket", day, "0001"))
     assert parquet.num_rows == len(good_records)
     assert (bucket / "archive" / good_name).read_bytes() == render_json(good_records)
-    assert not processed_file(home, day, "0002").exists()
+    assert not processed_file(home / "bucket", day, "0002").exists()
     assert (bucket / "rejected" / bad_name).read_bytes() == bad_bytes  # the original bytes, untouched
     report = json.loads((bucket / "rejected" / f"{bad_name}.error.json").read_text())
     assert "customer_id" in json.dumps(report)
@@ -388,7 +375,7 @@ def test_process_exits_non_zero_when_a_run_fails_and_keeps_the_upload(
     drop_upload(home, name, render_json(records), tmp_path / "copying")
     # Something (a stray folder, a broken sync) sits where the store-day's Parquet file goes,
     # so writing it fails for real.
-    obstacle = processed_file(home, day, "0001")
+    obstacle = processed_file(home / "bucket", day, "0001")
     obstacle.mkdir(parents=True)
     (obstacle / "not-a-parquet-file").write_text("in the way")
     env = {**platform_env, "UPLOAD_RETRY_SECONDS": "15"}
@@ -412,7 +399,7 @@ def test_process_exits_non_zero_when_a_run_fails_and_keeps_the_upload(
 
     assert retried.returncode == 0
     assert re.search(r"1 files processed .*, 0 refused, 0 failed", retried.stdout)
-    assert pq.read_table(processed_file(home, day, "0001")).num_rows == len(records)
+    assert pq.read_table(processed_file(home / "bucket", day, "0001")).num_rows == len(records)
     assert files_under(home / "bucket" / "uploads") == []
 
 

@@ -10,7 +10,6 @@ environment, so it can check that none survives and kill leftovers if a test fai
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import signal
@@ -29,7 +28,14 @@ import pytest
 import yaml
 
 from sales_platform.samples.store_files import default_end_date, generate_store_day, render_json
-from sales_platform_tests.command_line import clean_environment, cli_command, free_port, interruptible, processes_using
+from sales_platform_tests.command_line import (
+    clean_environment,
+    cli_command,
+    free_port,
+    interruptible,
+    processed_file,
+    processes_using,
+)
 
 # The command line, the daemon and the webserver as programs: seconds to start each.
 pytestmark = pytest.mark.slow
@@ -189,18 +195,6 @@ def copy_into_inbox(inbox: Path, name: str, data: bytes, elsewhere: Path) -> Non
     elsewhere.mkdir(parents=True, exist_ok=True)
     (elsewhere / name).write_bytes(data)
     os.replace(elsewhere / name, inbox / name)
-
-
-def processed_file(bucket: Path, day: dt.date, store_id: str) -> Path:
-    return (
-        bucket
-        / "processed"
-        / f"year={day:%Y}"
-        / f"month={day:%m}"
-        / f"day={day:%d}"
-        / f"store_id={store_id}"
-        / "data.parquet"
-    )
 
 
 RUNS_QUERY = """
