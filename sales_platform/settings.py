@@ -9,12 +9,13 @@ value stops the start with a message naming every offending variable.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
 import warnings
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,12 +35,13 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from sales_platform.domain.identifiers import is_store_id
+from sales_platform.domain.identifiers import DEFAULT_STORES, is_store_id
 from sales_platform.domain.storage_layout import StorageLayout
 from sales_platform.domain.time_zones import DEFAULT_STORE_TIMEZONE
-from sales_platform.domain.upload_validation import ValidationRules
 
-DEFAULT_EXPECTED_STORES = [f"{n:04d}" for n in range(1, 12)]
+if TYPE_CHECKING:
+    from sales_platform.domain.upload_validation import ValidationRules
+
 SMTP_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 API_PATH_PREFIX_PATTERN = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
 ALB_ARN_PATTERN = re.compile(r"^arn:aws[\w-]*:elasticloadbalancing:([\w-]+):\d{12}:loadbalancer/app/[\w-]+/[0-9a-f]+$")
@@ -188,9 +190,8 @@ class StorageSettings(Section):
     def named_prefixes(self) -> list[tuple[str, str]]:
         """(variable, prefix) for every prefix of the layout."""
         return [
-            (field.alias or name, getattr(self, name))
-            for name, field in type(self).model_fields.items()
-            if name.endswith("_prefix")
+            (type(self).model_fields[prefix.name].alias or prefix.name, getattr(self, prefix.name))
+            for prefix in dataclasses.fields(StorageLayout)
         ]
 
 
@@ -207,6 +208,9 @@ class StoreDays:
 
     @property
     def validation_rules(self) -> ValidationRules:
+        # Imported here: the upload validation brings DuckDB, which the API never needs.
+        from sales_platform.domain.upload_validation import ValidationRules
+
         return ValidationRules(self.daily_analysis_timezone, self.late_close_grace_minutes)
 
     def today(self) -> dt.date:
@@ -218,7 +222,7 @@ class StoreSettings(StoreDays, Section):
     """The stores and their business days."""
 
     expected_stores: Annotated[list[str], NoDecode, CommaList] = Field(
-        default_factory=lambda: list(DEFAULT_EXPECTED_STORES), alias="EXPECTED_STORES"
+        default_factory=lambda: list(DEFAULT_STORES), alias="EXPECTED_STORES"
     )
     partitions_start_date: dt.date = Field(dt.date(2025, 1, 1), alias="PARTITIONS_START_DATE")
     daily_analysis_timezone: str = Field(DEFAULT_STORE_TIMEZONE, alias="DAILY_ANALYSIS_TIMEZONE")

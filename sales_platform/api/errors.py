@@ -73,8 +73,7 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
     message = error.detail if isinstance(error.detail, str) else "request refused"
     extra: dict[str, Any] = dict(error.detail) if isinstance(error.detail, dict) else {}
-    if isinstance(error.detail, dict):
-        message = extra.pop("message", message)
+    message = extra.pop("message", message)
     return json_error(error.status_code, message, headers=getattr(error, "headers", None), **extra)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+# The chain's eleven stores: who EXPECTED_STORES names by default, and the sample data's chain.
+DEFAULT_STORES: tuple[str, ...] = tuple(f"{n:04d}" for n in range(1, 12))
 STORE_ID_PATTERN = "[0-9]{4}"  # also inside the upload file name rule
 DAY_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _STORE_ID = re.compile(STORE_ID_PATTERN)

@@ -36,7 +36,7 @@ from sales_platform.settings import Settings, StoreDays
 class AwsConnection(dg.Config):
     """Where the AWS clients connect, shared by every resource that has one."""
 
-    region: str = Field("us-east-1", description="AWS_REGION")
+    region: str = Field(description="AWS_REGION")
     endpoint_url: str | None = Field(
         None, description="AWS_ENDPOINT_URL (a local S3/DynamoDB/SNS, for tests and demos)."
     )
@@ -128,8 +128,8 @@ class NotifierResource(Door):
     report_recipients: list[str] = Field(default_factory=list, description="REPORT_RECIPIENTS")
     alert_recipients: list[str] = Field(default_factory=list, description="ALERT_RECIPIENTS (else the report's).")
     smtp_host: str | None = Field(None, description="SMTP_HOST")
-    smtp_port: int = Field(587, description="SMTP_PORT (default by SMTP_SECURITY).")
-    smtp_security: Literal["starttls", "tls", "none"] = Field("starttls", description="SMTP_SECURITY")
+    smtp_port: int = Field(description="SMTP_PORT (default by SMTP_SECURITY).")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(description="SMTP_SECURITY")
     smtp_username: str | None = Field(None, description="SMTP_USERNAME")
     smtp_password: str | None = Field(None, description="SMTP_PASSWORD, from the environment.")
     sns_report_topic_arn: str | None = Field(None, description="SNS_REPORT_TOPIC_ARN")
@@ -197,8 +197,8 @@ class RecommendationEngineResource(Door):
     """Who writes the recommendations: the rules, or Amazon Bedrock with the rules as fallback."""
 
     engine: Literal["rules", "bedrock"] = Field(description="RECOMMENDATION_ENGINE")
-    bedrock_model_id: str = Field("amazon.nova-lite-v1:0", description="BEDROCK_MODEL_ID")
-    bedrock_timeout_seconds: int = Field(60, description="BEDROCK_TIMEOUT_SECONDS, retries included.")
+    bedrock_model_id: str = Field(description="BEDROCK_MODEL_ID")
+    bedrock_timeout_seconds: int = Field(description="BEDROCK_TIMEOUT_SECONDS, retries included.")
     aws_region: str = Field(description="AWS_REGION: where Bedrock is.")
 
     @classmethod

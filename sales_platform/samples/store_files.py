@@ -75,13 +75,12 @@ from random import Random
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sales_platform.domain.identifiers import DEFAULT_STORES
 from sales_platform.domain.money import CENT, to_cents
 from sales_platform.domain.time_zones import DEFAULT_STORE_TIMEZONE
 from sales_platform.domain.upload_contract import FIELDS as CONTRACT_FIELDS
 from sales_platform.domain.upload_contract import MONEY_FIELDS, PAYMENT_METHODS
 
-DEFAULT_TIMEZONE = DEFAULT_STORE_TIMEZONE
-DEFAULT_STORES: tuple[str, ...] = tuple(f"{n:04d}" for n in range(1, 12))
 WALK_IN_CUSTOMER_ID = "CUST-000000"
 LARGE_FILE_DAY = date(2026, 11, 20)
 
@@ -521,7 +520,7 @@ def weekly_circular(day: date, seed: int = 42) -> dict[str, int]:
     return {sku: rng.choice((10, 15, 20)) for sku in sorted(rng.sample(eligible, CIRCULAR_SIZE))}
 
 
-def default_end_date(timezone: str = DEFAULT_TIMEZONE, now: datetime | None = None) -> date:
+def default_end_date(timezone: str = DEFAULT_STORE_TIMEZONE, now: datetime | None = None) -> date:
     """Yesterday in the stores' time zone: the latest business day that is complete."""
     current = now if now is not None else datetime.now(UTC)
     return current.astimezone(ZoneInfo(timezone)).date() - timedelta(days=1)
@@ -663,7 +662,7 @@ def generate_store_day(
     day: date,
     *,
     seed: int = 42,
-    timezone: str = DEFAULT_TIMEZONE,
+    timezone: str = DEFAULT_STORE_TIMEZONE,
     stores: Sequence[str] | None = None,
     options: SampleOptions = DEFAULT_OPTIONS,
 ) -> list[dict[str, Any]]:
@@ -802,7 +801,7 @@ def write_sample_files(
     days: int,
     end_date: date,
     seed: int = 42,
-    timezone: str = DEFAULT_TIMEZONE,
+    timezone: str = DEFAULT_STORE_TIMEZONE,
     with_bad_files: bool = False,
     options: SampleOptions = DEFAULT_OPTIONS,
 ) -> SampleSummary:
@@ -845,7 +844,7 @@ def _unknown_store(stores: Sequence[str]) -> str:
 
 
 def bad_samples(
-    *, stores: Sequence[str], start: date, end_date: date, seed: int = 42, timezone: str = DEFAULT_TIMEZONE
+    *, stores: Sequence[str], start: date, end_date: date, seed: int = 42, timezone: str = DEFAULT_STORE_TIMEZONE
 ) -> list[tuple[str, bytes, str, str]]:
     """Broken uploads a store manager could plausibly send: (file name, bytes, rule, reason).
 
@@ -982,7 +981,7 @@ def write_large_store_file(
     store_id: str = "0001",
     day: date = LARGE_FILE_DAY,
     seed: int = 42,
-    timezone: str = DEFAULT_TIMEZONE,
+    timezone: str = DEFAULT_STORE_TIMEZONE,
 ) -> int:
     """Stream a valid upload of exactly `lines` line items and return the bytes written.
 
