@@ -45,6 +45,11 @@ class ObjectInfo:
     def name(self) -> str:
         return self.key.rsplit("/", 1)[-1]
 
+    @property
+    def arrival(self) -> tuple[dt.datetime, str]:
+        """Sorts files oldest first, the key breaking a tie of times."""
+        return self.last_modified, self.key
+
 
 class ObjectStore(abc.ABC):
     """A bucket. Implementations must make `write_*` atomic: a reader sees the old object or

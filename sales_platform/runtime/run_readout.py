@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 import dagster as dg
 from dagster._core.storage.tags import WILL_RETRY_TAG
 
+from sales_platform.defs.analysis.steps import DAILY_INSIGHTS
 from sales_platform.defs.ingest.events import STORE_SALES, UPLOAD_ACCEPTED
 from sales_platform.defs.ingest.ingest_job import INGEST_JOB
 from sales_platform.defs.ingest.upload_sensor import uploads_of
+from sales_platform.defs.reporting.automation import DAILY_REPORT
 from sales_platform.services.run_errors import readable_error
 
-DAILY_INSIGHTS = dg.AssetKey("daily_insights")
-DAILY_REPORT = dg.AssetKey("daily_report")
 _READ = {
     dg.DagsterEventType.ASSET_MATERIALIZATION,
     dg.DagsterEventType.ASSET_CHECK_EVALUATION,

@@ -68,7 +68,7 @@ def find_uploads(bucket: ObjectStore, layout: StorageLayout, store_id: str, day:
         return waiting
     archived = [info for info in _store_day_names(bucket, layout.archive_prefix, store_id, day) if not info.is_link]
     # One per day once its archiving finished; the newest should a run have stopped half-way.
-    return [max(archived, key=lambda info: (info.last_modified, info.key))] if archived else []
+    return [max(archived, key=lambda info: info.arrival)] if archived else []
 
 
 # --------------------------------------------------------------------------- refused
@@ -244,10 +244,3 @@ def _unused(bucket: ObjectStore, key_of: Callable[[str], str], name: str, stored
         if bucket.head(key) is None:
             return key
         stored_at += dt.timedelta(microseconds=1)
-
-
-def read_line_items(bucket: ObjectStore, key: str) -> tuple[pa.Table, dict[bytes, bytes]]:
-    """A processed store-day and the metadata saying which upload it came from."""
-    with bucket.local_copy(key) as path:
-        table = pq.read_table(path)
-    return table, dict(table.schema.metadata or {})

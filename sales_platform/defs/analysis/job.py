@@ -4,12 +4,12 @@ then its report and the BI export, in one run (one task on ECS)."""
 import dagster as dg
 
 from sales_platform.defs.analysis.steps import ANALYSIS_ASSETS
+from sales_platform.defs.reporting.automation import BI_EXPORT, DAILY_REPORT
 
 ANALYSIS_JOB = "daily_analysis"
-REPORT_ASSETS = ("daily_report", "bi_export")
 # Named on every run the sensor and schedule ask for, as a person's launch from the UI names
 # them: the report's automation tells a run that already reported by its asset selection.
-JOB_ASSETS = [dg.AssetKey(name) for name in (*ANALYSIS_ASSETS, *REPORT_ASSETS)]
+JOB_ASSETS = [*map(dg.AssetKey, ANALYSIS_ASSETS), DAILY_REPORT, BI_EXPORT]
 
 daily_analysis = dg.define_asset_job(
     ANALYSIS_JOB,

@@ -25,11 +25,13 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from sales_platform.defs.analysis.job import ANALYSIS_JOB, JOB_ASSETS, daily_analysis
 from sales_platform.defs.analysis.steps import TRIGGER_TAG
+from sales_platform.defs.ingest.events import STORE_METRICS
 from sales_platform.defs.ingest.ingest_job import INGEST_JOB
 from sales_platform.defs.ingest.upload_sensor import IN_FLIGHT, uploads_of
 from sales_platform.defs.loading import load_time_settings
 from sales_platform.defs.partitions import business_days, store_and_day
 from sales_platform.domain.analysis_due import analysis_verdict
+from sales_platform.domain.storage_layout import StorageLayout
 from sales_platform.domain.table_keys import company_summary_key
 from sales_platform.domain.upload_contract import parse_upload_name
 from sales_platform.resources.configurable import PlatformConfig
@@ -38,7 +40,6 @@ from sales_platform.resources.object_store import ObjectStore
 from sales_platform.services.analysis_reads import upload_tracking
 
 ANALYSIS_SENSOR = "daily_analysis_sensor"
-STORE_METRICS = dg.AssetKey("store_metrics")
 PENDING_UPLOADS_HOLD = dt.timedelta(hours=1)
 
 
@@ -51,7 +52,7 @@ def look_for_complete_days(
     # A day's anomalies and trends compare it with the days before: while an upload for that
     # day or an earlier one is still on its way in, the day waits, so a backlog (or the work a
     # crash left) is analysed in date order with its whole history.
-    pending = _pending_upload_days(context.instance, bucket, platform.upload_prefix)
+    pending = _pending_upload_days(context.instance, bucket, platform.storage_layout)
     first_pending = min(pending) if pending else None
     analysing = _days_being_analysed(context.instance)
     newest = context.instance.fetch_materializations(STORE_METRICS, limit=1).records
@@ -117,7 +118,7 @@ def _days_being_analysed(instance: dg.DagsterInstance) -> set[dt.date]:
     return days
 
 
-def _pending_upload_days(instance: dg.DagsterInstance, bucket: ObjectStore, prefix: str) -> set[dt.date]:
+def _pending_upload_days(instance: dg.DagsterInstance, bucket: ObjectStore, layout: StorageLayout) -> set[dt.date]:
     """Business days of the uploads on their way in: in a run not finished yet, or waiting in the
     inbox. An upload that has waited longer than an hour is left out: whatever holds it up (a
     failing run, a file that keeps changing) must not hold up every analysis after it."""
@@ -129,13 +130,13 @@ def _pending_upload_days(instance: dg.DagsterInstance, bucket: ObjectStore, pref
     recent = dt.datetime.now(dt.UTC) - PENDING_UPLOADS_HOLD
     keys |= {
         info.key
-        for info in bucket.list(prefix)
-        if info.key.count("/") == prefix.count("/") and not info.name.startswith(".") and info.last_modified > recent
+        for info in bucket.list(layout.upload_prefix)
+        if not (layout.in_inbox_subfolder(info.key) or layout.hidden_in_inbox(info.key)) and info.last_modified > recent
     }
     days = set()
     for key in keys:
         try:
-            days.add(parse_upload_name(key.rsplit("/", 1)[-1]).business_date)
+            days.add(parse_upload_name(layout.file_name(key)).business_date)
         except ValueError:
             continue  # no store-day: refused, it changes no day's history
     return days

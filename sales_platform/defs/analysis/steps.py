@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import dagster as dg
 
+from sales_platform.defs.ingest.events import STORE_METRICS
 from sales_platform.domain.analysis_items import read_document, render_document
 from sales_platform.domain.storage_layout import StorageLayout
 from sales_platform.resources.object_store import ObjectStore
@@ -16,18 +17,15 @@ ANALYSIS_ASSETS = ("company_metrics", "product_metrics", "anomalies", "trends", 
 # Set by the completeness sensor (`complete`) and the fallback schedule (`scheduled`); a run
 # started by hand (UI, backfill, re-execution) has none and counts as `manual`.
 TRIGGER_TAG = "sales_platform/analysis_trigger"
+DAILY_INSIGHTS = dg.AssetKey("daily_insights")  # the last step: what the report follows
 # One run may cover a range of days (a backlog, a backfill), each day its own partition.
 ONE_RUN_FOR_A_RANGE = dg.BackfillPolicy.single_run()
 
 
 def every_store_of_the_day() -> dg.AssetDep:
     return dg.AssetDep(
-        "store_metrics", partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
+        STORE_METRICS, partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
     )
-
-
-def business_date(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> dt.date:
-    return dt.date.fromisoformat(context.partition_key)
 
 
 def business_dates(context: dg.AssetExecutionContext) -> list[dt.date]:

@@ -64,10 +64,6 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _age_order(info: ObjectInfo) -> tuple[dt.datetime, str]:
-    return info.last_modified, info.key
-
-
 def ingest_store_day(
     log: dg.DagsterLogManager,
     bucket: ObjectStore,
@@ -80,7 +76,7 @@ def ingest_store_day(
     older ones are superseded by it, unread; a refused one leaves the day to the next older.
     Each file's events are yielded before it leaves the inbox: the caller records them."""
     winner: Accepted | None = None
-    for info in sorted(files, key=_age_order, reverse=True):
+    for info in sorted(files, key=lambda info: info.arrival, reverse=True):
         now = _now()
         if winner is not None and not info.is_link:
             superseded = supersede_upload(bucket, platform, info, winner, now)

@@ -129,10 +129,6 @@ def _sighting(info: ObjectInfo, earlier: Sighting | None, clock: float) -> Sight
     return earlier if earlier is not None and earlier.version == info.version else Sighting(info.version, clock)
 
 
-def _arrival(info: ObjectInfo) -> tuple[dt.datetime, str]:
-    return info.last_modified, info.key
-
-
 def batches(
     files: list[ObjectInfo], parallel_runs: int, max_files: int, layout: StorageLayout | None = None
 ) -> list[list[ObjectInfo]]:
@@ -141,7 +137,7 @@ def batches(
     layout = layout or StorageLayout()
     groups: dict[str, list[ObjectInfo]] = {}
     grouped = sorted(
-        ((inbox_group(layout, info.key), info) for info in files), key=lambda pair: (pair[0], *_arrival(pair[1]))
+        ((inbox_group(layout, info.key), info) for info in files), key=lambda pair: (pair[0], *pair[1].arrival)
     )
     for group_key, info in grouped:
         groups.setdefault(group_key, []).append(info)

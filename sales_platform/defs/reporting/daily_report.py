@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import dagster as dg
 
-from sales_platform.defs.analysis.steps import business_dates
+from sales_platform.defs.analysis.steps import DAILY_INSIGHTS, business_dates
 from sales_platform.defs.loading import load_time_settings
 from sales_platform.defs.partitions import business_days
 from sales_platform.defs.reporting.automation import AFTER_NEW_INSIGHTS, DAILY_REPORT
@@ -25,7 +25,6 @@ from sales_platform.services import day_items
 from sales_platform.services.report_delivery import ReportFolder, alert_sent, deliver_report, record_alert, store_report
 
 REPORTING_GROUP = "reporting"
-DAILY_INSIGHTS = dg.AssetKey("daily_insights")
 RECOMMENDATIONS = dg.AssetKey("recommendations")
 HISTORY_DAYS = 30
 ENGINE_FALLBACK_ALERT = "engine_fallback"
@@ -42,7 +41,11 @@ def _recorded_engine_choice(context: dg.AssetExecutionContext, partition_key: st
 
 
 def report_inputs(
-    table: MetricsTable, platform: PlatformConfig, day: dt.date, fallback_reason: str | None
+    table: MetricsTable,
+    platform: PlatformConfig,
+    day: dt.date,
+    insights: list[day_items.Item],
+    fallback_reason: str | None,
 ) -> ReportInputs:
     company = day_items.company_summary(table, day)
     if company is None:
@@ -60,7 +63,7 @@ def report_inputs(
         company=company,
         stores=day_items.store_summaries(table, day),
         products=day_items.product_days(table, day),
-        insights=day_items.insights(table, day),
+        insights=insights,
         history=history,
         expected_stores=platform.expected_stores,
         fallback_reason=fallback_reason,
@@ -75,15 +78,16 @@ def report_day(
     platform: PlatformConfig,
     day: dt.date,
 ) -> dict[str, object]:
+    insights = day_items.insights(table, day)
     recommendation_engines = {
-        str(i["engine"]) for i in day_items.insights(table, day, "recommendation") if i.get("engine")
+        str(i["engine"]) for i in insights if i.get("insight_type") == "recommendation" and i.get("engine")
     }
     fell_back, reason = engine_fell_back(
         recommendation_engines,
         platform.resolved_recommendation_engine,
         _recorded_engine_choice(context, day.isoformat()),
     )
-    report = build_daily_report(report_inputs(table, platform, day, reason if fell_back else None))
+    report = build_daily_report(report_inputs(table, platform, day, insights, reason if fell_back else None))
     folder = ReportFolder(platform.reports_prefix, day)
     store_report(bucket, folder, report)
     context.log.info(f"report for {day} stored under {folder.folder} (content {report.content_hash[:12]})")
